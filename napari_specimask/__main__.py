@@ -1,0 +1,3 @@
+from napari_specimask.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""``specimask demo``: build the synthetic demo project and open napari on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from napari_specimask.core.demo_project import create_demo_project
+from napari_specimask.core.project import Project
+from napari_specimask.core.settings import SETTINGS_FILE
+
+from ._jobs import drive
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="create the demo project and open napari on it")
+    p.add_argument("--out", type=Path, default=Path("specimask-demo"),
+                   help="folder for the demo project (default: ./specimask-demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-viewer", action="store_true", help="only create the project")
+    p.add_argument("--screenshot", type=Path,
+                   help="save a screenshot of the viewer to this PNG and exit")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    if (args.out / SETTINGS_FILE).exists():
+        print(f"using the existing demo project in {args.out.resolve()}")
+        Project.open(args.out).close()
+    else:
+        project = drive(create_demo_project(args.out, seed=args.seed), "demo")
+        summary = project.summary()
+        project.close()
+        print(f"created demo project in {project.root}: {summary['images']} images "
+              f"({summary['by_role']['pool']} pool, {summary['by_role']['val']} val, "
+              f"{summary['by_role']['test']} test); true masks in {project.root / 'truth'}")
+    if args.no_viewer:
+        return 0
+    from napari_specimask._viewer import open_project  # napari only when a viewer is wanted
+
+    open_project(args.out, screenshot=args.screenshot)
+    return 0

@@ -1,0 +1,91 @@
+"""Mask commands: propose (cold start), postprocess, evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from napari_specimask.core.coldstart import METHODS, ColdStart, propose_masks
+from napari_specimask.core.evaluate import BOTH_EMPTY_NOTE, evaluate_folders
+from napari_specimask.core.postprocess import PostProcess, postprocess_folder
+from napari_specimask.core.project import Project
+
+from ._jobs import drive
+
+
+def _post_options(p, kernel, iters, min_size, fill_holes=True) -> None:
+    """Post-processing flags; None defaults mean 'take it from specimask.toml'."""
+    p.add_argument("--kernel", type=int, default=kernel, help="dilation kernel size (px)")
+    p.add_argument("--iters", type=int, default=iters, help="dilation iterations (0: none)")
+    p.add_argument("--min-size", type=int, default=min_size,
+                   help="remove objects smaller than this (px; 0: keep all)")
+    p.add_argument("--no-fill-holes", dest="fill_holes", action="store_false",
+                   default=fill_holes)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("propose", help="cold-start masks from classic image processing")
+    p.add_argument("project", type=Path)
+    p.add_argument("--method", choices=tuple(METHODS), default=None,
+                   help="default: [coldstart] method in specimask.toml")
+    _post_options(p, kernel=None, iters=None, min_size=None, fill_holes=None)
+    p.add_argument("--include-labeled", action="store_true",
+                   help="also propose for images that already have a verified mask")
+    p.set_defaults(func=cmd_propose)
+
+    p = sub.add_parser("postprocess", help="dilate, fill holes, drop specks in a mask folder")
+    p.add_argument("mask_dir", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    _post_options(p, kernel=5, iters=1, min_size=0)
+    p.set_defaults(func=cmd_postprocess)
+
+    p = sub.add_parser("evaluate", help="Dice and IoU of predicted vs true masks")
+    p.add_argument("pred_dir", type=Path)
+    p.add_argument("truth_dir", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_propose(args) -> int:
+    with Project.open(args.project) as project:
+        cs = project.settings.coldstart
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        cold_start = ColdStart(
+            pick(args.method, cs.method),
+            PostProcess(pick(args.kernel, cs.kernel), pick(args.iters, cs.iters),
+                        pick(args.fill_holes, cs.fill_holes), pick(args.min_size, cs.min_size)),
+        )
+        n = drive(propose_masks(project, cold_start, args.include_labeled), "propose")
+    print(f"stored {n} '{cold_start.method}' proposal(s) (origin pseudo) in {project.root}")
+    return 0
+
+
+def cmd_postprocess(args) -> int:
+    post = PostProcess(args.kernel, args.iters, args.fill_holes, args.min_size)
+    skipped = drive(postprocess_folder(args.mask_dir, args.out, post), "postprocess")
+    print(f"wrote post-processed masks to {args.out}; skipped {len(skipped)}")
+    for s in skipped:
+        print(f"  skipped {s.path}: {s.reason}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    report = drive(evaluate_folders(args.pred_dir, args.truth_dir), "evaluate")
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return 0
+    width = max(len(s.name) for s in report.images)
+    print(f"{'image':<{width}}  {'dice':>6}  {'iou':>6}")
+    for s in report.images:
+        flag = "  (both empty)" if s.both_empty else ""
+        print(f"{s.name:<{width}}  {s.dice:6.4f}  {s.iou:6.4f}{flag}")
+    print(f"{'mean':<{width}}  {report.mean_dice:6.4f}  {report.mean_iou:6.4f}"
+          f"  over {len(report.images)} image(s)")
+    print(f"note: {BOTH_EMPTY_NOTE}")
+    if report.missing_predictions:
+        print(f"warning: {len(report.missing_predictions)} true mask(s) have no prediction "
+              f"and are not scored, e.g. {report.missing_predictions[0]}")
+    if report.unmatched_predictions:
+        print(f"warning: {len(report.unmatched_predictions)} prediction(s) have no true mask,"
+              f" e.g. {report.unmatched_predictions[0]}")
+    return 0

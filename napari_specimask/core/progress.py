@@ -1,0 +1,42 @@
+"""Progress reports for long core jobs.
+
+Long jobs are generators that yield ``Progress`` and ``return`` their result, and take an
+optional ``threading.Event`` to stop early. The CLI drives them with a progress bar; the
+GUI runs them in a ``thread_worker``. Core never knows which.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Job = Generator["Progress", None, T]
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+def stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def run(job: Job[T], on_progress: Callable[[Progress], Any] | None = None) -> T:
+    """Drive a job to the end and return its result (for scripts and tests)."""
+    while True:
+        try:
+            p = next(job)
+        except StopIteration as done:
+            return done.value
+        if on_progress is not None:
+            on_progress(p)

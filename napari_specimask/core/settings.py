@@ -1,0 +1,108 @@
+"""Project settings in ``specimask.toml``: one place the GUI and the CLI both read defaults from."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import tomli_w
+
+from .atomic import atomic_write_bytes
+from .errors import ProjectError
+from .image_io import DEFAULT_MAX_PIXELS
+
+SETTINGS_FILE = "specimask.toml"
+
+
+@dataclass
+class ImageSettings:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class ColdStartSettings:
+    method: str = "otsu"
+    kernel: int = 3
+    iters: int = 1
+    fill_holes: bool = True
+    min_size: int = 30
+
+
+@dataclass
+class ModelSettings:
+    arch: str = "unet"
+    encoder: str = "resnet34"
+    encoder_weights: str = "imagenet"
+    img_size: int = 512
+
+
+@dataclass
+class SelectionSettings:
+    strategy: str = "stochastic"
+    batch_size: int = 20
+    n_batches: int = 50
+    seed: int = 0
+    tta: int = 8
+
+
+@dataclass
+class Settings:
+    name: str = "specimask project"
+    images: ImageSettings = field(default_factory=ImageSettings)
+    coldstart: ColdStartSettings = field(default_factory=ColdStartSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = SETTINGS_FILE) -> Settings:
+        return _build(cls, data, source, "")
+
+
+def load_settings(folder: str | Path) -> Settings:
+    path = Path(folder) / SETTINGS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: not found; is {folder} a specimask project?") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path}: not valid TOML ({exc}); fix or delete it") from None
+    return Settings.from_dict(data, str(path))
+
+
+def save_settings(folder: str | Path, settings: Settings) -> None:
+    atomic_write_bytes(Path(folder) / SETTINGS_FILE, tomli_w.dumps(settings.to_dict()).encode())
+
+
+def _build(cls, data: dict, source: str, prefix: str):
+    if not isinstance(data, dict):
+        raise ProjectError(f"{source}: [{prefix.rstrip('.')}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ProjectError(
+            f"{source}: unknown setting(s) {', '.join(prefix + k for k in unknown)}; "
+            f"known here: {', '.join(prefix + k for k in known)}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, source, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, type(default), source, prefix + name)
+    return cls(**kwargs)
+
+
+def _coerce(value, kind: type, source: str, key: str):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProjectError(
+            f"{source}: {key} = {value!r} should be {kind.__name__}, not {type(value).__name__}"
+        )
+    return value
