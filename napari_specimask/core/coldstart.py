@@ -4,8 +4,8 @@
 - ``background``: distance from the median background grey, with removal of a scale bar
   touching the bottom border, the classic plankton method (faint objects on noisy light
   background).
-- ``kmeans``: k-means on colour (CIELAB); the cluster that owns most of the border is
-  background.
+- ``kmeans``: k-means (k=3) on colour (CIELAB); the cluster that owns most of the border
+  is background, every other cluster is specimen; scale bars are dropped as above.
 All take (H, W, 3) uint8 RGB and return a bool mask; post-processing is separate.
 """
 
@@ -73,18 +73,24 @@ def drop_bottom_bar(mask: np.ndarray, max_height_fraction: float = 0.12) -> np.n
     return out
 
 
-def kmeans_mask(rgb: np.ndarray, k: int = 2, seed: int = 0,
-                sample: int = 20_000) -> np.ndarray:
-    """k-means on Lab colour (fitted on a pixel sample for speed, applied to all)."""
+def kmeans_mask(rgb: np.ndarray, k: int = 3, seed: int = 0, sample: int = 20_000,
+                remove_scale_bar: bool = True) -> np.ndarray:
+    """k-means on Lab colour (fitted on a pixel sample for speed, applied to all).
+
+    k = 3 rather than 2: with two clusters a small specimen often falls in with the paper
+    while the colour chart takes the other cluster (demo set: Dice 0.66 at k=2, 0.86 at 3).
+    """
     lab = rgb2lab(rgb[..., :3]).reshape(-1, 3).astype(np.float32)
-    if np.ptp(lab, axis=0).max() < 1e-3:
-        return np.zeros(rgb.shape[:2], bool)
     rng = np.random.default_rng(seed)
     fit = lab[rng.choice(len(lab), size=min(sample, len(lab)), replace=False)]
+    k = min(k, len(np.unique(fit.round(2), axis=0)))  # no more clusters than colours
+    if k < 2:
+        return np.zeros(rgb.shape[:2], bool)
     centroids, _ = kmeans2(fit, k, minit="++", seed=rng)
     labels = vq(lab, centroids.astype(np.float32))[0].reshape(rgb.shape[:2])
     background = np.bincount(_border(labels), minlength=k).argmax()
-    return labels != background
+    mask = labels != background
+    return drop_bottom_bar(mask) if remove_scale_bar else mask
 
 
 METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {

@@ -23,8 +23,8 @@ from .progress import Job, Progress, stopped
 @dataclass(frozen=True)
 class PostProcess:
     kernel: int = 3
-    iters: int = 1
-    fill_holes: bool = True
+    iters: int = 0
+    fill_holes: bool = False
     min_size: int = 30
 
     def __post_init__(self):
