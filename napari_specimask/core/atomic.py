@@ -5,52 +5,32 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TMP_MARK = ".specimask-tmp-"
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside ``target``; on clean exit fsync it and rename over ``target``.
-
-    The temp file lives in the same folder so ``os.replace`` is a same-filesystem rename,
-    which POSIX guarantees atomic. On error the temp file is removed and target is untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_MARK, suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        publish(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
 def stage_file(target: str | Path, writer: Callable[[Path], None]) -> Path:
     """Write a durable temp file beside ``target`` with ``writer``; ``publish`` it later.
 
     Splitting the two lets a caller rename inside a database transaction, so the file and
-    its record change together.
+    its record change together. The temp file lives in the target's folder so the rename
+    stays on one filesystem, where POSIX makes it atomic.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_MARK, suffix=target.suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=TMP_MARK, suffix=target.suffix, dir=target.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
+    tmp = Path(name)
     try:
-        writer(tmp_path)
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        writer(tmp)
+        _fsync_file(tmp)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return tmp_path
+    return tmp
 
 
 def publish(tmp: Path, target: str | Path) -> None:
@@ -59,28 +39,53 @@ def publish(tmp: Path, target: str | Path) -> None:
     _fsync_dir(Path(target).parent)
 
 
-def atomic_write_bytes(target: str | Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-
-
 def atomic_write_with(target: str | Path, writer: Callable[[Path], None]) -> None:
     """Call ``writer(tmp_path)`` and publish its output atomically at ``target``."""
-    with atomic_path(target) as tmp:
-        writer(tmp)
+    tmp = stage_file(target, writer)
+    try:
+        publish(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def remove_stale_temps(folder: str | Path) -> int:
-    """Delete temp files left by a killed writer; returns how many were removed."""
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """``with atomic_path(t) as tmp: write(tmp)``; published at ``t`` on clean exit only."""
+    tmp = stage_file(target, lambda _: None)  # reserve a temp name beside the target
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        publish(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    atomic_write_with(target, lambda tmp: tmp.write_bytes(data))
+
+
+def remove_stale_temps(folder: str | Path, older_than: float = 300.0) -> int:
+    """Delete temp files left by a killed writer; returns how many were removed.
+
+    Only files older than ``older_than`` seconds go: another process (the GUI while the
+    CLI opens the same project) may be writing a fresh one right now.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return 0
     n = 0
+    cutoff = time.time() - older_than
     for p in folder.glob(f"{TMP_MARK}*"):
         with contextlib.suppress(OSError):
-            p.unlink()
-            n += 1
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+                n += 1
     return n
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:

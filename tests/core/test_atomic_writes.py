@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -65,10 +67,16 @@ def test_killed_write_keeps_previous_mask(labelled, stage):
     root, first = labelled
     result = subprocess.run([sys.executable, "-c", KILLER, str(root), stage])
     assert result.returncode == -9  # really killed
+    debris = list((root / "masks").glob(".specimask-tmp-*"))
     with Project.open(root) as p:
         assert np.array_equal(p.load_mask(1), first)
         assert [a["origin"] for a in p.annotations(1)] == ["hand"]
-        assert not list((root / "masks").glob(".specimask-tmp-*"))  # debris cleaned on open
+    # a fresh temp may belong to a live writer in another process: kept until stale
+    assert list((root / "masks").glob(".specimask-tmp-*")) == debris
+    for path in debris:
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    Project.open(root).close()
+    assert not list((root / "masks").glob(".specimask-tmp-*"))
 
 
 def test_killed_after_rename_leaves_a_whole_mask(labelled):
@@ -78,3 +86,16 @@ def test_killed_after_rename_leaves_a_whole_mask(labelled):
     with Project.open(root) as p:
         mask = p.load_mask(1)  # a complete, readable file: old or new, never half
         assert mask is not None and mask.shape == (30, 40)
+
+
+def test_failed_write_leaves_target_untouched(tmp_path):
+    from napari_specimask.core.atomic import atomic_path, atomic_write_bytes
+
+    target = tmp_path / "settings.toml"
+    atomic_write_bytes(target, b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half of the new")
+            raise RuntimeError("crash mid-write")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.toml"]
