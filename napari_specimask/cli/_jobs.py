@@ -11,14 +11,29 @@ from napari_specimask.core.progress import Job, T
 
 def drive(job: Job[T], desc: str) -> T:
     # disable=None hides the bar when stderr is not a terminal (CI logs, pipes).
-    with tqdm(desc=desc, unit="img", file=sys.stderr, disable=None, leave=False) as bar:
+    with ProgressBar(desc) as bar:
         while True:
             try:
-                p = next(job)
+                bar.update(next(job))
             except StopIteration as done:
                 return done.value
-            if bar.total != p.total:
-                bar.total = p.total
-            bar.n = p.done
-            bar.set_postfix_str(p.message[-40:], refresh=False)
-            bar.refresh()
+
+
+class ProgressBar:
+    """A tqdm bar fed by progress reports (for callback-style jobs such as training)."""
+
+    def __init__(self, desc: str, unit: str = "img"):
+        self.bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
+
+    def update(self, p) -> None:
+        if self.bar.total != p.total:
+            self.bar.total = p.total
+        self.bar.n = p.done
+        self.bar.set_postfix_str(p.message[-60:], refresh=False)
+        self.bar.refresh()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()

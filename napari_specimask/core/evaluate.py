@@ -59,15 +59,15 @@ class EvalReport:
 
 
 def mask_files_by_name(folder: str | Path) -> dict[str, Path]:
-    """Image files under ``folder`` keyed by relative path without suffix (the file stem
-    for a flat folder)."""
+    """Mask files directly in ``folder`` keyed by stem (subfolders, such as a prediction's
+    ``probability/``, are not masks and are left out)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SpecimaskError(f"{folder}: not a folder")
     out: dict[str, Path] = {}
-    for p in sorted(folder.rglob("*")):
+    for p in sorted(folder.iterdir()):
         if p.is_file() and is_image_path(p) and not p.name.startswith("."):
-            key = p.relative_to(folder).with_suffix("").as_posix()
+            key = p.stem
             if key in out:
                 raise SpecimaskError(f"{p} and {out[key]} have the same name; pairing by "
                                      "name needs one mask per name")

@@ -7,6 +7,7 @@ GUI runs them in a ``thread_worker``. Core never knows which.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -40,3 +41,33 @@ def run(job: Job[T], on_progress: Callable[[Progress], Any] | None = None) -> T:
             return done.value
         if on_progress is not None:
             on_progress(p)
+
+
+_DONE = object()
+
+
+def threaded(fn: Callable[[Callable[[Any], None]], T]) -> Job[T]:
+    """Run ``fn(report)`` in a thread and yield what it reports; return its result.
+
+    For engines that only take callbacks (Lightning's ``fit`` blocks), so they still fit
+    the generator shape the CLI and the GUI's ``thread_worker`` drive.
+    """
+    q: queue.Queue = queue.Queue()
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = fn(q.put)
+        except BaseException as exc:  # handed to the consumer below
+            outcome["error"] = exc
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=target, name="specimask-job", daemon=True)
+    thread.start()
+    while (item := q.get()) is not _DONE:
+        yield item
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -42,6 +42,33 @@ class ModelSettings:
 
 
 @dataclass
+class TrainSettings:
+    """Training defaults shared by `specimask train` and the Train widget."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 1e-3
+    loss: str = "tversky"             # tversky | dice | bce | dicefocal
+    augment: str = "basic"            # basic | occlusion | affine | domain | specialized
+    freeze_encoder: bool = False
+    two_stage: bool = False           # frozen encoder first, then all layers at lr / 10
+    stage1_epochs: int = 5
+    hand_weight: float = 10.0         # sampling weight of hand-verified target images
+    use_pseudo: bool = False          # also train on cold-start (pseudo) masks
+    require_val: bool = True
+    patience: int = 10                # early stopping on val Dice (0: off)
+    devices: str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "auto"           # auto: 16-mixed on GPU, 32 on CPU
+    epochs_per_iteration: int = 0     # +E epochs per active-learning iteration
+    px_per_iteration: int = 0         # +P px of image size per iteration
+    loggers: list = field(default_factory=lambda: ["csv"])  # + tensorboard, wandb
+    num_workers: int = 0
+    seed: int = 0
+
+
+@dataclass
 class SelectionSettings:
     strategy: str = "stochastic"
     batch_size: int = 20
@@ -56,6 +83,7 @@ class Settings:
     images: ImageSettings = field(default_factory=ImageSettings)
     coldstart: ColdStartSettings = field(default_factory=ColdStartSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
     selection: SelectionSettings = field(default_factory=SelectionSettings)
 
     def to_dict(self) -> dict:

@@ -83,11 +83,20 @@ CREATE TABLE models (
 );
 """
 
+MODEL_STATUSES = ("training", "ready", "stopped", "failed")
+_V2 = f"""
+ALTER TABLE models ADD COLUMN status TEXT NOT NULL DEFAULT 'ready'
+    CHECK (status IN {MODEL_STATUSES});
+ALTER TABLE models ADD COLUMN config TEXT
+"""
+
 # MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
 # Each runs inside one transaction (executescript would commit early, so statements go
 # one by one).
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: execute_statements(conn, _V1),
+    # v2: a model row exists from the start of training; status says how it ended.
+    lambda conn: execute_statements(conn, _V2),
 ]
 
 

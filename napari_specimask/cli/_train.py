@@ -1,0 +1,200 @@
+"""Network commands: train, lr-find, models, activate, predict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from napari_specimask.core.augment import PRESETS
+from napari_specimask.core.checkpoints import activate, active_version, list_models
+from napari_specimask.core.losses import LOSSES
+from napari_specimask.core.models import ARCHS
+from napari_specimask.core.project import Project
+
+from ._jobs import drive
+
+
+
+def _train_options(p) -> None:
+    g = p.add_argument_group("model and training (defaults: specimask.toml)")
+    g.add_argument("--arch", choices=tuple(ARCHS))
+    g.add_argument("--encoder", help="any segmentation-models-pytorch encoder (resnet34)")
+    g.add_argument("--encoder-weights", help="imagenet, none, or a weights file")
+    g.add_argument("--img-size", type=int, help="model input size (px, square)")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--loss", choices=LOSSES)
+    g.add_argument("--augment", choices=PRESETS)
+    g.add_argument("--freeze-encoder", action="store_true", default=None)
+    g.add_argument("--two-stage", action="store_true", default=None,
+                   help="frozen encoder first, then all layers at lr / 10")
+    g.add_argument("--stage1-epochs", type=int)
+    g.add_argument("--hand-weight", type=float,
+                   help="sampling weight of hand-verified target images (10)")
+    g.add_argument("--use-pseudo", action="store_true", default=None,
+                   help="also train on cold-start (pseudo) masks")
+    g.add_argument("--no-val", dest="require_val", action="store_false", default=None,
+                   help="allow training without validation images")
+    g.add_argument("--patience", type=int, help="early stopping patience (0: off)")
+    g.add_argument("--devices", help="auto, a count, or GPU ids like 0,1")
+    g.add_argument("--strategy", help="Lightning strategy: auto, ddp, ...")
+    g.add_argument("--num-nodes", type=int)
+    g.add_argument("--precision", help="auto, 32-true, 16-mixed, bf16-mixed")
+    g.add_argument("--logger", dest="loggers", help="comma list of csv,tensorboard,wandb")
+    g.add_argument("--num-workers", type=int)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    g.add_argument("--iteration", type=int,
+                   help="active-learning iteration for the +epochs/+px schedule "
+                        "(default: the project's current one)")
+
+
+def config_from_args(project: Project, args):
+    from napari_specimask.core.training import TrainConfig
+
+    overrides = {k: getattr(args, k, None) for k in (
+        "arch", "encoder", "encoder_weights", "img_size", "batch_size", "epochs", "lr", "loss",
+        "augment", "freeze_encoder", "two_stage", "stage1_epochs", "hand_weight", "use_pseudo",
+        "require_val", "patience", "devices", "strategy", "num_nodes", "precision",
+        "num_workers", "seed", "max_steps")}
+    if args.loggers:
+        overrides["loggers"] = [s.strip() for s in args.loggers.split(",") if s.strip()]
+    iteration = args.iteration if args.iteration is not None else project.summary()["iteration"]
+    return TrainConfig.from_settings(project.settings, iteration=iteration, **overrides)
+
+
+def save_defaults(project: Project, cfg) -> None:
+    """Write the options used into specimask.toml, so the GUI and CLI train the same."""
+    for key in ("arch", "encoder", "encoder_weights", "img_size"):
+        setattr(project.settings.model, key, getattr(cfg, key))
+    for key in vars(project.settings.train):
+        if hasattr(cfg, key) and key not in ("epochs", "img_size"):
+            setattr(project.settings.train, key, getattr(cfg, key))
+    project.save_settings()
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a segmentation network on the verified masks")
+    p.add_argument("project", type=Path)
+    _train_options(p)
+    p.add_argument("--activate", choices=("better", "yes", "no"), default="better",
+                   help="make the new model active: if its val Dice beats the active one "
+                        "(default), always, or never")
+    p.add_argument("--save-defaults", action="store_true",
+                   help="store these options in specimask.toml for later runs and the GUI")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("lr-find", help="learning-rate range test; saves its plot")
+    p.add_argument("project", type=Path)
+    _train_options(p)
+    p.add_argument("--out", type=Path, help="plot file (default PROJECT/models/lr_find.png)")
+    p.add_argument("--num-training", type=int, default=100)
+    p.set_defaults(func=cmd_lr_find)
+
+    p = sub.add_parser("models", help="list trained model versions")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("activate", help="make a model version the active one")
+    p.add_argument("project", type=Path)
+    p.add_argument("version")
+    p.set_defaults(func=cmd_activate)
+
+    p = sub.add_parser("predict", help="masks and probability maps at original size")
+    p.add_argument("project", type=Path)
+    p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--images", type=Path, help="a folder of images (default: the project's)")
+    p.add_argument("--out", type=Path, help="default PROJECT/predictions/VERSION")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_train(args) -> int:
+    from napari_specimask.core.training import summary_line, train
+
+    from ._jobs import ProgressBar
+
+    with Project.open(args.project) as project:
+        cfg = config_from_args(project, args)
+        if args.save_defaults:
+            save_defaults(project, cfg)
+        parent = active_version(project)
+        before = _val_dice(project, parent)
+        with ProgressBar("train", unit="step") as bar:
+            result = train(project, cfg, on_progress=bar.update, parent=parent)
+        print(summary_line(result))
+        new = result.metrics.get("best_val_dice")
+        better = parent is None or (new is not None and (before is None or new > before))
+        if args.activate == "yes" or (args.activate == "better" and better):
+            activate(project, result.version)
+            print(f"active model: {result.version}" + (
+                f" (val Dice {before:.4f} -> {new:.4f})" if before is not None and new else ""))
+        else:
+            print(f"active model stays {parent} (val Dice {before}); "
+                  f"`specimask activate {args.project} {result.version}` to switch")
+    return 0
+
+
+def _val_dice(project: Project, version: str | None) -> float | None:
+    for m in list_models(project):
+        if m["version"] == version:
+            return m["metrics"].get("best_val_dice")
+    return None
+
+
+def cmd_lr_find(args) -> int:
+    from napari_specimask.core.lr_find import find_lr
+
+    with Project.open(args.project) as project:
+        cfg = config_from_args(project, args)
+        out = args.out or project.root / "models" / "lr_find.png"
+        result = find_lr(project, cfg, out, num_training=args.num_training)
+    s = f"{result.suggestion:.2e}" if result.suggestion else "none (loss did not fall)"
+    print(f"suggested learning rate: {s}; plot saved to {result.plot}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    with Project.open(args.project) as project:
+        models = list_models(project)
+    if args.json:
+        print(json.dumps(models))
+        return 0
+    if not models:
+        print("no models yet; train one with `specimask train`")
+        return 0
+    print(f"{'':2}{'version':<8} {'status':<9} {'arch':<14} {'encoder':<10} {'size':>5} "
+          f"{'val Dice':>8} {'train':>6}  parent  created")
+    for m in models:
+        d = m["metrics"].get("best_val_dice")
+        print(f"{'*' if m['active'] else ' '} {m['version']:<8} {m['status']:<9} "
+              f"{m['arch']:<14} {m['encoder']:<10} {m['img_size']:>5} "
+              f"{(f'{d:.4f}' if d is not None else '-'):>8} {len(m['train_image_ids']):>6}  "
+              f"{m['parent'] or '-':<6}  {m['created_at']}")
+    return 0
+
+
+def cmd_activate(args) -> int:
+    with Project.open(args.project) as project:
+        activate(project, args.version)
+    print(f"active model: {args.version}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from napari_specimask.core.predict import predict_to_folder
+
+    with Project.open(args.project) as project:
+        version = args.model or active_version(project)
+        out = args.out or project.root / "predictions" / str(version)
+        report = drive(predict_to_folder(project, out, args.model, args.images, args.batch_size,
+                                         args.threshold), "predict")
+    print(f"model {report.version}: wrote {len(report.written)} mask(s) and probability "
+          f"map(s) to {out}; skipped {len(report.skipped)}")
+    for path, why in report.skipped:
+        print(f"  skipped {path}: {why}", file=sys.stdout)
+    return 0

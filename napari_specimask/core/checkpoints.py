@@ -1,0 +1,164 @@
+"""Model versions on disk (``models/<version>/``) and in the store.
+
+A version folder holds ``weights.safetensors`` (tensors only: loading never unpickles
+code), ``config.json`` (architecture, encoder, image size, normalisation, preset, loss,
+and the weights' sha256), ``metrics.json`` and Lightning's CSV log (``metrics.csv``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_write_bytes, atomic_write_with
+from .errors import SpecimaskError
+from .models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
+from .project import MODELS_DIR, Project
+from .store import now
+
+WEIGHTS_FILE = "weights.safetensors"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "unet"
+    encoder: str = "resnet34"
+    encoder_weights: str = "none"
+    img_size: int = 512
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    augment: str = "basic"
+    loss: str = "tversky"
+    weights_sha256: str = ""
+    format_version: int = FORMAT_VERSION
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> ModelConfig:
+        try:
+            data = json.loads(text)
+            cfg = cls(**data)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise SpecimaskError(f"{source}: not a specimask model config ({exc})") from None
+        if cfg.arch not in ARCHS:
+            raise SpecimaskError(f"{source}: unknown architecture {cfg.arch!r}")
+        if cfg.format_version > FORMAT_VERSION:
+            raise SpecimaskError(f"{source}: made by a newer specimask; upgrade to load it")
+        return cfg
+
+
+def new_version(project: Project, parent: str | None, iteration: int | None,
+                train_ids: list[int], config: ModelConfig) -> str:
+    """Reserve the next version name (v001, v002, ...) with status 'training'."""
+    with project.store.transaction() as conn:
+        n = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] + 1
+        version = f"v{n:03d}"
+        while conn.execute("SELECT 1 FROM models WHERE version = ?", (version,)).fetchone():
+            n += 1
+            version = f"v{n:03d}"
+        conn.execute(
+            "INSERT INTO models (version, parent, created_at, arch, encoder, img_size, path,"
+            " iteration, train_image_ids, status, config) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (version, parent, now(), config.arch, config.encoder, config.img_size,
+             f"{MODELS_DIR}/{version}", iteration, json.dumps(train_ids), "training",
+             json.dumps(asdict(config))))
+    (project.root / MODELS_DIR / version).mkdir(parents=True, exist_ok=True)
+    return version
+
+
+def save_weights(folder: Path, state_dict: dict, config: ModelConfig) -> None:
+    """Write weights then config (with their sha256), each atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    atomic_write_with(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
+    config.weights_sha256 = _sha256(folder / WEIGHTS_FILE)
+    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(asdict(config), indent=2).encode())
+
+
+def finish_version(project: Project, version: str, status: str, metrics: dict) -> None:
+    folder = project.root / MODELS_DIR / version
+    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
+    with project.store.transaction() as conn:
+        conn.execute("UPDATE models SET status = ?, metrics = ? WHERE version = ?",
+                     (status, json.dumps(metrics), version))
+
+
+def load_model(project: Project, version: str | None = None,
+               device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelConfig, str]:
+    """Build the network of a version (default: the active one) with its weights."""
+    version = version or active_version(project)
+    if version is None:
+        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    folder = project.root / MODELS_DIR / version
+    return (*load_model_folder(folder, device), version)
+
+
+def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, ModelConfig]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    cfg_path, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    if not cfg_path.is_file() or not weights.is_file():
+        raise SpecimaskError(f"{folder}: not a model folder (needs {CONFIG_FILE} and "
+                             f"{WEIGHTS_FILE})")
+    config = ModelConfig.from_json(cfg_path.read_text(), str(cfg_path))
+    if config.weights_sha256 and _sha256(weights) != config.weights_sha256:
+        raise SpecimaskError(f"{weights}: sha256 differs from {cfg_path}; the file was changed "
+                             "or damaged after training")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise SpecimaskError(f"{weights}: not a readable safetensors file ({exc})") from None
+    model = create_model(config.arch, config.encoder, encoder_weights=None)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise SpecimaskError(
+            f"{weights}: these weights do not fit a {config.arch}/{config.encoder} network "
+            f"(from another architecture?): {str(exc).splitlines()[0][:160]}") from None
+    return model.to(device).eval(), config
+
+
+def list_models(project: Project) -> list[dict]:
+    rows = project.store.read("SELECT * FROM models ORDER BY created_at, version")
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else {}
+        d["train_image_ids"] = json.loads(d["train_image_ids"] or "[]")
+        d["config"] = json.loads(d["config"]) if d.get("config") else {}
+        d["active"] = bool(d["active"])
+        out.append(d)
+    return out
+
+
+def active_version(project: Project) -> str | None:
+    row = project.store.read_one("SELECT version FROM models WHERE active = 1")
+    return row[0] if row else None
+
+
+def activate(project: Project, version: str) -> None:
+    row = project.store.read_one("SELECT status FROM models WHERE version = ?", (version,))
+    if row is None:
+        known = ", ".join(m["version"] for m in list_models(project)) or "none"
+        raise SpecimaskError(f"no model version {version!r} in {project.root} (known: {known})")
+    if row[0] not in ("ready", "stopped"):
+        raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be active")
+    with project.store.transaction() as conn:
+        conn.execute("UPDATE models SET active = (version = ?)", (version,))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,83 @@
+"""`specimask train / models / activate / predict / lr-find` as a person types them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from napari_specimask.cli import main
+from napari_specimask.core.image_io import read_mask
+
+
+@pytest.fixture(scope="module")
+def proj(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cli")
+    assert main(["demo", "--out", str(work / "demo"), "--no-viewer"]) == 0
+    demo = work / "demo"
+    p = work / "proj"
+    assert main(["init", str(p), "--images", str(demo / "images" / "pool"),
+                 "--masks", str(demo / "truth")]) == 0
+    assert main(["import", str(p), str(demo / "images" / "val"), "--masks",
+                 str(demo / "truth"), "--role", "val"]) == 0
+    return p, demo
+
+
+def test_train_models_activate_predict(proj, capsys, tmp_path):
+    p, demo = proj
+    args = ["--img-size", "64", "--epochs", "1", "--batch-size", "4",
+            "--encoder-weights", "none", "--max-steps", "2"]
+    capsys.readouterr()
+    assert main(["train", str(p), *args]) == 0
+    out = capsys.readouterr().out
+    assert "model v001 (ready)" in out and "active model: v001" in out
+    assert main(["train", str(p), *args, "--arch", "deeplabv3plus", "--activate", "no"]) == 0
+    assert "active model stays v001" in capsys.readouterr().out
+    assert main(["models", str(p), "--json"]) == 0
+    models = json.loads(capsys.readouterr().out)
+    assert [(m["version"], m["arch"], m["active"]) for m in models] == [
+        ("v001", "unet", True), ("v002", "deeplabv3plus", False)]
+    assert models[1]["parent"] == "v001"
+    assert main(["activate", str(p), "v002"]) == 0
+    assert main(["models", str(p)]) == 0
+    table = capsys.readouterr().out
+    assert "* v002" in table
+    out_dir = tmp_path / "pred"
+    assert main(["predict", str(p), "--images", str(demo / "images" / "test"),
+                 "--out", str(out_dir)]) == 0
+    assert "model v002: wrote" in capsys.readouterr().out
+    name = sorted((demo / "images" / "test").iterdir())[0].stem
+    assert read_mask(out_dir / f"{name}.png").shape == read_mask(demo / "truth" / f"{name}.png").shape
+    assert main(["evaluate", str(out_dir), str(demo / "truth"), "--json"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["mean_dice"] <= 1
+
+
+def test_train_errors_are_one_line(proj, capsys, tmp_path):
+    p, _ = proj
+    assert main(["activate", str(p), "v404"]) == 1
+    assert "no model version 'v404'" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "empty"), "--images", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "empty"), "--encoder-weights", "none"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at least 2" in err[0]
+    assert main(["predict", str(tmp_path / "empty")]) == 1
+    assert "no trained model yet" in capsys.readouterr().err
+
+
+def test_save_defaults_writes_toml(proj, capsys):
+    p, _ = proj
+    assert main(["train", str(p), "--img-size", "64", "--epochs", "1", "--encoder-weights",
+                 "none", "--max-steps", "1", "--loss", "dice", "--augment", "affine",
+                 "--save-defaults", "--activate", "no"]) == 0
+    text = (p / "specimask.toml").read_text()
+    assert 'loss = "dice"' in text and 'augment = "affine"' in text and "img_size = 64" in text
+
+
+def test_lr_find_saves_plot(proj, capsys, tmp_path):
+    p, _ = proj
+    plot = tmp_path / "lr.png"
+    assert main(["lr-find", str(p), "--img-size", "64", "--batch-size", "4",
+                 "--encoder-weights", "none", "--num-training", "8", "--out", str(plot)]) == 0
+    assert "suggested learning rate" in capsys.readouterr().out
+    assert plot.stat().st_size > 1000
