@@ -51,8 +51,9 @@ def augment_figure() -> None:
 
     samples = demo_samples()
     sheet = samples[1]
+    # references stand in for the project's unlabelled target pool: other sheets
     refs = [Letterbox.fit(*s.image.shape[:2], 192).apply(s.image)
-            for s in samples if s.kind == "plankton"][:8]
+            for s in samples if s.kind == "herbarium" and s is not sheet][:8]
     lb = Letterbox.fit(*sheet.image.shape[:2], 192)
     img, mask = lb.apply(sheet.image), lb.apply_mask(sheet.mask).astype(np.uint8)
     rows = []

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from napari_specimask.core.augment import PRESETS
@@ -124,8 +127,8 @@ def cmd_train(args) -> int:
             save_defaults(project, cfg)
         parent = active_version(project)
         before = _val_dice(project, parent)
-        with ProgressBar("train", unit="step") as bar:
-            result = train(project, cfg, on_progress=bar.update, parent=parent)
+        with ProgressBar("train", unit="step") as bar, stop_on_ctrl_c() as stop:
+            result = train(project, cfg, on_progress=bar.update, stop=stop, parent=parent)
         print(summary_line(result))
         new = result.metrics.get("best_val_dice")
         better = parent is None or (new is not None and (before is None or new > before))
@@ -137,6 +140,28 @@ def cmd_train(args) -> int:
             print(f"active model stays {parent} (val Dice {before}); "
                   f"`specimask activate {args.project} {result.version}` to switch")
     return 0
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c():
+    """First Ctrl-C: stop after the current step and keep the model; second: abort."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this step; the model so far is kept (Ctrl-C again to abort)",
+              file=sys.stderr)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _val_dice(project: Project, version: str | None) -> float | None:

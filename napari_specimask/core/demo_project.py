@@ -36,6 +36,9 @@ def create_demo_project(out: str | Path, seed: int = 0, n_herbarium: int = 24,
         write_mask_png(out / "truth" / f"{s.name}.png", s.mask)
     settings = Settings(name="specimask demo")
     settings.model.encoder_weights = "none"  # the demo must work offline
+    settings.model.img_size = 192  # trains in minutes on a laptop CPU (docs/benchmarks.md)
+    settings.train.epochs = 60
+    settings.train.patience = 15
     project = Project.create(out, settings)
     for role in ("pool", "val", "test"):
         masks = None if role == "pool" else out / "truth"

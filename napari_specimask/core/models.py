@@ -93,14 +93,28 @@ def _download(encoder: str, weights: str, endpoint: str | None,
                                local_files_only=True)
     except Exception:
         pass
+    where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    advice = (f"could not download the {weights} weights of encoder {encoder} from "
+              f"{where}/{repo} ({{}}). Connect once to cache them (~/.cache/huggingface), copy "
+              "that cache from a connected machine, pass a weights file with "
+              "--encoder-weights PATH, or train from scratch with --encoder-weights none")
+    if not _reachable(where):  # offline: say so now, not after the hub client's retries
+        raise EncoderWeightsError(advice.format("no connection"))
     try:
         return hf_hub_download(repo, "model.safetensors", revision=rev, endpoint=endpoint,
                                cache_dir=cache_dir, etag_timeout=10)
     except Exception as exc:
-        raise EncoderWeightsError(
-            f"could not download the {weights} weights of encoder {encoder} from "
-            f"{endpoint or 'huggingface.co'}/{repo} ({type(exc).__name__}). Connect once to "
-            "cache them (~/.cache/huggingface), copy that cache from a connected machine, "
-            "pass a weights file with --encoder-weights PATH, or train from scratch with "
-            "--encoder-weights none"
-        ) from None
+        raise EncoderWeightsError(advice.format(type(exc).__name__)) from None
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
