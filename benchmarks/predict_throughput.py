@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 import torch
-
 from _machine import forward_flops, matmul_peak_flops
+
 from napari_specimask.core.checkpoints import ModelConfig
 from napari_specimask.core.dataset import normalise
 from napari_specimask.core.models import create_model

@@ -76,3 +76,10 @@ def test_wheel_carries_manifest_and_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, cwd=tmp_path)
     assert result.returncode == 0 and "napari-specimask" in result.stdout, result.stderr
+
+
+def test_code_passes_ruff():
+    """Unused imports, undefined names and friends fail the suite, not a later review."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "napari_specimask", "tests",
+                             "benchmarks", "scripts"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]

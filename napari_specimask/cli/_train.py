@@ -18,7 +18,6 @@ from napari_specimask.core.project import Project
 from ._jobs import drive
 
 
-
 def _train_options(p) -> None:
     g = p.add_argument_group("model and training (defaults: specimask.toml)")
     g.add_argument("--arch", choices=tuple(ARCHS))

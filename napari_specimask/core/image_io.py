@@ -61,7 +61,8 @@ def image_shape(path: str | Path) -> tuple[int, int]:
                 h, w = page.imagelength, page.imagewidth
                 orient = _tiff_orientation(page)
         except Exception as exc:  # tifffile raises many types for bad files
-            raise ImageReadError(path, f"not a readable TIFF (corrupt or truncated: {exc})") from exc
+            reason = f"not a readable TIFF (corrupt or truncated: {exc})"
+            raise ImageReadError(path, reason) from exc
     else:
         with _pil_open(path, None) as im:
             w, h = im.size

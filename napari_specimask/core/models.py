@@ -8,6 +8,7 @@ Offline, a clear message says how to get the weights or train without them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -88,11 +89,9 @@ def _download(encoder: str, weights: str, endpoint: str | None,
     repo, rev = options[weights]["repo_id"], options[weights]["revision"]
     endpoint = endpoint or os.environ.get("SPECIMASK_WEIGHTS_ENDPOINT")
     cache_dir = cache_dir or os.environ.get("SPECIMASK_WEIGHTS_CACHE")
-    try:  # cached already: no network at all
+    with contextlib.suppress(Exception):  # cached already: no network at all
         return hf_hub_download(repo, "model.safetensors", revision=rev, cache_dir=cache_dir,
                                local_files_only=True)
-    except Exception:
-        pass
     where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
     advice = (f"could not download the {weights} weights of encoder {encoder} from "
               f"{where}/{repo} ({{}}). Connect once to cache them (~/.cache/huggingface), copy "

@@ -10,6 +10,7 @@ import inspect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -18,6 +19,9 @@ from skimage import morphology
 from .errors import SpecimaskError
 from .image_io import read_mask, write_mask_png
 from .progress import Job, Progress, stopped
+
+if TYPE_CHECKING:
+    from .importer import Skipped
 
 
 @dataclass(frozen=True)

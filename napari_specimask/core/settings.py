@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import tomli_w
+import tomllib
 
 from .atomic import atomic_write_bytes
 from .errors import ProjectError

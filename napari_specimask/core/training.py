@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 import lightning as L
 import numpy as np
@@ -21,75 +21,32 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from .augment import Augmentation
-from .checkpoints import ModelConfig, finish_version, new_version, save_weights
+from .checkpoints import ModelConfig, finish_version, new_version
 from .dataset import SegmentationDataset, training_samples, validation_samples
 from .errors import SpecimaskError
 from .image_io import read_image, to_rgb8
 from .letterbox import Letterbox
 from .losses import build_loss, dice_iou_per_image
-from .models import create_model, set_encoder_frozen
+from .models import create_model
 from .progress import Job, threaded
 from .project import MODELS_DIR, Project
-from .settings import Settings
+from .settings import ModelSettings, Settings, TrainSettings
+from .training_callbacks import KeepBest, Report, TrainProgress, TwoStage
 
 LOGGERS = ("csv", "tensorboard", "wandb")
 
 
-@dataclass(frozen=True)
-class TrainProgress:
-    """One report from a running training (what the GUI's progress bar and plot show)."""
-
-    epoch: int
-    epochs: int
-    step: int
-    total_steps: int
-    train_loss: float | None = None
-    val_dice: float | None = None
-    stage: str = "train"  # "train", "validate" or "done"
-
-    @property
-    def done(self) -> int:
-        return self.step
-
-    @property
-    def total(self) -> int:
-        return self.total_steps
-
-    @property
-    def message(self) -> str:
-        parts = [f"epoch {self.epoch + 1}/{self.epochs}"]
-        if self.train_loss is not None:
-            parts.append(f"loss {self.train_loss:.3f}")
-        if self.val_dice is not None:
-            parts.append(f"val Dice {self.val_dice:.3f}")
-        return ", ".join(parts)
-
-
 @dataclass
-class TrainConfig:
-    arch: str = "unet"
-    encoder: str = "resnet34"
-    encoder_weights: str = "imagenet"
-    img_size: int = 512
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1e-3
-    loss: str = "tversky"
-    augment: str = "basic"
-    freeze_encoder: bool = False
-    two_stage: bool = False
-    stage1_epochs: int = 5
-    hand_weight: float = 10.0
-    use_pseudo: bool = False
-    require_val: bool = True
-    patience: int = 10
-    devices: str = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    precision: str = "auto"
-    loggers: list = field(default_factory=lambda: ["csv"])
-    num_workers: int = 0
-    seed: int = 0
+class TrainConfig(TrainSettings):
+    """One training run: the ``[train]`` and ``[model]`` settings plus run-only caps.
+
+    Extends TrainSettings so the defaults live in one place (settings.py).
+    """
+
+    arch: str = ModelSettings.arch
+    encoder: str = ModelSettings.encoder
+    encoder_weights: str = ModelSettings.encoder_weights
+    img_size: int = ModelSettings.img_size
     max_steps: int = -1          # a cap on optimizer steps (tests, quick checks)
     iteration: int | None = None
 
@@ -97,17 +54,10 @@ class TrainConfig:
     def from_settings(cls, settings: Settings, iteration: int | None = None,
                       **overrides) -> TrainConfig:
         """Defaults from specimask.toml, then the per-iteration schedule, then overrides."""
-        m, t = settings.model, settings.train
-        cfg = cls(arch=m.arch, encoder=m.encoder, encoder_weights=m.encoder_weights,
-                  img_size=m.img_size, **{k: getattr(t, k) for k in (
-                      "epochs", "batch_size", "lr", "loss", "augment", "freeze_encoder",
-                      "two_stage", "stage1_epochs", "hand_weight", "use_pseudo",
-                      "require_val", "patience", "devices", "strategy", "num_nodes",
-                      "precision", "num_workers", "seed")}, loggers=list(t.loggers),
-                  iteration=iteration)
+        cfg = cls(**asdict(settings.train), **asdict(settings.model), iteration=iteration)
         if iteration:
-            cfg.epochs += t.epochs_per_iteration * iteration
-            cfg.img_size += t.px_per_iteration * iteration
+            cfg.epochs += cfg.epochs_per_iteration * iteration
+            cfg.img_size += cfg.px_per_iteration * iteration
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -211,80 +161,6 @@ def reference_images(project: Project, img_size: int, seed: int, n: int = 32) ->
     return out
 
 
-class _Report(L.Callback):
-    """Progress to the caller after every step; honours the stop event at the next step."""
-
-    def __init__(self, on_progress, stop):
-        self.on_progress, self.stop = on_progress, stop
-        self.val_dice: float | None = None
-        self.stopped = False
-
-    def _emit(self, trainer, loss=None, stage="train"):
-        if self.on_progress is not None:
-            self.on_progress(TrainProgress(
-                trainer.current_epoch, trainer.max_epochs or 0, trainer.global_step,
-                int(trainer.estimated_stepping_batches), loss, self.val_dice, stage))
-
-    def _check_stop(self, trainer):
-        if self.stop is not None and self.stop.is_set():
-            self.stopped = True
-            trainer.should_stop = True
-            trainer.limit_val_batches = 0  # no validation pass on the way out
-
-    def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        self._check_stop(trainer)
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        self._emit(trainer, float(outputs["loss"]))
-        self._check_stop(trainer)
-
-    # on_validation_end, not _epoch_end: callbacks' epoch-end hooks run before the module
-    # logs val_dice, so only here is the fresh value in callback_metrics.
-    def on_validation_end(self, trainer, module):
-        if not trainer.sanity_checking and "val_dice" in trainer.callback_metrics:
-            self.val_dice = float(trainer.callback_metrics["val_dice"])
-            self._emit(trainer, stage="validate")
-
-
-class _KeepBest(L.Callback):
-    """Write the best weights so far (val Dice; latest when there is no validation)."""
-
-    def __init__(self, folder, config: ModelConfig, has_val: bool):
-        self.folder, self.config, self.has_val = folder, config, has_val
-        self.best = -math.inf
-        self.best_epoch = None
-        self.saved = False
-
-    def save(self, module, epoch):
-        save_weights(self.folder, module.model.state_dict(), self.config)
-        self.best_epoch, self.saved = epoch, True
-
-    def on_validation_end(self, trainer, module):
-        dice = trainer.callback_metrics.get("val_dice")
-        if trainer.sanity_checking or dice is None or not self.has_val:
-            return
-        if float(dice) > self.best:
-            self.best = float(dice)
-            self.save(module, trainer.current_epoch)
-
-    def on_train_epoch_end(self, trainer, module):
-        if not self.has_val:
-            self.save(module, trainer.current_epoch)
-
-
-class _TwoStage(L.Callback):
-    """Stage 1: encoder frozen at lr; stage 2: all layers at lr / 10."""
-
-    def __init__(self, stage1_epochs: int, lr: float):
-        self.stage1_epochs, self.lr = stage1_epochs, lr
-
-    def on_train_epoch_start(self, trainer, module):
-        frozen = trainer.current_epoch < self.stage1_epochs
-        set_encoder_frozen(module.model, frozen)
-        for group in trainer.optimizers[0].param_groups:
-            group["lr"] = self.lr if frozen else self.lr / 10
-
-
 def _loggers(cfg: TrainConfig, folder) -> list:
     from lightning.pytorch.loggers import CSVLogger
 
@@ -349,10 +225,10 @@ def train(project: Project, cfg: TrainConfig,
     version = new_version(project, parent, cfg.iteration, [s.image_id for s in data.samples],
                           config)
     folder = project.root / MODELS_DIR / version
-    report, keep = _Report(on_progress, stop), _KeepBest(folder, config, has_val)
+    report, keep = Report(on_progress, stop), KeepBest(folder, config, has_val)
     callbacks = [report, keep]
     if cfg.two_stage:
-        callbacks.append(_TwoStage(cfg.stage1_epochs, cfg.lr))
+        callbacks.append(TwoStage(cfg.stage1_epochs, cfg.lr))
     if has_val and cfg.patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
 

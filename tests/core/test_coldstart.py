@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from napari_specimask.core.coldstart import (
-    METHODS, ColdStart, background_mask, drop_bottom_bar, kmeans_mask, otsu_mask, propose_masks,
+    METHODS,
+    ColdStart,
+    background_mask,
+    drop_bottom_bar,
+    kmeans_mask,
+    otsu_mask,
+    propose_masks,
 )
 from napari_specimask.core.demo_data import make_herbarium_sheet, make_plankton
 from napari_specimask.core.errors import SpecimaskError

@@ -13,7 +13,12 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
 from napari_specimask.core import demo_data
-from napari_specimask.core.demo_data import DemoSample, demo_samples, make_herbarium_sheet, make_plankton
+from napari_specimask.core.demo_data import (
+    DemoSample,
+    demo_samples,
+    make_herbarium_sheet,
+    make_plankton,
+)
 
 
 @pytest.fixture(scope="module")

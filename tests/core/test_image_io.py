@@ -9,7 +9,11 @@ from PIL import Image
 
 from napari_specimask.core.errors import ImageReadError
 from napari_specimask.core.image_io import (
-    image_shape, read_image, read_mask, to_rgb8, write_mask_png,
+    image_shape,
+    read_image,
+    read_mask,
+    to_rgb8,
+    write_mask_png,
 )
 
 

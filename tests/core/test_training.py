@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from napari_specimask.core.checkpoints import (
-    activate, list_models, load_model, load_model_folder,
+    activate,
+    list_models,
+    load_model,
+    load_model_folder,
 )
 from napari_specimask.core.dataset import training_samples, validation_samples
 from napari_specimask.core.demo_project import create_demo_project
@@ -158,8 +161,9 @@ def test_two_stage_keeps_encoder_frozen_in_stage_one(project):
     torch.manual_seed(cfg.seed)
     result = train(project, cfg)
     model, _, _ = load_model(project, result.version)
-    from napari_specimask.core.models import create_model
     import lightning as L
+
+    from napari_specimask.core.models import create_model
 
     L.seed_everything(cfg.seed, verbose=False)
     init = create_model("unet", "resnet34", None)
