@@ -2,10 +2,11 @@
 
     python benchmarks/predict_throughput.py [--size 512] [--batch 8] [--arch unet]
 
-Runs the production path (`core.predict.predict_batch`: batched, channels-last,
-inference mode) on letterboxed images and, for comparison, a naive eager NCHW forward of
-one image at a time. Achieved FLOP/s = model FLOP per image (FlopCounterMode) x images/s;
-the fraction of peak divides it by a best-of-10 2048^3 fp32 matmul, measured in this run.
+Runs the production path (`core.tta.tta_probabilities` with the identity view, as
+`specimask predict` does: batched, channels-last, inference mode, fp32 on CPU) on
+letterboxed images and, for comparison, a naive eager NCHW forward of one image at a
+time. Achieved FLOP/s = model FLOP per image (FlopCounterMode) x images/s; the fraction of
+peak divides it by a best-of-10 2048^3 fp32 matmul, measured in this run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from _machine import forward_flops, matmul_peak_flops
 from napari_specimask.core.checkpoints import ModelConfig
 from napari_specimask.core.dataset import normalise
 from napari_specimask.core.models import create_model
-from napari_specimask.core.predict import predict_batch
+from napari_specimask.core.tta import View, to_unit_tensor, tta_probabilities
 
 
 def timed(fn, repeats: int) -> float:
@@ -55,12 +56,14 @@ def main() -> None:
 
     t_naive = timed(naive, args.repeats) / args.batch
     model_cl = model.to(memory_format=torch.channels_last)
-    t_fast = timed(lambda: predict_batch(model_cl, boxed, cfg, device), args.repeats) / args.batch
+    x01 = to_unit_tensor(boxed)
+    t_fast = timed(lambda: tta_probabilities(model_cl, x01, [View()], cfg.mean, cfg.std, device,
+                                             "32"), args.repeats) / args.batch
     print(f"device: {device}, threads: {torch.get_num_threads()}, torch {torch.__version__}")
     print(f"model: {args.arch}/resnet34 at {args.size} px: {flops / 1e9:.1f} GFLOP per image")
     print(f"fp32 matmul peak (2048^3, best of 10): {peak / 1e9:.1f} GFLOP/s")
     for name, t in (("naive eager NCHW, 1 image/call", t_naive),
-                    (f"predict_batch (batch {args.batch}, channels-last)", t_fast)):
+                    (f"predict path (batch {args.batch}, channels-last)", t_fast)):
         print(f"{name:<45} {1 / t:7.2f} img/s  {flops / t / 1e9:7.1f} GFLOP/s  "
               f"{flops / t / peak:5.2f} of peak")
     print(f"speed-up over naive: {t_naive / t_fast:.2f}x")

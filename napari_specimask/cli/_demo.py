@@ -17,6 +17,8 @@ def register(sub) -> None:
                    help="folder for the demo project (default: ./specimask-demo)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-viewer", action="store_true", help="only create the project")
+    p.add_argument("--small", action="store_true",
+                   help="6 + 6 images instead of 24 + 24 (quick checks and tests)")
     p.add_argument("--screenshot", type=Path,
                    help="save a screenshot of the viewer to this PNG and exit")
     p.set_defaults(func=cmd_demo)
@@ -27,7 +29,9 @@ def cmd_demo(args) -> int:
         print(f"using the existing demo project in {args.out.resolve()}")
         Project.open(args.out).close()
     else:
-        project = drive(create_demo_project(args.out, seed=args.seed), "demo")
+        n = 6 if args.small else 24
+        project = drive(create_demo_project(args.out, seed=args.seed, n_herbarium=n,
+                                            n_plankton=n), "demo")
         summary = project.summary()
         project.close()
         print(f"created demo project in {project.root}: {summary['images']} images "

@@ -9,7 +9,7 @@ from napari_specimask.core.export import FORMATS, WHICH, export_masks
 from napari_specimask.core.importer import ImportReport, import_images
 from napari_specimask.core.project import Project
 from napari_specimask.core.settings import Settings
-from napari_specimask.core.store import ROLES
+from napari_specimask.core.store import ROLES, STATUSES
 
 from ._jobs import drive
 
@@ -41,8 +41,10 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--format", choices=FORMATS, default="png")
     p.add_argument("--which", choices=WHICH, default="verified",
-                   help="verified masks or cold-start (pseudo) proposals")
+                   help="verified masks, cold-start (pseudo) masks, or the proposals queued "
+                        "images are shown with (to correct them in another program)")
     p.add_argument("--role", choices=ROLES)
+    p.add_argument("--status", choices=STATUSES)
     p.set_defaults(func=cmd_export)
 
 
@@ -88,8 +90,8 @@ def cmd_status(args) -> int:
 
 def cmd_export(args) -> int:
     with Project.open(args.project) as project:
-        report = drive(export_masks(project, args.out, args.format, args.which, args.role),
-                       "export")
+        report = drive(export_masks(project, args.out, args.format, args.which, args.role,
+                                    args.status), "export")
     print(f"wrote {len(report.written)} {args.which} mask(s) to {args.out}"
           f" ({report.without_mask} image(s) have none)")
     return 0

@@ -110,8 +110,11 @@ def register(sub) -> None:
     p.add_argument("--model", help="model version (default: the active one)")
     p.add_argument("--images", type=Path, help="a folder of images (default: the project's)")
     p.add_argument("--out", type=Path, help="default PROJECT/predictions/VERSION")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=8, help="network inputs per call")
     p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--tta", type=int, default=1,
+                   help="dihedral TTA views (2-8 also write OUT/uncertainty/)")
+    p.add_argument("--measure", default="jsd", help="uncertainty: variance, entropy, mi, jsd")
     p.set_defaults(func=cmd_predict)
 
 
@@ -216,7 +219,8 @@ def cmd_predict(args) -> int:
         version = args.model or active_version(project)
         out = args.out or project.root / "predictions" / str(version)
         report = drive(predict_to_folder(project, out, args.model, args.images, args.batch_size,
-                                         args.threshold), "predict")
+                                         args.threshold, tta=args.tta, measure=args.measure),
+                       "predict")
     print(f"model {report.version}: wrote {len(report.written)} mask(s) and probability "
           f"map(s) to {out}; skipped {len(report.skipped)}")
     for path, why in report.skipped:

@@ -27,7 +27,8 @@ class Augmentation:
     domain's colours and textures; albumentations takes them with every call.
     """
 
-    def __init__(self, preset: str, reference_images: Sequence[np.ndarray] = ()):
+    def __init__(self, preset: str, reference_images: Sequence[np.ndarray] = (),
+                 seed: int | None = None):
         if preset not in PRESETS:
             raise SpecimaskError(f"unknown augmentation preset {preset!r}; choose one of "
                                  f"{', '.join(PRESETS)}")
@@ -36,7 +37,8 @@ class Augmentation:
         if preset == "specialized" and not self.references:
             raise SpecimaskError("the 'specialized' preset needs reference images from the "
                                  "unlabelled target pool; add pool images or pick 'domain'")
-        self.compose = A.Compose(_transforms(PRESETS.index(preset)))
+        # albumentations keeps its own generator: without a seed, runs differ
+        self.compose = A.Compose(_transforms(PRESETS.index(preset)), seed=seed)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         extra = {"fda_metadata": self.references, "hm_metadata": self.references} \

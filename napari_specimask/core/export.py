@@ -13,7 +13,7 @@ from .progress import Job, Progress, stopped
 from .project import Project
 
 FORMATS = ("png", "tif")
-WHICH = ("verified", "pseudo")
+WHICH = ("verified", "pseudo", "proposal")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class ExportReport:
 
 def export_masks(project: Project, out_dir: str | Path, fmt: str = "png",
                  which: str = "verified", role: str | None = None,
+                 status: str | None = None,
                  stop: threading.Event | None = None) -> Job[ExportReport]:
     """Masks as 0/255 images named ``<image stem>.<fmt>`` (``<stem>__<id>`` on a clash)."""
     if fmt not in FORMATS:
@@ -32,7 +33,7 @@ def export_masks(project: Project, out_dir: str | Path, fmt: str = "png",
         raise SpecimaskError(f"unknown mask kind {which!r}; choose one of {', '.join(WHICH)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = project.images(role=role)
+    records = project.images(role=role, status=status)
     counts = Counter(r.name for r in records)
     report = ExportReport()
     for i, record in enumerate(records):

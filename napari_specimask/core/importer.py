@@ -47,12 +47,14 @@ def list_files(folder: str | Path) -> list[Path]:
 
 def find_mask(masks_dir: Path, rel: Path) -> Path | None:
     """The mask for image ``rel`` (relative to its folder): same relative stem, any image
-    suffix, optionally with a ``_mask`` tag (``leaf1.jpg`` -> ``leaf1.png``, ``leaf1_mask.png``)."""
-    for tag in MASK_SUFFIXES:
-        for suffix in sorted(IMAGE_SUFFIXES):
-            candidate = masks_dir / rel.parent / f"{rel.stem}{tag}{suffix}"
-            if candidate.is_file():
-                return candidate
+    suffix, optionally with a ``_mask`` tag (``leaf1.jpg`` -> ``leaf1.png``, ``leaf1_mask.png``);
+    a flat masks folder also serves images in subfolders."""
+    for folder in dict.fromkeys((masks_dir / rel.parent, masks_dir)):
+        for tag in MASK_SUFFIXES:
+            for suffix in sorted(IMAGE_SUFFIXES):
+                candidate = folder / f"{rel.stem}{tag}{suffix}"
+                if candidate.is_file():
+                    return candidate
     return None
 
 
@@ -64,13 +66,23 @@ def import_images(
     stop: threading.Event | None = None,
 ) -> Job[ImportReport]:
     """Add every usable image under ``images_dir``; yields Progress, returns ImportReport."""
+    return import_files(project, list_files(images_dir), Path(images_dir), masks_dir, role, stop)
+
+
+def import_files(
+    project: Project,
+    files: list[Path],
+    base_dir: Path,
+    masks_dir: str | Path | None = None,
+    role: str = "pool",
+    stop: threading.Event | None = None,
+) -> Job[ImportReport]:
+    """Add the given image files (under ``base_dir``, for pairing masks by relative path)."""
     if role not in ROLES:
         raise SpecimaskError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    images_dir = Path(images_dir)
     masks_dir = Path(masks_dir) if masks_dir is not None else None
     if masks_dir is not None and not masks_dir.is_dir():
         raise SpecimaskError(f"{masks_dir}: masks folder not found")
-    files = list_files(images_dir)
     report = ImportReport()
     known = {r[0]: r[1] for r in project.store.read("SELECT sha256, relpath FROM images")}
     max_pixels = project.settings.images.max_pixels
@@ -87,7 +99,7 @@ def import_images(
         report.added.append(image_id)
         if masks_dir is None:
             continue
-        mask_path = find_mask(masks_dir, path.relative_to(images_dir))
+        mask_path = find_mask(masks_dir, path.relative_to(base_dir))
         if mask_path is None:
             continue
         try:

@@ -1,9 +1,10 @@
-"""Prediction: probability maps and masks at each image's original size.
+"""Prediction: probability maps, masks and (with TTA) uncertainty at original size.
 
-Images are letterboxed to the model size and go through the network in batches
-(channels-last, inference mode, on the GPU when there is one); each probability map is
-mapped back with the letterbox inverse, which writes a single original-size float32
+Images are letterboxed to the model size and go through the network in batches with
+their TTA views (channels-last, inference mode, on the GPU when there is one); each map
+is mapped back with the letterbox inverse, which writes a single original-size float32
 array, so a 9000 x 6000 herbarium scan never needs several full-size float copies.
+Plain prediction is TTA with the identity view only.
 """
 
 from __future__ import annotations
@@ -17,50 +18,53 @@ import numpy as np
 import torch
 
 from .checkpoints import ModelConfig, load_model
-from .dataset import normalise
 from .errors import SpecimaskError
 from .image_io import is_image_path, read_image, to_rgb8, write_image, write_mask_png
 from .importer import list_files
 from .letterbox import Letterbox
 from .progress import Job, Progress, stopped
 from .project import Project
+from .tta import View, make_views, to_unit_tensor, tta_probabilities, uncertainty
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-@torch.inference_mode()
-def predict_batch(model: torch.nn.Module, boxed: list[np.ndarray], config: ModelConfig,
-                  device: torch.device) -> np.ndarray:
-    """Probabilities (N, size, size) float32 for letterboxed uint8 RGB images."""
-    x = torch.stack([normalise(b, config.mean, config.std) for b in boxed]).to(device)
-    x = x.contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device.type, enabled=device.type == "cuda"):
-        logits = model(x)
-    return logits.float().sigmoid()[:, 0].cpu().numpy()
-
-
 @dataclass
 class Prediction:
-    key: str              # output name (image stem)
-    probability: np.ndarray  # (H, W) float32 at the original size
+    key: str                          # output name (image stem)
+    probability: np.ndarray           # (H, W) float32 at the original size
     source: Path
+    uncertainty: np.ndarray | None = None  # (H, W) float32 in [0, 1], with TTA
 
 
 def predict_images(model, config: ModelConfig, paths: Iterable[Path], device=None,
                    batch_size: int = 8, max_pixels: int | None = None,
-                   on_skip: Callable[[Path, str], None] | None = None) -> Iterator[Prediction]:
-    """Yield one original-size probability map per readable image, computed in batches;
-    unreadable images go to ``on_skip(path, reason)`` and the rest go on."""
+                   on_skip: Callable[[Path, str], None] | None = None,
+                   views: list[View] | None = None, measure: str = "jsd",
+                   precision: str | None = None) -> Iterator[Prediction]:
+    """Yield an original-size probability map (and, with several views, an uncertainty
+    map) per readable image; unreadable ones go to ``on_skip(path, reason)``.
+
+    ``batch_size`` counts network inputs, so with V views each call takes batch_size // V
+    images. Precision: fp32 on CPU unless asked, mixed on CUDA (masks are written here).
+    """
     device = device or default_device()
+    views = views or [View()]
+    precision = precision or ("auto" if device.type == "cuda" else "32")
     model = model.to(device).to(memory_format=torch.channels_last).eval()
+    per_call = max(1, batch_size // len(views))
     batch: list[tuple[Path, Letterbox, np.ndarray]] = []
 
     def flush():
-        probs = predict_batch(model, [b for _, _, b in batch], config, device)
-        for (path, lb, _), prob in zip(batch, probs):
-            yield Prediction(path.stem, lb.invert(prob), path)
+        probs = tta_probabilities(model, to_unit_tensor([b for _, _, b in batch]), views,
+                                  config.mean, config.std, device, precision)
+        mean = probs.mean(0).cpu().numpy()
+        unc = uncertainty(probs, measure).cpu().numpy() if len(views) > 1 else None
+        for i, (path, lb, _) in enumerate(batch):
+            yield Prediction(path.stem, lb.invert(mean[i]), path,
+                             lb.invert(unc[i]) if unc is not None else None)
         batch.clear()
 
     for path in paths:
@@ -74,7 +78,7 @@ def predict_images(model, config: ModelConfig, paths: Iterable[Path], device=Non
         lb = Letterbox.fit(*img.shape[:2], config.img_size)
         batch.append((path, lb, lb.apply(img)))
         del img
-        if len(batch) == batch_size:
+        if len(batch) == per_call:
             yield from flush()
     if batch:
         yield from flush()
@@ -90,10 +94,12 @@ class PredictReport:
 
 def predict_to_folder(project: Project, out_dir: str | Path, version: str | None = None,
                       images_dir: str | Path | None = None, batch_size: int = 8,
-                      threshold: float = 0.5, device=None,
-                      stop: threading.Event | None = None) -> Job[PredictReport]:
-    """Write ``OUT/<stem>.png`` (mask 0/255) and ``OUT/probability/<stem>.png``
-    (probability x 255) for every project image, or every image under ``images_dir``."""
+                      threshold: float = 0.5, device=None, tta: int = 1,
+                      measure: str = "jsd", stop: threading.Event | None = None
+                      ) -> Job[PredictReport]:
+    """Write ``OUT/<stem>.png`` (mask 0/255), ``OUT/probability/<stem>.png`` (x 255) and,
+    with ``tta`` > 1, ``OUT/uncertainty/<stem>.png`` (x 255) for every project image or
+    every image under ``images_dir``."""
     device = device or default_device()
     model, config, version = load_model(project, version, device)
     if images_dir is not None:
@@ -104,16 +110,23 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
         raise SpecimaskError(f"no images to predict in {images_dir or project.root}")
     out_dir = Path(out_dir)
     report = PredictReport(version, out_dir)
-    limit = project.settings.images.max_pixels
-    preds = predict_images(model, config, paths, device, batch_size, limit,
-                           on_skip=lambda p, why: report.skipped.append((str(p), why)))
+    preds = predict_images(model, config, paths, device, batch_size,
+                           project.settings.images.max_pixels,
+                           on_skip=lambda p, why: report.skipped.append((str(p), why)),
+                           views=make_views(tta), measure=measure)
     for i, pred in enumerate(preds):
         if stopped(stop):
             break
         yield Progress(i + len(report.skipped), len(paths), pred.key)
         write_mask_png(out_dir / f"{pred.key}.png", pred.probability >= threshold)
-        prob8 = np.clip(pred.probability * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        write_image(out_dir / "probability" / f"{pred.key}.png", prob8)
+        write_image(out_dir / "probability" / f"{pred.key}.png", to_byte(pred.probability))
+        if pred.uncertainty is not None:
+            write_image(out_dir / "uncertainty" / f"{pred.key}.png", to_byte(pred.uncertainty))
         report.written.append(pred.key)
     yield Progress(len(paths), len(paths), "done")
     return report
+
+
+def to_byte(unit: np.ndarray) -> np.ndarray:
+    """A [0, 1] map as uint8 0..255 (rounded)."""
+    return np.clip(unit * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -20,6 +20,7 @@ from .store import DB_FILE, ORIGINS, ROLES, STATUSES, VERIFIED_ORIGINS, Store, n
 
 MASKS_DIR = "masks"
 PSEUDO_DIR = "pseudo"
+PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
 MODELS_DIR = "models"
 
 
@@ -51,7 +52,7 @@ class Project:
             )
         self.settings = load_settings(self.root)
         self.store = Store(self.root / DB_FILE)
-        for folder in (MASKS_DIR, PSEUDO_DIR):
+        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR):
             remove_stale_temps(self.root / folder)
 
     @classmethod
@@ -64,7 +65,7 @@ class Project:
         if (root / SETTINGS_FILE).exists() or (root / DB_FILE).exists():
             raise ProjectError(f"{root}: a project already exists here; open it instead")
         root.mkdir(parents=True, exist_ok=True)
-        for folder in (MASKS_DIR, PSEUDO_DIR, MODELS_DIR):
+        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR, MODELS_DIR):
             (root / folder).mkdir(exist_ok=True)
         Store(root / DB_FILE, create=True).close()
         settings = settings or Settings(name=root.resolve().name)
@@ -126,7 +127,9 @@ class Project:
     # -- masks -------------------------------------------------------------------------
 
     def mask_file(self, image_id: int, origin: str) -> Path:
-        folder = PSEUDO_DIR if origin == "pseudo" else MASKS_DIR
+        """Where a mask of this origin lives; ``origin='proposal'`` is what a queued image
+        is shown with (not an annotation)."""
+        folder = {"pseudo": PSEUDO_DIR, "proposal": PROPOSALS_DIR}.get(origin, MASKS_DIR)
         return self.root / folder / f"{image_id}.png"
 
     def save_mask(
@@ -141,6 +144,7 @@ class Project:
         model_version: str | None = None,
         iteration: int | None = None,
         author: str | None = None,
+        proposal_dice: float | None = None,
     ) -> int:
         """Write a mask and its annotation record together; returns the annotation id.
 
@@ -163,10 +167,11 @@ class Project:
                 cur = conn.execute(
                     "INSERT INTO annotations (image_id, origin, mask_path, method,"
                     " foreground_fraction, edited_fraction, seconds, model_version, iteration,"
-                    " author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " author, created_at, proposal_dice)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (image_id, origin, target.relative_to(self.root).as_posix(), method,
                      float(mask.mean()), edited_fraction, seconds, model_version, iteration,
-                     author, now()),
+                     author, now(), proposal_dice),
                 )
                 if origin in VERIFIED_ORIGINS:
                     conn.execute("UPDATE images SET status = 'labeled' WHERE id = ?", (image_id,))
@@ -176,8 +181,8 @@ class Project:
             tmp.unlink(missing_ok=True)
 
     def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
-        """The verified (``kind='verified'``) or cold-start (``'pseudo'``) mask, or None."""
-        path = self.mask_file(image_id, "pseudo" if kind == "pseudo" else "hand")
+        """The ``verified``, cold-start (``pseudo``) or ``proposal`` mask, or None."""
+        path = self.mask_file(image_id, kind if kind in ("pseudo", "proposal") else "hand")
         if not path.exists():
             return None
         record = self.image(image_id)

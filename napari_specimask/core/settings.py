@@ -65,16 +65,21 @@ class TrainSettings:
     px_per_iteration: int = 0         # +P px of image size per iteration
     loggers: list = field(default_factory=lambda: ["csv"])  # + tensorboard, wandb
     num_workers: int = 0
+    samples_per_epoch: int = 0        # 0: one pass over the training set per epoch
     seed: int = 0
 
 
 @dataclass
 class SelectionSettings:
-    strategy: str = "stochastic"
+    strategy: str = "stochastic"      # stochastic | uncertainty | random
     batch_size: int = 20
-    n_batches: int = 50
+    n_batches: int = 50               # random batches drawn; 0: disjoint batches
+    aggregation: str = "mean"         # batch score: mean | max | sum
     seed: int = 0
-    tta: int = 8
+    tta: int = 8                      # dihedral views
+    photometric: list = field(default_factory=list)  # + "gamma", "noise"
+    measure: str = "jsd"              # variance | entropy | mi | jsd
+    precision: str = "auto"           # TTA scoring: auto (bf16/fp16 where native) or 32
 
 
 @dataclass

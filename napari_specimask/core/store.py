@@ -90,6 +90,20 @@ ALTER TABLE models ADD COLUMN status TEXT NOT NULL DEFAULT 'ready'
 ALTER TABLE models ADD COLUMN config TEXT
 """
 
+_V3 = """
+CREATE TABLE scores (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    model_version TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    views TEXT NOT NULL,
+    score REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (model_version, measure, views, image_id)
+);
+ALTER TABLE annotations ADD COLUMN proposal_dice REAL;
+ALTER TABLE iteration_items ADD COLUMN proposal TEXT
+"""
+
 # MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
 # Each runs inside one transaction (executescript would commit early, so statements go
 # one by one).
@@ -97,6 +111,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: execute_statements(conn, _V1),
     # v2: a model row exists from the start of training; status says how it ended.
     lambda conn: execute_statements(conn, _V2),
+    # v3: TTA scores cached per (image, model version, measure, views); how good each
+    # proposal was; where a queued image's proposal came from.
+    lambda conn: execute_statements(conn, _V3),
 ]
 
 

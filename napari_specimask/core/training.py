@@ -72,15 +72,17 @@ class SegModule(L.LightningModule):
     """The network, its loss and optimiser; val Dice/IoU per image at threshold 0.5."""
 
     def __init__(self, model: torch.nn.Module, loss: str, lr: float, epochs: int,
-                 schedule: bool = True):
+                 schedule: bool = True, channels_last: bool = True):
         super().__init__()
-        self.model = model.to(memory_format=torch.channels_last)
+        # channels-last is 1.2-1.5x faster from 128 px up on CPU, slower on tiny inputs
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.to(memory_format=self.memory_format)
         self.loss_fn = build_loss(loss)
         self.lr, self.epochs, self.schedule = lr, epochs, schedule
         self._val: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x.contiguous(memory_format=torch.channels_last))
+        return self.model(x.contiguous(memory_format=self.memory_format))
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -131,15 +133,17 @@ class ProjectDataModule(L.LightningDataModule):
             if cfg.augment == "specialized" else []
         limit = project.settings.images.max_pixels
         self.train_ds = SegmentationDataset(self.samples, cfg.img_size,
-                                            Augmentation(cfg.augment, refs), limit)
+                                            Augmentation(cfg.augment, refs, cfg.seed), limit)
         self.val_ds = SegmentationDataset(self.val_samples, cfg.img_size, None, limit)
         self.batch_size = min(cfg.batch_size, len(self.samples))
         self.num_workers, self.seed = cfg.num_workers, cfg.seed
+        self.samples_per_epoch = cfg.samples_per_epoch or len(self.samples)
 
     def train_dataloader(self):
         weights = torch.tensor([s.weight for s in self.samples], dtype=torch.double)
         gen = torch.Generator().manual_seed(self.seed)
-        sampler = WeightedRandomSampler(weights, len(weights), replacement=True, generator=gen)
+        sampler = WeightedRandomSampler(weights, self.samples_per_epoch, replacement=True,
+                                        generator=gen)
         return DataLoader(self.train_ds, self.batch_size, sampler=sampler, drop_last=True,
                           num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
@@ -238,7 +242,8 @@ def train(project: Project, cfg: TrainConfig,
                                        strict=False, check_on_train_epoch_end=False))
     gpu = torch.cuda.is_available()
     precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if gpu else "32-true")
-    module = SegModule(network, cfg.loss, cfg.lr, cfg.epochs, schedule=not cfg.two_stage)
+    module = SegModule(network, cfg.loss, cfg.lr, cfg.epochs, schedule=not cfg.two_stage,
+                       channels_last=cfg.img_size >= 128)
     t0 = time.perf_counter()
     try:
         trainer = L.Trainer(

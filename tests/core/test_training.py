@@ -216,3 +216,11 @@ def test_prediction_of_a_large_scan_at_full_size(project, tmp_path):
                                    images_dir=tmp_path / "scans"))
     assert report.written == ["sheet"]
     assert read_mask(tmp_path / "out" / "sheet.png").shape == (3000, 2000)
+
+
+def test_training_is_reproducible_with_a_seed(project):
+    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=3, seed=7)
+    a, b = train(project, cfg), train(project, cfg)
+    wa = load_model(project, a.version)[0].state_dict()
+    wb = load_model(project, b.version)[0].state_dict()
+    assert all(np.allclose(wa[k].numpy(), wb[k].numpy(), atol=1e-5) for k in wa)
