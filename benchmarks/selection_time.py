@@ -55,9 +55,9 @@ def build(root: Path, n: int) -> Project:
 
 
 class Counting(ModelScorer):
-    def score(self, records, stop=None):
-        self.asked = getattr(self, "asked", 0) + len(records)
-        return (yield from super().score(records, stop))
+    def score(self, ids, stop=None):
+        self.asked = getattr(self, "asked", 0) + len(ids)
+        return (yield from super().score(ids, stop))
 
 
 def main() -> None:

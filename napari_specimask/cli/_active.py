@@ -103,7 +103,7 @@ def cmd_score(args) -> int:
         records = project.images() if args.all else project.images(role="pool",
                                                                     status="unlabeled")
         before = scorer.scored
-        scores = drive(scorer.score(records), "score")
+        scores = drive(scorer.score([r.id for r in records]), "score")
         rows = sorted(({"id": r.id, "path": r.relpath, "score": scores[r.id]}
                        for r in records if r.id in scores), key=lambda d: -d["score"])
         computed = scorer.scored - before

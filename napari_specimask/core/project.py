@@ -87,21 +87,41 @@ class Project:
     # -- images ------------------------------------------------------------------------
 
     def images(self, role: str | None = None, status: str | None = None) -> list[ImageRecord]:
-        sql, params = "SELECT * FROM images WHERE 1=1", []
+        sql, params = self._where(role, status)
+        rows = self.store.read(f"SELECT {_FIELDS} FROM images{sql} ORDER BY id", params)
+        return [ImageRecord(*r) for r in rows]
+
+    def image_ids(self, role: str | None = None, status: str | None = None) -> list[int]:
+        """Ids only: what selection over a pool of millions needs, without the records."""
+        sql, params = self._where(role, status)
+        return [r[0] for r in self.store.read(f"SELECT id FROM images{sql} ORDER BY id", params)]
+
+    def images_by_id(self, ids: list[int]) -> list[ImageRecord]:
+        """Records of the given ids, in that order."""
+        found: dict[int, ImageRecord] = {}
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for r in self.store.read(f"SELECT {_FIELDS} FROM images WHERE id IN ({marks})",
+                                     tuple(chunk)):
+                found[r[0]] = ImageRecord(*r)
+        return [found[i] for i in ids if i in found]
+
+    def _where(self, role: str | None, status: str | None) -> tuple[str, tuple]:
+        clauses, params = [], []
         if role is not None:
-            sql += " AND role = ?"
+            clauses.append("role = ?")
             params.append(_check(role, ROLES, "role"))
         if status is not None:
-            sql += " AND status = ?"
+            clauses.append("status = ?")
             params.append(_check(status, STATUSES, "status"))
-        rows = self.store.read(sql + " ORDER BY id", tuple(params))
-        return [_record(r) for r in rows]
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
     def image(self, image_id: int) -> ImageRecord:
-        row = self.store.read_one("SELECT * FROM images WHERE id = ?", (image_id,))
+        row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))
         if row is None:
             raise ProjectError(f"{self.root}: no image with id {image_id}")
-        return _record(row)
+        return ImageRecord(*row)
 
     def image_path(self, record: ImageRecord) -> Path:
         return self.root / record.relpath
@@ -216,8 +236,7 @@ class Project:
         }
 
 
-def _record(row) -> ImageRecord:
-    return ImageRecord(**{k: row[k] for k in ImageRecord.__dataclass_fields__})
+_FIELDS = ", ".join(ImageRecord.__dataclass_fields__)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:

@@ -87,11 +87,11 @@ class ModelScorer:
             for i, rec in enumerate(chunk):
                 yield TTAMaps(rec, boxes[i], mean[i], unc[i])
 
-    def score(self, records: list[ImageRecord],
+    def score(self, ids: list[int],
               stop: threading.Event | None = None) -> Job[dict[int, float]]:
-        """Scores of ``records``: cached ones read, the rest computed and stored."""
-        scores = cached_scores(self.project, self.version, self.spec, [r.id for r in records])
-        todo = [r for r in records if r.id not in scores]
+        """Scores of the images ``ids``: cached ones read, the rest computed and stored."""
+        scores = cached_scores(self.project, self.version, self.spec, ids)
+        todo = self.project.images_by_id([i for i in ids if i not in scores])
         fresh: dict[int, float] = {}
         yield Progress(0, len(todo), f"scoring {len(todo)} image(s) with {self.version}")
         for i, maps in enumerate(self.maps(todo)):
@@ -111,9 +111,19 @@ class ModelScorer:
 
 def cached_scores(project: Project, version: str, spec: ScoreSpec,
                   ids: list[int] | None = None) -> dict[int, float]:
-    rows = project.store.read(
-        "SELECT image_id, score FROM scores WHERE model_version = ? AND measure = ?"
-        " AND views = ?", (version, spec.measure, spec.views_key))
+    """Cached scores of ``ids`` (all when None): a few by primary key, many in one scan."""
+    key = (version, spec.measure, spec.views_key)
+    sql = ("SELECT image_id, score FROM scores WHERE model_version = ? AND measure = ?"
+           " AND views = ?")
+    if ids is not None and len(ids) <= 5000:
+        out: dict[int, float] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = project.store.read(f"{sql} AND image_id IN ({','.join('?' * len(chunk))})",
+                                      (*key, *chunk))
+            out.update((r[0], r[1]) for r in rows)
+        return out
+    rows = project.store.read(sql, key)
     wanted = None if ids is None else set(ids)
     return {r[0]: r[1] for r in rows if wanted is None or r[0] in wanted}
 

@@ -87,29 +87,27 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
     if strategy not in STRATEGIES:
         raise SpecimaskError(f"unknown strategy {strategy!r}; choose one of "
                              f"{', '.join(STRATEGIES)}")
-    candidates = project.images(role="pool", status="unlabeled")
-    if not candidates:
+    ids = project.image_ids(role="pool", status="unlabeled")
+    if not ids:
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left to select")
     if strategy != "random" and scorer is None:
         raise SpecimaskError(f"the {strategy} strategy needs a trained model; train one "
                              "(`specimask train`) or use --strategy random")
     rng = np.random.default_rng(seed)
-    ids = [r.id for r in candidates]
-    by_id = {r.id: r for r in candidates}
     batch_score, n_drawn = None, 0
     if strategy == "random":
         chosen_ids = [ids[i] for i in sorted(rng.choice(len(ids), min(batch_size, len(ids)),
                                                         replace=False))]
         scores: dict[int, float] = {}
     elif strategy == "uncertainty":
-        scores = yield from scorer.score(candidates, stop)
+        scores = yield from scorer.score(ids, stop)
         order = sorted(scores, key=lambda i: -scores[i])
         chosen_ids = order[:batch_size]
     else:
         batches = make_batches(ids, batch_size, n_batches, rng)
         n_drawn = len(batches)
         needed = list(dict.fromkeys(i for b in batches for i in b))
-        scores = yield from scorer.score([by_id[i] for i in needed], stop)
+        scores = yield from scorer.score(needed, stop)
         if len(scores) < len(needed):
             raise SpecimaskError("scoring was stopped before a batch could be chosen; "
                                  "nothing was queued (the scores so far are cached)")
@@ -117,8 +115,8 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
         best = int(np.argmax(batch_scores))
         chosen_ids, batch_score = batches[best], batch_scores[best]
     version = scorer.version if scorer is not None else active_version(project)
-    proposals = (yield from _write_proposals(project, [by_id[i] for i in chosen_ids], scorer)) \
-        if write_proposals else {}
+    proposals = (yield from _write_proposals(project, project.images_by_id(chosen_ids),
+                                             scorer)) if write_proposals else {}
     chosen = [(i, scores.get(i)) for i in chosen_ids]
     params = {"n_batches": n_batches, "mode": "disjoint" if n_batches is None else "draw",
               "aggregation": aggregation, "n_candidates": len(ids),

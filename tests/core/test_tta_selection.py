@@ -105,11 +105,11 @@ class FakeScorer:
 
         self.spec = ScoreSpec()
 
-    def score(self, records, stop=None):
-        self.asked += [r.id for r in records]
-        self.scored += len(records)
-        yield Progress(len(records), len(records), "")
-        return {r.id: self.table[r.id] for r in records}
+    def score(self, ids, stop=None):
+        self.asked += list(ids)
+        self.scored += len(ids)
+        yield Progress(len(ids), len(ids), "")
+        return {i: self.table[i] for i in ids}
 
     def maps(self, records):
         return iter(())
