@@ -12,6 +12,7 @@ from ._jobs import drive
 
 
 def register(sub) -> None:
+    register_gui(sub)
     p = sub.add_parser("demo", help="create the demo project and open napari on it")
     p.add_argument("--out", type=Path, default=Path("specimask-demo"),
                    help="folder for the demo project (default: ./specimask-demo)")
@@ -39,7 +40,23 @@ def cmd_demo(args) -> int:
               f"{summary['by_role']['test']} test); true masks in {project.root / 'truth'}")
     if args.no_viewer:
         return 0
-    from napari_specimask._viewer import open_project  # napari only when a viewer is wanted
+    from napari_specimask._launch import open_gui  # napari only when a viewer is wanted
 
-    open_project(args.out, screenshot=args.screenshot)
+    open_gui(args.out, screenshot=args.screenshot)
+    return 0
+
+
+def register_gui(sub) -> None:
+    p = sub.add_parser("gui", help="open napari with the specimask widgets")
+    p.add_argument("project", type=Path, nargs="?", help="a project to open")
+    p.add_argument("--screenshot", type=Path, help="save a screenshot to this PNG and exit")
+    p.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args) -> int:
+    from napari_specimask._launch import open_gui
+
+    if args.project is not None:
+        Project.open(args.project).close()  # a clear error before any window opens
+    open_gui(args.project, screenshot=args.screenshot)
     return 0

@@ -1,0 +1,1 @@
+"""The napari dock widgets: wiring and display over ``napari_specimask.core``."""

@@ -1,0 +1,41 @@
+"""A small live line plot (matplotlib in Qt) for loss / Dice curves and histories."""
+
+from __future__ import annotations
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+
+
+class LinePlot(FigureCanvasQTAgg):
+    def __init__(self, xlabel: str, ylabel: str, height: float = 2.2):
+        self.figure = Figure(figsize=(4, height), dpi=90, tight_layout=True)
+        super().__init__(self.figure)
+        self.ax = self.figure.add_subplot(111)
+        self.xlabel, self.ylabel = xlabel, ylabel
+        self.series: dict[str, tuple[list, list]] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self.series = {}
+        self._redraw()
+
+    def add(self, name: str, x: float, y: float) -> None:
+        xs, ys = self.series.setdefault(name, ([], []))
+        xs.append(x)
+        ys.append(y)
+        self._redraw()
+
+    def set(self, name: str, xs: list, ys: list) -> None:
+        self.series[name] = (list(xs), list(ys))
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.ax.clear()
+        for name, (xs, ys) in self.series.items():
+            self.ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=name)
+        self.ax.set_xlabel(self.xlabel)
+        self.ax.set_ylabel(self.ylabel)
+        self.ax.grid(alpha=0.3)
+        if self.series:
+            self.ax.legend(fontsize=8)
+        self.draw_idle()

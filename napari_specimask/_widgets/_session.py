@@ -1,0 +1,66 @@
+"""The state the dock widgets share for one viewer: the open project and the work queue.
+
+One ``Session`` per viewer, found with ``session_for(viewer)``; it is held weakly, so
+closing the viewer frees it. Widgets talk through its signals, never to each other.
+"""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+
+from psygnal import Signal
+
+from napari_specimask.core.checkpoints import active_version
+from napari_specimask.core.project import Project
+
+_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class Session:
+    project_changed = Signal(object)      # Project or None
+    queue_changed = Signal(object)        # list of image ids to step through
+    show_requested = Signal(int)          # an image id to show in Annotate
+    images_changed = Signal()             # statuses, roles or masks changed
+    models_changed = Signal()             # a model was trained or activated
+    busy_changed = Signal(str, bool)      # (what, running): training, scoring, ...
+
+    def __init__(self):
+        self.project: Project | None = None
+        self.queue: list[int] = []
+
+    @property
+    def active_model(self) -> str | None:
+        return active_version(self.project) if self.project else None
+
+    def open(self, root: str | Path) -> Project:
+        self.close()
+        self.project = Project.open(root)
+        self.queue = [r.id for r in self.project.images(status="queued")]
+        self.project_changed.emit(self.project)
+        self.queue_changed.emit(self.queue)
+        return self.project
+
+    def set_project(self, project: Project) -> None:
+        self.close()
+        self.project = project
+        self.queue = [r.id for r in project.images(status="queued")]
+        self.project_changed.emit(project)
+        self.queue_changed.emit(self.queue)
+
+    def set_queue(self, ids: list[int]) -> None:
+        self.queue = list(ids)
+        self.queue_changed.emit(self.queue)
+
+    def close(self) -> None:
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+            self.project_changed.emit(None)
+
+
+def session_for(viewer) -> Session:
+    """The viewer's session (made on first use)."""
+    if viewer not in _SESSIONS:
+        _SESSIONS[viewer] = Session()
+    return _SESSIONS[viewer]

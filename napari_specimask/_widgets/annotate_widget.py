@@ -1,0 +1,176 @@
+"""Annotate dock widget: step through the queued batch, correct or accept each proposal.
+
+The image is shown with its proposal (or its verified mask) as an editable Labels layer,
+brush ready. Saving goes through ``core.annotations.submit_mask``, which records accepted
+vs corrected, the fraction changed and the seconds spent. Moving on autosaves edits.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from napari_specimask.core.annotations import iteration_summary, submit_mask
+from napari_specimask.core.image_io import to_rgb8
+
+from ._session import session_for
+
+HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
+           "skip": "Alt-K"}
+
+
+class AnnotateWidget(QWidget):
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.image_id: int | None = None
+        self.initial: np.ndarray | None = None
+        self.shown_at = 0.0
+        self.status = QLabel("Open a project and select a batch")
+        self.status.setWordWrap(True)
+        self.progress = QLabel("")
+        self.buttons = {name: QPushButton(f"{label} ({HOTKEYS[name]})") for name, label in (
+            ("previous", "◀ Previous"), ("next", "Next ▶"), ("accept", "Accept as is"),
+            ("save", "Save"), ("skip", "Skip"))}
+        self.autosave = QCheckBox("Save edits when moving on", checked=True)
+        grid = QGridLayout()
+        grid.addWidget(self.buttons["previous"], 0, 0)
+        grid.addWidget(self.buttons["next"], 0, 1)
+        grid.addWidget(self.buttons["accept"], 1, 0)
+        grid.addWidget(self.buttons["save"], 1, 1)
+        grid.addWidget(self.buttons["skip"], 2, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addLayout(grid)
+        layout.addWidget(self.autosave)
+        layout.addStretch()
+        actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
+                   "accept": self.accept, "save": self.save, "skip": self.skip}
+        for name, fn in actions.items():
+            self.buttons[name].clicked.connect(fn)
+            napari_viewer.bind_key(HOTKEYS[name], lambda _v, f=fn: f(), overwrite=True)
+        self.session.queue_changed.connect(self._queue_changed)
+        self.session.show_requested.connect(self.show)
+        self.session.project_changed.connect(lambda _p: self._update_progress())
+        self._update_progress()
+
+    # -- showing -----------------------------------------------------------------------
+
+    def show(self, image_id: int) -> None:
+        project = self.session.project
+        record = project.image(image_id)
+        image = to_rgb8(project.read_image(record))
+        verified = project.load_mask(image_id)
+        proposal = project.load_mask(image_id, "proposal")
+        if proposal is None:
+            proposal = project.load_mask(image_id, "pseudo")
+        start = verified if verified is not None else proposal
+        if start is None:
+            start = np.zeros(image.shape[:2], bool)
+        self.image_id = image_id
+        self.initial = start.copy()
+        self._layer("image", image, rgb=True)
+        labels = self._labels(start.astype(np.uint8))
+        labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
+        labels.selected_label = 1
+        labels.mode = "paint"
+        self.viewer.layers.selection.active = labels
+        self.viewer.reset_view()
+        self.shown_at = time.monotonic()
+        origin = "verified mask" if verified is not None else (
+            "proposal" if proposal is not None else "empty mask")
+        self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
+                            f"{record.role}, {record.status}); showing its {origin}")
+        self._update_progress()
+
+    def _layer(self, name, data, **kw):
+        if name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            layer.data = data
+            return layer
+        return self.viewer.add_image(data, name=name, **kw)
+
+    def _labels(self, data):
+        if "mask" in self.viewer.layers:
+            layer = self.viewer.layers["mask"]
+            layer.data = data
+            return layer
+        layer = self.viewer.add_labels(data, name="mask", opacity=0.5)
+        layer.colormap = {0: "transparent", 1: "magenta", None: "transparent"}
+        return layer
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self.viewer.layers["mask"].data > 0 if "mask" in self.viewer.layers else None
+
+    @property
+    def edited(self) -> bool:
+        return self.initial is not None and self.mask is not None and \
+            not np.array_equal(self.mask, self.initial)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def save(self) -> dict | None:
+        if self.image_id is None:
+            return None
+        result = submit_mask(self.session.project, self.image_id, self.mask,
+                             seconds=round(time.monotonic() - self.shown_at, 1))
+        self.initial = self.mask.copy()
+        self.session.images_changed.emit()
+        show_info(f"saved ({result['origin']})")
+        self._update_progress()
+        return result
+
+    def accept(self) -> dict | None:
+        """Save the proposal exactly as it was shown, then move on."""
+        if self.image_id is None:
+            return None
+        self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
+        result = self.save()
+        self.step(1, autosave=False)
+        return result
+
+    def skip(self) -> None:
+        if self.image_id is None:
+            return
+        self.session.project.set_status([self.image_id], "skipped")
+        self.session.images_changed.emit()
+        self.step(1, autosave=False)
+
+    def step(self, delta: int, autosave: bool | None = None) -> None:
+        queue = self.session.queue
+        if not queue:
+            return
+        if (self.autosave.isChecked() if autosave is None else autosave) and self.edited:
+            self.save()
+        here = queue.index(self.image_id) if self.image_id in queue else -1
+        target = min(max(here + delta, 0), len(queue) - 1)
+        if target != here or self.image_id not in queue:
+            self.show(queue[target])
+
+    def _queue_changed(self, queue) -> None:
+        if queue:
+            self.show(queue[0])
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        project = self.session.project
+        if project is None:
+            self.progress.setText("")
+            return
+        rows = iteration_summary(project)
+        queue = self.session.queue
+        place = (queue.index(self.image_id) + 1) if self.image_id in queue else 0
+        if rows:
+            r = rows[-1]
+            self.progress.setText(
+                f"Iteration {r['iteration']}: image {place} / {len(queue)}; "
+                f"{r['annotated']} / {r['selected']} saved, {r['corrected']} corrected, "
+                f"{r['accepted']} accepted")
+        else:
+            self.progress.setText(f"image {place} / {len(queue)}" if queue else "")

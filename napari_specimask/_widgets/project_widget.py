@@ -1,0 +1,123 @@
+"""Project dock widget: create or open a project, add images, browse the image table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_specimask.core.importer import import_images
+from napari_specimask.core.overview import COLUMNS, image_rows
+from napari_specimask.core.project import Project
+
+from ._jobs import start_job
+from ._session import session_for
+from ._table import RowsModel, sortable
+
+
+class ProjectWidget(QWidget):
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.title = QLabel("No project open")
+        self.new_button = QPushButton("New project…")
+        self.open_button = QPushButton("Open project…")
+        self.add_button = QPushButton("Add images…")
+        self.filter = QLineEdit(placeholderText="filter: name, role, status…")
+        self.progress = QProgressBar(visible=False)
+        self.model = RowsModel(COLUMNS, self)
+        self.proxy = sortable(self.model, self)
+        self.table = QTableView(sortingEnabled=True)
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        buttons = QHBoxLayout()
+        for b in (self.new_button, self.open_button, self.add_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        for w in (self.title,):
+            layout.addWidget(w)
+        layout.addLayout(buttons)
+        for w in (self.filter, self.progress, self.table):
+            layout.addWidget(w)
+        self.new_button.clicked.connect(self._ask_new)
+        self.open_button.clicked.connect(self._ask_open)
+        self.add_button.clicked.connect(self._ask_add)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table.doubleClicked.connect(self._open_row)
+        self.session.project_changed.connect(self.refresh)
+        self.session.images_changed.connect(self.refresh)
+        self.session.models_changed.connect(self.refresh)
+        self.refresh()
+
+    # -- actions (the buttons ask for paths, these do the work; tests call them) ------
+
+    def open_project(self, root: str | Path) -> None:
+        self.session.open(root)
+
+    def new_project(self, root: str | Path, images: str | Path | None = None) -> None:
+        self.session.set_project(Project.create(root))
+        if images:
+            self.add_folder(images)
+
+    def add_folder(self, folder: str | Path):
+        project = self.session.project
+        self.progress.setVisible(True)
+
+        def done(report):
+            self.progress.setVisible(False)
+            self.session.images_changed.emit()
+            skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
+            self.title.setText(f"{self._name()}: added {len(report.added)}{skipped}")
+
+        return start_job(lambda: import_images(project, folder), bar=self.progress,
+                         on_done=done, on_error=lambda e: self.progress.setVisible(False))
+
+    def refresh(self, *_):
+        project = self.session.project
+        self.add_button.setEnabled(project is not None)
+        if project is None:
+            self.title.setText("No project open")
+            self.model.set_rows([])
+            return
+        rows = image_rows(project)
+        self.model.set_rows(rows)
+        s = project.summary()
+        self.title.setText(f"{self._name()}: {s['images']} images, "
+                           f"{s['by_status']['labeled']} labelled, "
+                           f"{s['by_status']['queued']} queued, model {s['active_model'] or '-'}")
+        self.table.resizeColumnsToContents()
+
+    def _name(self) -> str:
+        return self.session.project.settings.name if self.session.project else ""
+
+    def _open_row(self, index) -> None:
+        image_id = int(self.proxy.index(index.row(), 0).data())
+        self.session.show_requested.emit(image_id)
+
+    def _ask_new(self):
+        root = QFileDialog.getExistingDirectory(self, "Folder for the new project")
+        if root:
+            images = QFileDialog.getExistingDirectory(self, "Folder of images to add")
+            self.new_project(root, images or None)
+
+    def _ask_open(self):
+        root = QFileDialog.getExistingDirectory(self, "Project folder")
+        if root:
+            self.open_project(root)
+
+    def _ask_add(self):
+        folder = QFileDialog.getExistingDirectory(self, "Folder of images")
+        if folder:
+            self.add_folder(folder)

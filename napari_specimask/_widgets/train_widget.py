@@ -1,0 +1,169 @@
+"""Train dock widget: the training settings as a form, Train / Stop, live progress.
+
+Training runs in a worker thread (``core.training.train_job``) while the person keeps
+annotating; Stop sets the core stop event, which ends training after the current step
+with a usable model. Errors, out-of-memory included, arrive as notifications.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_specimask.core.augment import PRESETS
+from napari_specimask.core.checkpoints import activate, list_models
+from napari_specimask.core.losses import LOSSES
+from napari_specimask.core.models import ARCHS
+from napari_specimask.core.training import TrainConfig, train_job
+
+from ._jobs import start_job
+from ._plots import LinePlot
+from ._session import session_for
+
+
+class TrainWidget(QWidget):
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.worker = None
+        self.stop_event: threading.Event | None = None
+        self.result = None
+        self.arch = QComboBox()
+        self.arch.addItems(ARCHS)
+        self.weights = QComboBox(editable=True)
+        self.weights.addItems(["imagenet", "none"])
+        self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32)
+        self.epochs = QSpinBox(minimum=1, maximum=10_000)
+        self.batch = QSpinBox(minimum=1, maximum=1024)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4)
+        self.loss = QComboBox()
+        self.loss.addItems(LOSSES)
+        self.augment = QComboBox()
+        self.augment.addItems(PRESETS)
+        self.two_stage = QCheckBox("two-stage (frozen encoder first)")
+        self.use_pseudo = QCheckBox("also train on cold-start masks")
+        self.auto_activate = QCheckBox("activate the new model if its val Dice is better",
+                                       checked=True)
+        form = QFormLayout()
+        for label, w in (("architecture", self.arch), ("encoder weights", self.weights),
+                         ("image size", self.img_size), ("epochs", self.epochs),
+                         ("batch size", self.batch), ("learning rate", self.lr),
+                         ("loss", self.loss), ("augmentation", self.augment)):
+            form.addRow(label, w)
+        self.train_button = QPushButton("Train")
+        self.stop_button = QPushButton("Stop", enabled=False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.stop_button)
+        self.bar = QProgressBar()
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        self.plot = LinePlot("step", "loss / val Dice")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        for w in (self.two_stage, self.use_pseudo, self.auto_activate):
+            layout.addWidget(w)
+        layout.addLayout(buttons)
+        for w in (self.bar, self.state, self.plot):
+            layout.addWidget(w)
+        self.train_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.session.project_changed.connect(self._load_defaults)
+        self._load_defaults(self.session.project)
+
+    def _load_defaults(self, project) -> None:
+        self.train_button.setEnabled(project is not None and self.worker is None)
+        if project is None:
+            return
+        m, t = project.settings.model, project.settings.train
+        self.arch.setCurrentText(m.arch)
+        self.weights.setCurrentText(m.encoder_weights)
+        self.img_size.setValue(m.img_size)
+        self.epochs.setValue(t.epochs)
+        self.batch.setValue(t.batch_size)
+        self.lr.setValue(t.lr)
+        self.loss.setCurrentText(t.loss)
+        self.augment.setCurrentText(t.augment)
+        self.two_stage.setChecked(t.two_stage)
+        self.use_pseudo.setChecked(t.use_pseudo)
+
+    def config(self, **overrides) -> TrainConfig:
+        project = self.session.project
+        return TrainConfig.from_settings(
+            project.settings, iteration=project.summary()["iteration"],
+            arch=self.arch.currentText(), encoder_weights=self.weights.currentText(),
+            img_size=self.img_size.value(), epochs=self.epochs.value(),
+            batch_size=self.batch.value(), lr=self.lr.value(), loss=self.loss.currentText(),
+            augment=self.augment.currentText(), two_stage=self.two_stage.isChecked(),
+            use_pseudo=self.use_pseudo.isChecked(), **overrides)
+
+    def start(self, **overrides):
+        project = self.session.project
+        cfg = self.config(**overrides)  # read the form on the GUI thread
+        parent = self.session.active_model
+        self.stop_event = threading.Event()
+        self.result = None
+        self.plot.clear()
+        self.train_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.state.setText("starting…")
+        self.session.busy_changed.emit("training", True)
+        self.worker = start_job(lambda: train_job(project, cfg, self.stop_event, parent),
+                                bar=self.bar, on_progress=self._progress, on_done=self._done,
+                                on_finished=self._finished)
+        return self.worker
+
+    def stop(self) -> None:
+        if self.stop_event is not None:
+            self.stop_event.set()
+            self.state.setText("stopping after this step…")
+
+    def _progress(self, p) -> None:
+        self.state.setText(p.message)
+        if p.stage == "train" and p.train_loss is not None:
+            self.plot.add("train loss", p.step, p.train_loss)
+        elif p.stage == "validate" and p.val_dice is not None:
+            self.plot.add("val Dice", p.step, p.val_dice)
+
+    def _done(self, result) -> None:
+        self.result = result
+        project = self.session.project
+        models = {m["version"]: m for m in list_models(project)}
+        new = result.metrics.get("best_val_dice")
+        parent = models.get(models[result.version]["parent"] or "", {})
+        before = parent.get("metrics", {}).get("best_val_dice") if parent else None
+        better = not parent or (new is not None and (before is None or new > before))
+        text = (f"{result.version} ({result.status}): val Dice "
+                f"{'n/a' if new is None else f'{new:.4f}'}"
+                f"{'' if before is None else f' (previous {before:.4f})'}")
+        if self.auto_activate.isChecked() and better:
+            activate(project, result.version)
+            text += f"; {result.version} is now active"
+        self.state.setText(text)
+        show_info(f"training finished: {text}")
+        self.session.models_changed.emit()
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.stop_button.setEnabled(False)
+        self.train_button.setEnabled(self.session.project is not None)
+        self.session.busy_changed.emit("training", False)
+
+    def closeEvent(self, event):  # closing the widget stops its training
+        self.stop()
+        super().closeEvent(event)
