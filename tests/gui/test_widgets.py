@@ -1,0 +1,158 @@
+"""The dock widgets, driven like a person on the demo project (under Xvfb)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+
+napari = pytest.importorskip("napari")
+pytestmark = pytest.mark.gui
+
+from napari_specimask._launch import WIDGETS, dock_widgets  # noqa: E402
+from napari_specimask._widgets._session import session_for  # noqa: E402
+from napari_specimask.core.demo_project import create_demo_project  # noqa: E402
+from napari_specimask.core.progress import run  # noqa: E402
+
+
+@pytest.fixture
+def demo(tmp_path):
+    project = run(create_demo_project(tmp_path / "demo", n_herbarium=6, n_plankton=6))
+    project.close()
+    return tmp_path / "demo"
+
+
+def click(qtbot, button):
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.parametrize("name", WIDGETS)
+def test_each_widget_loads_through_the_manifest(make_napari_viewer, name):
+    viewer = make_napari_viewer()
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-specimask", name)
+    assert type(widget).__name__.endswith("Widget")
+
+
+def test_reader_opens_a_dropped_project_folder(make_napari_viewer, demo):
+    viewer = make_napari_viewer()
+    viewer.open(str(demo), plugin="napari-specimask")
+    session = session_for(viewer)
+    assert session.project is not None and session.project.root == demo.resolve()
+
+
+def test_writer_saves_labels_as_png_mask(make_napari_viewer, tmp_path):
+    from napari_specimask.core.image_io import read_mask
+
+    viewer = make_napari_viewer()
+    data = np.zeros((20, 30), np.uint8)
+    data[5:10, 5:25] = 3
+    layer = viewer.add_labels(data)
+    napari.save_layers(str(tmp_path / "m.png"), [layer], plugin="napari-specimask")
+    assert np.array_equal(read_mask(tmp_path / "m.png"), data > 0)
+
+
+def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    project_w, annotate, al, train = (w["Project"], w["Annotate"], w["Active learning"],
+                                      w["Train"])
+    project_w.open_project(demo)
+    session = session_for(viewer)
+    assert project_w.model.rowCount() == 12
+
+    # a first batch without a model: random, shown with cold-start proposals
+    al.strategy.setCurrentText("random")
+    al.batch_size.setValue(3)
+    click(qtbot, al.select_button)
+    qtbot.waitUntil(lambda: al.worker is None and al.selection is not None, timeout=30_000)
+    assert len(session.queue) == 3 and annotate.image_id == session.queue[0]
+    assert "mask" in viewer.layers and viewer.layers["mask"].mode == "paint"
+
+    # paint a correction with the brush, undo works, then paint again and save
+    labels = viewer.layers["mask"]
+    before = labels.data.copy()
+    labels.paint((5, 5), 1)
+    labels.undo()
+    assert np.array_equal(labels.data, before)
+    labels.brush_size = 6
+    labels.paint((5, 5), 1)
+    assert annotate.edited
+    click(qtbot, annotate.buttons["save"])
+    first = session.project.annotations(session.queue[0])[-1]
+    assert first["origin"] == "corrected" and 0 < first["edited_fraction"] < 0.1
+
+    # next image: accept its proposal as it is
+    click(qtbot, annotate.buttons["next"])
+    assert annotate.image_id == session.queue[1]
+    click(qtbot, annotate.buttons["accept"])
+    second = session.project.annotations(session.queue[1])[-1]
+    assert second["origin"] == "accepted" and second["edited_fraction"] == 0
+    assert annotate.image_id == session.queue[2]
+    assert "2 / 3 saved, 1 corrected, 1 accepted" in annotate.progress.text()
+
+    # train in the background: see progress, stop it, start again and let it finish
+    train.weights.setCurrentText("none")
+    train.img_size.setValue(64)
+    train.batch.setValue(2)
+    train.epochs.setValue(500)
+    reports = []
+    click(qtbot, train.train_button)
+    train.worker.yielded.connect(reports.append)
+    qtbot.waitUntil(lambda: any(r.stage == "train" for r in reports), timeout=60_000)
+    assert not train.train_button.isEnabled() and train.stop_button.isEnabled()
+    click(qtbot, train.stop_button)
+    qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
+    assert train.result.status == "stopped"
+    train.epochs.setValue(2)
+    click(qtbot, train.train_button)
+    qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
+    assert train.result.status == "ready" and session.active_model is not None
+    assert train.plot.series["train loss"][0]
+
+    # the refreshed model now proposes the next batch, with TTA scores
+    al.strategy.setCurrentText("stochastic")
+    al.tta.setValue(2)
+    al.selection = None
+    click(qtbot, al.select_button)
+    qtbot.waitUntil(lambda: al.worker is None and al.selection is not None, timeout=60_000)
+    assert al.selection.model_version == session.active_model
+    assert all(s is not None for _, s in al.selection.chosen)
+    assert "proposal" in annotate.status.text()
+    assert al.model.rowCount() == len(session.queue)
+
+
+def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewer, qtbot,
+                                                               demo):
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    project_w = w["Project"]
+    project_w.open_project(demo)
+    project_w.filter.setText("plankton")
+    assert project_w.proxy.rowCount() == 6
+    project_w.filter.setText("val")
+    assert project_w.proxy.rowCount() == 2
+    project_w.filter.setText("")
+    project_w.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    top = project_w.proxy.index(0, 1).data()
+    assert top == max(r.relpath for r in session_for(viewer).project.images())
+    index = project_w.proxy.index(0, 0)
+    with qtbot.waitSignal(session_for(viewer).show_requested, timeout=5000):
+        project_w.table.doubleClicked.emit(index)
+    assert w["Annotate"].image_id == int(index.data())
+
+
+def test_train_widget_opened_from_the_menu_after_the_viewer_exists():
+    """The user's path: `napari`, then Plugins > specimask > Train (regression: segfault
+    when torch._dynamo imported triton after the OpenGL context existed)."""
+    import subprocess
+    import sys
+
+    code = ("import napari; v = napari.Viewer()\n"
+            "_, w = v.window.add_plugin_dock_widget('napari-specimask', 'Train')\n"
+            "import lightning, torchvision.ops\n"
+            "print(type(w).__name__); v.close()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "TrainWidget" in result.stdout
