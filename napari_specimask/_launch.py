@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-WIDGETS = ("Project", "Annotate", "Active learning", "Train")
+WIDGETS = ("Project", "Annotate", "Predictions", "Active learning", "Train", "QA")
 
 
 def dock_widgets(viewer) -> dict:

@@ -21,6 +21,7 @@ class Session:
     project_changed = Signal(object)      # Project or None
     queue_changed = Signal(object)        # list of image ids to step through
     show_requested = Signal(int)          # an image id to show in Annotate
+    current_changed = Signal(int)         # the image Annotate now shows
     images_changed = Signal()             # statuses, roles or masks changed
     models_changed = Signal()             # a model was trained or activated
     busy_changed = Signal(str, bool)      # (what, running): training, scoring, ...
@@ -28,6 +29,8 @@ class Session:
     def __init__(self):
         self.project: Project | None = None
         self.queue: list[int] = []
+        self.current_image: int | None = None
+        self.current_changed.connect(lambda i: setattr(self, "current_image", i))
 
     @property
     def active_model(self) -> str | None:

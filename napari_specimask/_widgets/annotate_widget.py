@@ -87,6 +87,7 @@ class AnnotateWidget(QWidget):
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
                             f"{record.role}, {record.status}); showing its {origin}")
         self._update_progress()
+        self.session.current_changed.emit(image_id)
 
     def _layer(self, name, data, **kw):
         if name in self.viewer.layers:

@@ -28,11 +28,15 @@ from napari_specimask.core.augment import PRESETS
 from napari_specimask.core.checkpoints import activate, list_models
 from napari_specimask.core.losses import LOSSES
 from napari_specimask.core.models import ARCHS
+from napari_specimask.core.scoring import ModelScorer, ScoreSpec
+from napari_specimask.core.selection import refresh_proposals
 from napari_specimask.core.training import TrainConfig, train_job
 
 from ._jobs import start_job
 from ._plots import LinePlot
 from ._session import session_for
+
+ACTIVATE = ("if val Dice is better", "always", "never")
 
 
 class TrainWidget(QWidget):
@@ -41,6 +45,7 @@ class TrainWidget(QWidget):
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
         self.worker = None
+        self.refresh_worker = None
         self.stop_event: threading.Event | None = None
         self.result = None
         self.arch = QComboBox()
@@ -57,13 +62,14 @@ class TrainWidget(QWidget):
         self.augment.addItems(PRESETS)
         self.two_stage = QCheckBox("two-stage (frozen encoder first)")
         self.use_pseudo = QCheckBox("also train on cold-start masks")
-        self.auto_activate = QCheckBox("activate the new model if its val Dice is better",
-                                       checked=True)
+        self.activate_when = QComboBox()
+        self.activate_when.addItems(ACTIVATE)
         form = QFormLayout()
         for label, w in (("architecture", self.arch), ("encoder weights", self.weights),
                          ("image size", self.img_size), ("epochs", self.epochs),
                          ("batch size", self.batch), ("learning rate", self.lr),
-                         ("loss", self.loss), ("augmentation", self.augment)):
+                         ("loss", self.loss), ("augmentation", self.augment),
+                         ("activate new model", self.activate_when)):
             form.addRow(label, w)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop", enabled=False)
@@ -76,7 +82,7 @@ class TrainWidget(QWidget):
         self.plot = LinePlot("step", "loss / val Dice")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        for w in (self.two_stage, self.use_pseudo, self.auto_activate):
+        for w in (self.two_stage, self.use_pseudo):
             layout.addWidget(w)
         layout.addLayout(buttons)
         for w in (self.bar, self.state, self.plot):
@@ -151,12 +157,34 @@ class TrainWidget(QWidget):
         text = (f"{result.version} ({result.status}): val Dice "
                 f"{'n/a' if new is None else f'{new:.4f}'}"
                 f"{'' if before is None else f' (previous {before:.4f})'}")
-        if self.auto_activate.isChecked() and better:
+        when = self.activate_when.currentText()
+        if when == "always" or (when == "if val Dice is better" and better):
             activate(project, result.version)
             text += f"; {result.version} is now active"
         self.state.setText(text)
         show_info(f"training finished: {text}")
         self.session.models_changed.emit()
+        if self.session.active_model == result.version:
+            self.refresh_queue_proposals(result.version)
+
+    def refresh_queue_proposals(self, version: str):
+        """New proposals for the queued images the person has not reached yet."""
+        project = self.session.project
+        current = getattr(self.session, "current_image", None)
+        ids = [i for i in self.session.queue
+               if i != current and project.image(i).status == "queued"]
+        if not ids:
+            return None
+        spec = ScoreSpec(tta=project.settings.selection.tta,
+                         precision=project.settings.selection.precision)
+
+        def job():
+            scorer = ModelScorer(project, version, spec)
+            return (yield from refresh_proposals(project, ids, scorer))
+
+        self.refresh_worker = start_job(job, on_done=lambda out: self.state.setText(
+            self.state.text() + f"; {len(out)} queued proposal(s) refreshed"))
+        return self.refresh_worker
 
     def _finished(self) -> None:
         self.worker = None

@@ -115,8 +115,8 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
         best = int(np.argmax(batch_scores))
         chosen_ids, batch_score = batches[best], batch_scores[best]
     version = scorer.version if scorer is not None else active_version(project)
-    proposals = (yield from _write_proposals(project, project.images_by_id(chosen_ids),
-                                             scorer)) if write_proposals else {}
+    proposals = (yield from store_proposals(project, project.images_by_id(chosen_ids),
+                                            scorer)) if write_proposals else {}
     chosen = [(i, scores.get(i)) for i in chosen_ids]
     params = {"n_batches": n_batches, "mode": "disjoint" if n_batches is None else "draw",
               "aggregation": aggregation, "n_candidates": len(ids),
@@ -140,7 +140,20 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
                      params["n_scored"], n_drawn, proposals)
 
 
-def _write_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:
+def refresh_proposals(project: Project, image_ids: list[int],
+                      scorer: ModelScorer) -> Job[dict[int, str | None]]:
+    """After a retrain: new proposals for queued images from the new model, recorded
+    against their latest iteration so accepted/corrected compare with what is shown."""
+    out = yield from store_proposals(project, project.images_by_id(image_ids), scorer)
+    with project.store.transaction() as conn:
+        conn.executemany(
+            "UPDATE iteration_items SET proposal = ? WHERE image_id = ? AND iteration_id ="
+            " (SELECT MAX(iteration_id) FROM iteration_items WHERE image_id = ?)",
+            [(v, i, i) for i, v in out.items()])
+    return out
+
+
+def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:
     """The model's TTA mean (>= 0.5) at original size; else the cold-start proposal."""
     out: dict[int, str | None] = {}
     if scorer is not None:

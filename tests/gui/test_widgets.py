@@ -156,3 +156,80 @@ def test_train_widget_opened_from_the_menu_after_the_viewer_exists():
                             timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "TrainWidget" in result.stdout
+
+
+@pytest.fixture
+def trained_demo(demo):
+    from napari_specimask.core.checkpoints import activate
+    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.project import Project
+    from napari_specimask.core.training import TrainConfig, train
+
+    with Project.open(demo) as p:
+        for rec in p.images(role="pool")[:4]:
+            p.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
+        cfg = TrainConfig.from_settings(p.settings, img_size=64, epochs=1, max_steps=2,
+                                        batch_size=2, encoder_weights="none", patience=0)
+        activate(p, train(p, cfg).version)
+    return demo
+
+
+def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, trained_demo):
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(trained_demo)
+    session = session_for(viewer)
+    preds, qa, al, train = w["Predictions"], w["QA"], w["Active learning"], w["Train"]
+    preds.tta.setValue(4)
+
+    al.strategy.setCurrentText("uncertainty")
+    al.batch_size.setValue(2)
+    al.tta.setValue(4)
+    click(qtbot, al.select_button)
+    qtbot.waitUntil(lambda: al.selection is not None and al.worker is None, timeout=60_000)
+    # the shown image's maps are computed in a worker, then shown with score and rank
+    qtbot.waitUntil(lambda: "uncertainty" in viewer.layers, timeout=60_000)
+    assert viewer.layers["uncertainty"].data.shape == viewer.layers["mask"].data.shape
+    assert "prediction" in viewer.layers and viewer.layers["prediction"].contour == 2
+    assert viewer.layers.selection.active.name == "mask"  # still ready to paint
+    qtbot.waitUntil(lambda: "rank" in preds.info.text(), timeout=10_000)
+    # moving to a cached image is instant (no worker)
+    first = session.current_image
+    w["Annotate"].step(1)
+    qtbot.waitUntil(lambda: preds.worker is None, timeout=60_000)
+    w["Annotate"].step(-1)
+    assert session.current_image == first and preds.worker is None
+
+    # QA: worst first, a row shows TP / FP / FN, and a second version side by side
+    qa.split.setCurrentText("val")
+    click(qtbot, qa.run_button)
+    qtbot.waitUntil(lambda: qa.worker is None and bool(qa.rows), timeout=60_000)
+    dices = [r.dice for r in qa.rows]
+    assert dices == sorted(dices) and "mean Dice" in qa.summary.text()
+    version = qa.version.currentText()
+    qa.show_row(0)
+    errors = viewer.layers[f"errors {version}"].data
+    assert set(np.unique(errors)) <= {0, 1, 2, 3} and errors.any()
+
+    # a retrain refreshes the proposals of queued images not yet reached
+    train.weights.setCurrentText("none")
+    train.img_size.setValue(64)
+    train.batch.setValue(2)
+    train.epochs.setValue(1)
+    train.activate_when.setCurrentText("always")
+    click(qtbot, train.train_button)
+    qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
+    assert session.active_model == train.result.version
+    qtbot.waitUntil(lambda: "refreshed" in train.state.text(), timeout=60_000)
+    other = [i for i in session.queue if i != session.current_image][0]
+    item = session.project.store.read_one(
+        "SELECT proposal FROM iteration_items WHERE image_id = ?", (other,))
+    assert item["proposal"] == train.result.version
+    qa._load_models()
+    qa.compare.setCurrentText("v001")
+    qa.version.setCurrentText(session.active_model)
+    click(qtbot, qa.run_button)
+    qtbot.waitUntil(lambda: qa.worker is None, timeout=60_000)
+    qa.show_row(0)
+    qtbot.waitUntil(lambda: "errors v001" in viewer.layers, timeout=60_000)
+    assert viewer.layers["errors v001"].translate[1] > 0

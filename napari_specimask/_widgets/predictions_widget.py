@@ -1,0 +1,117 @@
+"""Predictions dock widget: the model's TTA mean probability and uncertainty for the image
+shown in Annotate, its score and rank in the pool.
+
+Maps come from the per-version prediction cache (instant when cached); otherwise they are
+computed in a worker and shown when ready, so moving on never freezes the viewer.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from napari_specimask.core.prediction_cache import cached_prediction, compute_predictions
+from napari_specimask.core.scoring import ScoreSpec, cached_scores
+
+from ._jobs import start_job
+from ._session import session_for
+
+
+class PredictionsWidget(QWidget):
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.worker = None
+        self.image_id: int | None = None
+        self.tta = QSpinBox(minimum=1, maximum=8, value=8)
+        self.show_probability = QCheckBox("probability", checked=False)
+        self.show_uncertainty = QCheckBox("uncertainty", checked=True)
+        self.show_contour = QCheckBox("prediction contour", checked=True)
+        self.info = QLabel("Select an image in Annotate")
+        self.info.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("TTA views", self.tta)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        for w in (self.show_probability, self.show_uncertainty, self.show_contour, self.info):
+            layout.addWidget(w)
+        layout.addStretch()
+        self.session.current_changed.connect(self.update_for)
+        self.session.models_changed.connect(lambda: self.update_for(self.image_id))
+        self.tta.valueChanged.connect(lambda _v: self.update_for(self.image_id))
+        for box in (self.show_probability, self.show_uncertainty, self.show_contour):
+            box.toggled.connect(self._visibility)
+
+    def update_for(self, image_id: int | None):
+        self.image_id = image_id
+        project, version = self.session.project, self.session.active_model
+        if image_id is None or project is None:
+            return None
+        if version is None:
+            self.info.setText("No trained model yet: train one to see predictions")
+            return None
+        tta = self.tta.value()
+        cached = cached_prediction(project, version, image_id, tta)
+        if cached is not None:
+            self._show(image_id, cached)
+            return None
+        self.info.setText(f"predicting with {version} ({tta} views)…")
+        self.worker = start_job(lambda: compute_predictions(project, version, [image_id], tta),
+                                on_done=lambda _n: self._show_if_current(image_id, version, tta))
+        return self.worker
+
+    def _show_if_current(self, image_id, version, tta) -> None:
+        self.worker = None
+        if image_id == self.image_id and version == self.session.active_model:
+            cached = cached_prediction(self.session.project, version, image_id, tta)
+            if cached is not None:
+                self._show(image_id, cached)
+
+    def _show(self, image_id, pred) -> None:
+        self._put("probability", pred.probability, colormap="magma", opacity=0.5,
+                  contrast_limits=(0, 1), blending="additive")
+        if pred.uncertainty is not None:
+            self._put("uncertainty", pred.uncertainty, colormap="inferno", opacity=0.6,
+                      contrast_limits=(0, max(0.05, float(pred.uncertainty.max()))),
+                      blending="additive")
+        labels = self._labels("prediction", pred.mask.astype("uint8"))
+        labels.contour = 2
+        self._visibility()
+        self.info.setText(self._score_text(image_id))
+
+    def _score_text(self, image_id) -> str:
+        project, version = self.session.project, self.session.active_model
+        spec = ScoreSpec(project.settings.selection.measure, self.tta.value())
+        scores = cached_scores(project, version, spec)
+        if image_id not in scores:
+            return f"model {version}: not scored yet (Select next batch scores the pool)"
+        rank = 1 + sum(s > scores[image_id] for s in scores.values())
+        return (f"model {version}: {spec.measure} score {scores[image_id]:.4f}, "
+                f"rank {rank} of {len(scores)} scored")
+
+    def _put(self, name, data, **kw):
+        if name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            layer.data = data
+            layer.contrast_limits = kw.get("contrast_limits", layer.contrast_limits)
+            return layer
+        return self.viewer.add_image(data, name=name, **kw)
+
+    def _labels(self, name, data):
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = data
+            return self.viewer.layers[name]
+        layer = self.viewer.add_labels(data, name=name, opacity=0.9)
+        layer.colormap = {0: "transparent", 1: "cyan", None: "transparent"}
+        return layer
+
+    def _visibility(self, *_):
+        for name, box in (("probability", self.show_probability),
+                          ("uncertainty", self.show_uncertainty),
+                          ("prediction", self.show_contour)):
+            if name in self.viewer.layers:
+                self.viewer.layers[name].visible = box.isChecked()
+        if "mask" in self.viewer.layers:  # keep the editable mask on top and selected
+            layers = self.viewer.layers
+            layers.move(layers.index("mask"), len(layers))
+            layers.selection.active = layers["mask"]
