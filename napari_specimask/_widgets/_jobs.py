@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from napari.qt.threading import create_worker
@@ -22,6 +23,8 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
 
     def body():
         return (yield from make_job())
+
+    gc.freeze()  # long-lived objects made since (layers, models) stay out of GC scans
 
     worker = create_worker(body, _start_thread=False)
 

@@ -1,35 +1,50 @@
-"""A small live line plot (matplotlib in Qt) for loss / Dice curves and histories."""
+"""A small live line plot (matplotlib in Qt) for loss / Dice curves and histories.
+
+Redraws are coalesced (at most one per half second) and the layout is fixed, because a
+matplotlib draw costs tens of milliseconds on the GUI thread and training reports every
+step.
+"""
 
 from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from qtpy.QtCore import QTimer
+
+REDRAW_MS = 500
 
 
 class LinePlot(FigureCanvasQTAgg):
     def __init__(self, xlabel: str, ylabel: str, height: float = 2.2):
-        self.figure = Figure(figsize=(4, height), dpi=90, tight_layout=True)
+        self.figure = Figure(figsize=(4, height), dpi=90)
+        self.figure.subplots_adjust(left=0.16, right=0.97, top=0.95, bottom=0.22)
         super().__init__(self.figure)
         self.ax = self.figure.add_subplot(111)
         self.xlabel, self.ylabel = xlabel, ylabel
         self.series: dict[str, tuple[list, list]] = {}
+        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
         self.clear()
 
     def clear(self) -> None:
         self.series = {}
-        self._redraw()
+        self._schedule()
 
     def add(self, name: str, x: float, y: float) -> None:
         xs, ys = self.series.setdefault(name, ([], []))
         xs.append(x)
         ys.append(y)
-        self._redraw()
+        self._schedule()
 
     def set(self, name: str, xs: list, ys: list) -> None:
         self.series[name] = (list(xs), list(ys))
-        self._redraw()
+        self._schedule()
 
-    def _redraw(self) -> None:
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def redraw(self) -> None:
         self.ax.clear()
         for name, (xs, ys) in self.series.items():
             self.ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=name)

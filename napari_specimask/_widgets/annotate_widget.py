@@ -80,7 +80,9 @@ class AnnotateWidget(QWidget):
         labels.selected_label = 1
         labels.mode = "paint"
         self.viewer.layers.selection.active = labels
-        self.viewer.reset_view()
+        if image.shape[:2] != getattr(self, "_last_shape", None):
+            self.viewer.reset_view()
+            self._last_shape = image.shape[:2]
         self.shown_at = time.monotonic()
         origin = "verified mask" if verified is not None else (
             "proposal" if proposal is not None else "empty mask")

@@ -7,13 +7,22 @@ computed in a worker and shown when ready, so moving on never freezes the viewer
 
 from __future__ import annotations
 
+import numpy as np
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from scipy import ndimage as ndi
 
 from napari_specimask.core.prediction_cache import cached_prediction, compute_predictions
 from napari_specimask.core.scoring import ScoreSpec, cached_scores
 
 from ._jobs import start_job
 from ._session import session_for
+
+
+def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
+    """The mask's border as labels (cheaper than napari's per-draw contour)."""
+    inner = ndi.binary_erosion(mask, iterations=width, border_value=0)
+    return (mask & ~inner).astype(np.uint8)
 
 
 class PredictionsWidget(QWidget):
@@ -36,11 +45,15 @@ class PredictionsWidget(QWidget):
         for w in (self.show_probability, self.show_uncertainty, self.show_contour, self.info):
             layout.addWidget(w)
         layout.addStretch()
-        self.session.current_changed.connect(self.update_for)
+        # a turn of the event loop between showing the image and its overlays keeps each
+        # navigation step's work on the GUI thread short
+        self.session.current_changed.connect(
+            lambda i: QTimer.singleShot(0, lambda: self.update_for(i)))
         self.session.models_changed.connect(lambda: self.update_for(self.image_id))
         self.tta.valueChanged.connect(lambda _v: self.update_for(self.image_id))
+        self.shown = None
         for box in (self.show_probability, self.show_uncertainty, self.show_contour):
-            box.toggled.connect(self._visibility)
+            box.toggled.connect(self._toggled)
 
     def update_for(self, image_id: int | None):
         self.image_id = image_id
@@ -68,14 +81,18 @@ class PredictionsWidget(QWidget):
                 self._show(image_id, cached)
 
     def _show(self, image_id, pred) -> None:
-        self._put("probability", pred.probability, colormap="magma", opacity=0.5,
-                  contrast_limits=(0, 1), blending="additive")
-        if pred.uncertainty is not None:
+        """Update only the layers that are switched on (each update costs a redraw); the
+        others get the data when switched on."""
+        self.shown = pred
+        if self.show_probability.isChecked():
+            self._put("probability", pred.probability, colormap="magma", opacity=0.5,
+                      contrast_limits=(0, 1), blending="additive")
+        if self.show_uncertainty.isChecked() and pred.uncertainty is not None:
             self._put("uncertainty", pred.uncertainty, colormap="inferno", opacity=0.6,
                       contrast_limits=(0, max(0.05, float(pred.uncertainty.max()))),
                       blending="additive")
-        labels = self._labels("prediction", pred.mask.astype("uint8"))
-        labels.contour = 2
+        if self.show_contour.isChecked():
+            self._labels("prediction", outline(pred.mask))
         self._visibility()
         self.info.setText(self._score_text(image_id))
 
@@ -109,9 +126,16 @@ class PredictionsWidget(QWidget):
         for name, box in (("probability", self.show_probability),
                           ("uncertainty", self.show_uncertainty),
                           ("prediction", self.show_contour)):
-            if name in self.viewer.layers:
+            if name in self.viewer.layers and self.viewer.layers[name].visible != box.isChecked():
                 self.viewer.layers[name].visible = box.isChecked()
-        if "mask" in self.viewer.layers:  # keep the editable mask on top and selected
-            layers = self.viewer.layers
-            layers.move(layers.index("mask"), len(layers))
+        layers = self.viewer.layers
+        if "mask" in layers:  # keep the editable mask on top and selected
+            if layers.index("mask") != len(layers) - 1:
+                layers.move(layers.index("mask"), len(layers))
             layers.selection.active = layers["mask"]
+
+    def _toggled(self, *_):
+        if getattr(self, "shown", None) is not None and self.image_id is not None:
+            self._show(self.image_id, self.shown)
+        else:
+            self._visibility()

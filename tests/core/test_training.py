@@ -224,3 +224,18 @@ def test_training_is_reproducible_with_a_seed(project):
     wa = load_model(project, a.version)[0].state_dict()
     wb = load_model(project, b.version)[0].state_dict()
     assert all(np.allclose(wa[k].numpy(), wb[k].numpy(), atol=1e-5) for k in wa)
+
+
+def test_weights_file_is_standard_safetensors(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from napari_specimask.core.checkpoints import write_safetensors
+
+    tensors = {"a": torch.randn(3, 5), "b": torch.arange(7), "c": torch.randn(2).bfloat16(),
+               "d": torch.tensor([True, False]), "e": torch.zeros(0, 4)}
+    write_safetensors(tmp_path / "w.safetensors", tensors)
+    back = load_file(str(tmp_path / "w.safetensors"))
+    assert set(back) == set(tensors)
+    for k, v in tensors.items():
+        assert back[k].dtype == v.dtype and torch.equal(back[k], v)

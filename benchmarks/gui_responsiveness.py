@@ -1,0 +1,150 @@
+"""Is the viewer responsive while specimask works? A heartbeat on the Qt event loop.
+
+    xvfb-run -a python benchmarks/gui_responsiveness.py
+
+A QTimer fires every 10 ms on the GUI thread; a stall is how late a beat comes
+(interval - 10 ms). Three scenarios on the demo project, widgets docked as a person has
+them: (a) training on CPU in the Train widget's worker, (b) TTA prediction of images
+(Predictions widget worker, 8 views), (c) the person navigating 50 images (Annotate,
+with the Predictions widget showing cached maps). Then: opening a project of 10,000
+images until its first image is shown.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def heartbeat(app, run_for, until=None, period_ms=10):
+    """Run the event loop, beating every period; return stalls in ms."""
+    from qtpy.QtCore import QTimer
+
+    beats = []
+    timer = QTimer()
+    timer.setInterval(period_ms)
+    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    timer.start()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < run_for and not (until and until()):
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    gaps = np.diff(beats) * 1000 - period_ms
+    return np.clip(gaps, 0, None)
+
+
+def report(name, stalls):
+    print(f"{name:<44} beats {len(stalls) + 1:>5}  longest stall {stalls.max():6.1f} ms  "
+          f"p99 {np.percentile(stalls, 99):5.1f} ms  median {np.median(stalls):4.1f} ms")
+
+
+def main() -> None:
+    import napari
+
+    from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets._session import session_for
+    from napari_specimask.core.checkpoints import activate
+    from napari_specimask.core.demo_project import create_demo_project
+    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.progress import run
+    from napari_specimask.core.training import TrainConfig, train
+
+    tmp = Path(tempfile.mkdtemp())
+    demo = tmp / "demo"
+    project = run(create_demo_project(demo))
+    for rec in project.images(role="pool")[:16]:
+        project.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
+    cfg = TrainConfig.from_settings(project.settings, img_size=128, epochs=1, max_steps=4,
+                                    encoder_weights="none", patience=0)
+    activate(project, train(project, cfg).version)
+    project.close()
+
+    viewer = napari.Viewer()
+    app = napari.qt.get_qapp()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    session = session_for(viewer)
+    session.set_queue([r.id for r in session.project.images()][:50])
+    heartbeat(app, 2.0)  # settle
+
+    # (a) training on CPU in the background
+    t = w["Train"]
+    t.weights.setCurrentText("none")
+    t.img_size.setValue(128)
+    t.epochs.setValue(3)
+    t.activate_when.setCurrentText("never")
+    t.start()
+    report("(a) training, 128 px, CPU", heartbeat(app, 120, until=lambda: t.worker is None))
+
+    # (b) TTA prediction in the background: 8 views, every queued image
+    from napari_specimask._widgets._jobs import start_job
+    from napari_specimask.core.prediction_cache import compute_predictions
+
+    version, ids = session.active_model, list(session.queue)
+    job = start_job(lambda: compute_predictions(session.project, version, ids, 8))
+    done = []
+    job.finished.connect(lambda: done.append(True))
+    report("(b) TTA prediction, 8 views, 50 images", heartbeat(app, 300, until=lambda: done))
+
+    # (c) a person stepping through 50 images (maps cached by (b))
+    from qtpy.QtCore import QTimer
+
+    w["Predictions"].tta.setValue(8)
+    annotate = w["Annotate"]
+    annotate.show(ids[0])
+    steps = []
+    stepper = QTimer()
+    stepper.setInterval(150)
+    stepper.timeout.connect(lambda: (annotate.step(1), steps.append(1)))
+    stepper.start()
+    stalls = heartbeat(app, 60, until=lambda: len(steps) >= 49)
+    stepper.stop()
+    report("(c) navigating 50 images (cached maps)", stalls)
+
+    # opening a project of 10,000 images until its first image is shown
+    big = make_big_project(tmp / "big", 10_000)
+    t0 = time.perf_counter()
+    w["Project"].open_project(big)
+    session.show_requested.emit(session.project.images_by_id([1])[0].id)
+    app.processEvents()
+    dt = time.perf_counter() - t0
+    print(f"open a 10,000-image project and show its first image: {dt:.2f} s "
+          f"({w['Project'].model.rowCount()} rows in the table)")
+    viewer.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_big_project(root: Path, n: int) -> Path:
+    """n real 96 x 128 PNG files, registered as rows (import speed is measured elsewhere)."""
+    from PIL import Image
+
+    from napari_specimask.core.project import Project
+    from napari_specimask.core.store import now
+
+    folder = root.parent / "big_images"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    base = rng.integers(150, 255, (96, 128, 3), np.uint8)
+    for i in range(n):
+        Image.fromarray(base).save(folder / f"{i:05d}.png", compress_level=1)
+    project = Project.create(root)
+    stamp = now()
+    with project.store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO images (relpath, sha256, height, width, bytes, added_at)"
+            " VALUES (?, ?, 96, 128, 1000, ?)",
+            [(f"../big_images/{i:05d}.png", f"{i:064x}", stamp) for i in range(n)])
+    project.close()
+    return root
+
+
+if __name__ == "__main__":
+    main()
