@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QVBoxLay
 from napari_specimask.core.annotations import iteration_summary, submit_mask
 from napari_specimask.core.image_io import to_rgb8
 
+from ._layers import put_image, put_labels
 from ._session import session_for
 
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
@@ -74,8 +75,9 @@ class AnnotateWidget(QWidget):
             start = np.zeros(image.shape[:2], bool)
         self.image_id = image_id
         self.initial = start.copy()
-        self._layer("image", image, rgb=True)
-        labels = self._labels(start.astype(np.uint8))
+        put_image(self.viewer, "image", image, rgb=True)
+        labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
+                            1: "magenta"})
         labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
         labels.selected_label = 1
         labels.mode = "paint"
@@ -90,22 +92,6 @@ class AnnotateWidget(QWidget):
                             f"{record.role}, {record.status}); showing its {origin}")
         self._update_progress()
         self.session.current_changed.emit(image_id)
-
-    def _layer(self, name, data, **kw):
-        if name in self.viewer.layers:
-            layer = self.viewer.layers[name]
-            layer.data = data
-            return layer
-        return self.viewer.add_image(data, name=name, **kw)
-
-    def _labels(self, data):
-        if "mask" in self.viewer.layers:
-            layer = self.viewer.layers["mask"]
-            layer.data = data
-            return layer
-        layer = self.viewer.add_labels(data, name="mask", opacity=0.5)
-        layer.colormap = {0: "transparent", 1: "magenta", None: "transparent"}
-        return layer
 
     @property
     def mask(self) -> np.ndarray | None:

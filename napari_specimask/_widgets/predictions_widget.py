@@ -16,6 +16,7 @@ from napari_specimask.core.prediction_cache import cached_prediction, compute_pr
 from napari_specimask.core.scoring import ScoreSpec, cached_scores
 
 from ._jobs import start_job
+from ._layers import put_image, put_labels
 from ._session import session_for
 
 
@@ -85,14 +86,15 @@ class PredictionsWidget(QWidget):
         others get the data when switched on."""
         self.shown = pred
         if self.show_probability.isChecked():
-            self._put("probability", pred.probability, colormap="magma", opacity=0.5,
+            put_image(self.viewer, "probability", pred.probability, colormap="magma", opacity=0.5,
                       contrast_limits=(0, 1), blending="additive")
         if self.show_uncertainty.isChecked() and pred.uncertainty is not None:
-            self._put("uncertainty", pred.uncertainty, colormap="inferno", opacity=0.6,
+            put_image(self.viewer, "uncertainty", pred.uncertainty, colormap="inferno", opacity=0.6,
                       contrast_limits=(0, max(0.05, float(pred.uncertainty.max()))),
                       blending="additive")
         if self.show_contour.isChecked():
-            self._labels("prediction", outline(pred.mask))
+            put_labels(self.viewer, "prediction", outline(pred.mask),
+                       {0: "transparent", 1: "cyan"}, opacity=0.9)
         self._visibility()
         self.info.setText(self._score_text(image_id))
 
@@ -105,22 +107,6 @@ class PredictionsWidget(QWidget):
         rank = 1 + sum(s > scores[image_id] for s in scores.values())
         return (f"model {version}: {spec.measure} score {scores[image_id]:.4f}, "
                 f"rank {rank} of {len(scores)} scored")
-
-    def _put(self, name, data, **kw):
-        if name in self.viewer.layers:
-            layer = self.viewer.layers[name]
-            layer.data = data
-            layer.contrast_limits = kw.get("contrast_limits", layer.contrast_limits)
-            return layer
-        return self.viewer.add_image(data, name=name, **kw)
-
-    def _labels(self, name, data):
-        if name in self.viewer.layers:
-            self.viewer.layers[name].data = data
-            return self.viewer.layers[name]
-        layer = self.viewer.add_labels(data, name=name, opacity=0.9)
-        layer.colormap = {0: "transparent", 1: "cyan", None: "transparent"}
-        return layer
 
     def _visibility(self, *_):
         for name, box in (("probability", self.show_probability),

@@ -21,10 +21,11 @@ from napari_specimask.core.prediction_cache import cached_prediction, compute_pr
 from napari_specimask.core.qa import FN, FP, SPLITS, TP, error_map, evaluate_version
 
 from ._jobs import start_job
+from ._layers import put_image, put_labels
 from ._session import session_for
 from ._table import RowsModel, sortable
 
-ERROR_COLOURS = {0: "transparent", TP: "lime", FP: "red", FN: "dodgerblue", None: "transparent"}
+ERROR_COLOURS = {0: "transparent", TP: "lime", FP: "red", FN: "dodgerblue"}
 NONE = "(none)"
 
 
@@ -113,14 +114,15 @@ class QAWidget(QWidget):
         truth = project.load_mask(image_id)
         version, other = self.version.currentText(), self.compare.currentText()
         pred = cached_prediction(project, version, image_id, 1)
-        self._put("qa image", image, rgb=True)
-        self._labels(f"errors {version}", error_map(pred.mask, truth))
+        put_image(self.viewer, "qa image", image, rgb=True)
+        put_labels(self.viewer, f"errors {version}", error_map(pred.mask, truth),
+                   ERROR_COLOURS, opacity=0.6)
         for layer in [ly for ly in self.viewer.layers if ly.name.startswith("errors ")]:
             if layer.name != f"errors {version}":  # a comparison is drawn fresh below
                 self.viewer.layers.remove(layer)
         if other != NONE:  # the second version's errors to the right of the first
             shift = (0, record.width * 1.05)
-            self._put("qa image (compare)", image, rgb=True, translate=shift)
+            put_image(self.viewer, "qa image (compare)", image, rgb=True, translate=shift)
             self.worker = start_job(
                 lambda: compute_predictions(project, other, [image_id], 1),
                 on_done=lambda _n: self._compare_layer(image_id, other, truth, shift))
@@ -128,19 +130,7 @@ class QAWidget(QWidget):
 
     def _compare_layer(self, image_id, other, truth, shift):
         pred = cached_prediction(self.session.project, other, image_id, 1)
-        layer = self._labels(f"errors {other}", error_map(pred.mask, truth))
+        layer = put_labels(self.viewer, f"errors {other}", error_map(pred.mask, truth),
+                           ERROR_COLOURS, opacity=0.6)
         layer.translate = shift
 
-    def _put(self, name, data, **kw):
-        if name in self.viewer.layers:
-            self.viewer.layers[name].data = data
-            return self.viewer.layers[name]
-        return self.viewer.add_image(data, name=name, **kw)
-
-    def _labels(self, name, data):
-        if name in self.viewer.layers:
-            self.viewer.layers[name].data = data
-            return self.viewer.layers[name]
-        layer = self.viewer.add_labels(data, name=name, opacity=0.6)
-        layer.colormap = ERROR_COLOURS
-        return layer

@@ -1,0 +1,121 @@
+"""Screenshots of every dock widget on the demo project, for docs/user-guide.md.
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/gui_screenshots.py
+
+Builds the demo project, verifies 16 pool images from the true masks (standing in for
+earlier annotation), trains a model (128 px, about 2 minutes on 2 CPU cores), then drives
+the widgets as a person would and saves one screenshot per widget to docs/images/.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def wait(app, condition, timeout=600.0):
+    t0 = time.perf_counter()
+    while not condition():
+        app.processEvents()
+        time.sleep(0.01)
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the widget did not finish in time")
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> None:
+    import napari
+
+    from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets._session import session_for
+    from napari_specimask.core.checkpoints import activate
+    from napari_specimask.core.demo_project import create_demo_project
+    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.progress import run
+    from napari_specimask.core.training import TrainConfig, train
+
+    root = Path(tempfile.mkdtemp()) / "demo"
+    project = run(create_demo_project(root))
+    for rec in project.images(role="pool")[::2]:
+        project.save_mask(rec.id, read_mask(root / "truth" / f"{rec.name}.png"), "hand")
+    cfg = TrainConfig.from_settings(project.settings, img_size=128, epochs=40,
+                                    encoder_weights="none", patience=0)
+    print("training the model for the screenshots…", file=sys.stderr)
+    activate(project, train(project, cfg).version)
+    project.close()
+
+    viewer = napari.Viewer(title="specimask")
+    viewer.window._qt_window.resize(1400, 900)
+    app = napari.qt.get_qapp()
+    w = dock_widgets(viewer)
+    session = session_for(viewer)
+
+    def shot(tab: str, name: str):
+        wait(app, lambda: True)
+        viewer.window._wrapped_dock_widgets[f"{tab} (napari-specimask)"].raise_()
+        wait(app, lambda: True)
+        viewer.screenshot(str(OUT / name), canvas_only=False)
+        print(OUT / name)
+
+    w["Project"].open_project(root)
+    w["Project"].filter.setText("pool")
+    session.show_requested.emit(session.project.images(role="pool")[1].id)
+    shot("Project", "widget_project.png")
+    w["Project"].filter.setText("")
+
+    al = w["Active learning"]
+    al.strategy.setCurrentText("stochastic")
+    al.batch_size.setValue(8)
+    al.n_batches.setValue(20)
+    al.tta.setValue(8)
+    al.select()
+    wait(app, lambda: al.worker is None and al.selection is not None)
+    preds = w["Predictions"]
+    wait(app, lambda: "rank" in preds.info.text() or "not scored" in preds.info.text())
+    shot("Predictions", "widget_predictions.png")
+
+    annotate = w["Annotate"]
+    labels = viewer.layers["mask"]
+    h, wd = labels.data.shape
+    labels.brush_size = max(4, h // 40)
+    labels.paint((h // 2, wd // 2), 1)  # a correction with the brush
+    annotate.save()
+    annotate.step(1)
+    wait(app, lambda: "rank" in preds.info.text() or "not scored" in preds.info.text())
+    shot("Annotate", "widget_annotate.png")
+    shot("Active learning", "widget_active_learning.png")
+
+    t = w["Train"]
+    t.img_size.setValue(128)
+    t.epochs.setValue(6)
+    t.weights.setCurrentText("none")
+    reports = []
+    t.start()
+    t.worker.yielded.connect(reports.append)
+    wait(app, lambda: sum(r.stage == "validate" for r in reports) >= 3 or t.worker is None)
+    shot("Train", "widget_train.png")
+    wait(app, lambda: t.worker is None)
+
+    qa = w["QA"]
+    qa._load_models()
+    qa.split.setCurrentText("val")
+    qa.evaluate()
+    wait(app, lambda: qa.worker is None and bool(qa.rows))
+    qa.show_row(0)
+    wait(app, lambda: qa.worker is None)
+    for name in ("image", "mask", "uncertainty", "prediction", "probability"):
+        if name in viewer.layers:
+            viewer.layers[name].visible = False
+    viewer.reset_view()
+    shot("QA", "widget_qa.png")
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
