@@ -2,7 +2,8 @@
 
 The image is shown with its proposal (or its verified mask) as an editable Labels layer,
 brush ready. Saving goes through ``core.annotations.submit_mask``, which records accepted
-vs corrected, the fraction changed and the seconds spent. Moving on autosaves edits.
+vs corrected, the fraction changed and the seconds spent. Moving on saves, asks about or
+discards unsaved edits, by a setting.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ import time
 
 import numpy as np
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from napari_specimask.core.annotations import iteration_summary, submit_mask
 from napari_specimask.core.image_io import to_rgb8
@@ -19,6 +29,7 @@ from napari_specimask.core.image_io import to_rgb8
 from ._layers import put_image, put_labels
 from ._session import session_for
 
+ON_MOVE = ("save", "ask", "discard")
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
            "skip": "Alt-K"}
 
@@ -37,7 +48,8 @@ class AnnotateWidget(QWidget):
         self.buttons = {name: QPushButton(f"{label} ({HOTKEYS[name]})") for name, label in (
             ("previous", "◀ Previous"), ("next", "Next ▶"), ("accept", "Accept as is"),
             ("save", "Save"), ("skip", "Skip"))}
-        self.autosave = QCheckBox("Save edits when moving on", checked=True)
+        self.on_move = QComboBox()
+        self.on_move.addItems(ON_MOVE)
         grid = QGridLayout()
         grid.addWidget(self.buttons["previous"], 0, 0)
         grid.addWidget(self.buttons["next"], 0, 1)
@@ -48,7 +60,10 @@ class AnnotateWidget(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addLayout(grid)
-        layout.addWidget(self.autosave)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("unsaved edits when moving on:"))
+        row.addWidget(self.on_move)
+        layout.addLayout(row)
         layout.addStretch()
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
                    "accept": self.accept, "save": self.save, "skip": self.skip}
@@ -78,10 +93,16 @@ class AnnotateWidget(QWidget):
         put_image(self.viewer, "image", image, rgb=True)
         labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
                             1: "magenta"})
-        labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
-        labels.selected_label = 1
-        labels.mode = "paint"
-        self.viewer.layers.selection.active = labels
+        # each of these rebuilds cursors or controls when set, so only on a change
+        brush = max(2, round(max(image.shape[:2]) / 80))
+        if labels.brush_size != brush:
+            labels.brush_size = brush
+        if labels.selected_label != 1:
+            labels.selected_label = 1
+        if labels.mode != "paint":
+            labels.mode = "paint"
+        if self.viewer.layers.selection.active is not labels:
+            self.viewer.layers.selection.active = labels
         if image.shape[:2] != getattr(self, "_last_shape", None):
             self.viewer.reset_view()
             self._last_shape = image.shape[:2]
@@ -121,7 +142,7 @@ class AnnotateWidget(QWidget):
             return None
         self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
         result = self.save()
-        self.step(1, autosave=False)
+        self.step(1, check_edits=False)
         return result
 
     def skip(self) -> None:
@@ -129,18 +150,33 @@ class AnnotateWidget(QWidget):
             return
         self.session.project.set_status([self.image_id], "skipped")
         self.session.images_changed.emit()
-        self.step(1, autosave=False)
+        self.step(1, check_edits=False)
 
-    def step(self, delta: int, autosave: bool | None = None) -> None:
+    def step(self, delta: int, check_edits: bool = True) -> None:
         queue = self.session.queue
         if not queue:
             return
-        if (self.autosave.isChecked() if autosave is None else autosave) and self.edited:
-            self.save()
+        if check_edits and self.edited and not self._settle_edits():
+            return  # the person chose to stay on this image
         here = queue.index(self.image_id) if self.image_id in queue else -1
         target = min(max(here + delta, 0), len(queue) - 1)
         if target != here or self.image_id not in queue:
             self.show(queue[target])
+
+    def _settle_edits(self) -> bool:
+        """Save, ask or discard unsaved edits (the setting); False means stay here."""
+        mode = self.on_move.currentText()
+        if mode == "ask":
+            buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                       | QMessageBox.StandardButton.Cancel)
+            answer = QMessageBox.question(self, "Unsaved edits",
+                                          "Save your edits to this mask?", buttons)
+            if answer == QMessageBox.StandardButton.Cancel:
+                return False
+            mode = "save" if answer == QMessageBox.StandardButton.Save else "discard"
+        if mode == "save":
+            self.save()
+        return True
 
     def _queue_changed(self, queue) -> None:
         if queue:

@@ -234,3 +234,25 @@ def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, train
     qa.show_row(0)
     qtbot.waitUntil(lambda: "errors v001" in viewer.layers, timeout=60_000)
     assert viewer.layers["errors v001"].translate[1] > 0
+
+
+@pytest.mark.parametrize("answer, saved, moved", [("Save", True, True), ("Discard", False, True),
+                                                  ("Cancel", False, False)])
+def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monkeypatch,
+                                          answer, saved, moved):
+    from qtpy.QtWidgets import QMessageBox
+
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    session = session_for(viewer)
+    session.set_queue([r.id for r in session.project.images(role="pool")][:2])
+    annotate = w["Annotate"]
+    annotate.on_move.setCurrentText("ask")
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: getattr(QMessageBox.StandardButton, answer))
+    first = annotate.image_id
+    viewer.layers["mask"].paint((3, 3), 1)
+    click(qtbot, annotate.buttons["next"])
+    assert bool(session.project.annotations(first)[1:]) == saved  # [0] is the pseudo mask
+    assert (annotate.image_id != first) == moved
