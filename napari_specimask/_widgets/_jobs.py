@@ -14,11 +14,13 @@ from napari_specimask.core.errors import SpecimaskError
 
 def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
               on_progress: Callable | None = None, on_done: Callable | None = None,
-              on_error: Callable | None = None, on_finished: Callable | None = None):
+              on_error: Callable | None = None, on_finished: Callable | None = None,
+              owner=None):
     """Run ``make_job()`` (a core generator) in a thread; GUI-thread slots get the reports.
 
     ``make_job`` is called in the worker thread, so whatever it loads (a model, images)
-    never touches the GUI thread. Errors become napari notifications.
+    never touches the GUI thread. Errors become napari notifications. With ``owner`` (a
+    widget), closing it asks the worker to stop at its next progress report.
     """
 
     def body():
@@ -48,5 +50,7 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     worker.errored.connect(errored)
     if on_finished is not None:
         worker.finished.connect(on_finished)
+    if owner is not None:
+        owner.destroyed.connect(worker.quit)
     worker.start()
     return worker

@@ -101,8 +101,9 @@ class ActiveLearningWidget(QWidget):
 
         self.select_button.setEnabled(False)
         self.state.setText("scoring…" if version else "drawing a random batch…")
-        self.worker = start_job(job, bar=self.bar, on_done=self._done,
-                                on_finished=self._finished)
+        self.worker = start_job(
+            owner=self, make_job=job, bar=self.bar, on_done=self._done,
+            on_finished=self._finished)
         return self.worker
 
     def _done(self, selection) -> None:

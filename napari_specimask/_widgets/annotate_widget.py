@@ -30,6 +30,11 @@ from ._layers import put_image, put_labels
 from ._session import session_for
 
 ON_MOVE = ("save", "ask", "discard")
+
+
+def similar(shape, fitted, tolerance: float = 0.1) -> bool:
+    """Within 10 % of the size the view was last fitted to (napari's margin absorbs it)."""
+    return fitted is not None and all(abs(a - b) <= tolerance * b for a, b in zip(shape, fitted))
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
            "skip": "Alt-K"}
 
@@ -103,9 +108,9 @@ class AnnotateWidget(QWidget):
             labels.mode = "paint"
         if self.viewer.layers.selection.active is not labels:
             self.viewer.layers.selection.active = labels
-        if image.shape[:2] != getattr(self, "_last_shape", None):
-            self.viewer.reset_view()
-            self._last_shape = image.shape[:2]
+        if not similar(image.shape[:2], getattr(self, "_fitted", None)):
+            self.viewer.reset_view()  # refit only for a clearly different size
+            self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
         origin = "verified mask" if verified is not None else (
             "proposal" if proposal is not None else "empty mask")

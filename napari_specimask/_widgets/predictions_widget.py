@@ -70,8 +70,9 @@ class PredictionsWidget(QWidget):
             self._show(image_id, cached)
             return None
         self.info.setText(f"predicting with {version} ({tta} views)…")
-        self.worker = start_job(lambda: compute_predictions(project, version, [image_id], tta),
-                                on_done=lambda _n: self._show_if_current(image_id, version, tta))
+        self.worker = start_job(
+            owner=self, make_job=lambda: compute_predictions(project, version, [image_id], tta),
+            on_done=lambda _n: self._show_if_current(image_id, version, tta))
         return self.worker
 
     def _show_if_current(self, image_id, version, tta) -> None:

@@ -81,8 +81,9 @@ class ProjectWidget(QWidget):
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
             self.title.setText(f"{self._name()}: added {len(report.added)}{skipped}")
 
-        return start_job(lambda: import_images(project, folder), bar=self.progress,
-                         on_done=done, on_error=lambda e: self.progress.setVisible(False))
+        return start_job(
+            owner=self, make_job=lambda: import_images(project, folder), bar=self.progress,
+            on_done=done, on_error=lambda e: self.progress.setVisible(False))
 
     def refresh(self, *_):
         project = self.session.project

@@ -98,8 +98,9 @@ class QAWidget(QWidget):
             else:
                 self.summary.setText(f"no labelled {split} images to evaluate")
 
-        self.worker = start_job(lambda: evaluate_version(project, version, split),
-                                bar=self.bar, on_done=done, on_finished=self._finished)
+        self.worker = start_job(
+            owner=self, make_job=lambda: evaluate_version(project, version, split),
+            bar=self.bar, on_done=done, on_finished=self._finished)
         return self.worker
 
     def _finished(self):
@@ -124,6 +125,7 @@ class QAWidget(QWidget):
             shift = (0, record.width * 1.05)
             put_image(self.viewer, "qa image (compare)", image, rgb=True, translate=shift)
             self.worker = start_job(
+                owner=self, make_job=
                 lambda: compute_predictions(project, other, [image_id], 1),
                 on_done=lambda _n: self._compare_layer(image_id, other, truth, shift))
         self.viewer.reset_view()

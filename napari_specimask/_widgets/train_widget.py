@@ -129,9 +129,10 @@ class TrainWidget(QWidget):
         self.stop_button.setEnabled(True)
         self.state.setText("starting…")
         self.session.busy_changed.emit("training", True)
-        self.worker = start_job(lambda: train_job(project, cfg, self.stop_event, parent),
-                                bar=self.bar, on_progress=self._progress, on_done=self._done,
-                                on_finished=self._finished)
+        self.worker = start_job(
+            owner=self, make_job=lambda: train_job(project, cfg, self.stop_event, parent),
+            bar=self.bar, on_progress=self._progress, on_done=self._done,
+            on_finished=self._finished)
         return self.worker
 
     def stop(self) -> None:
@@ -182,8 +183,10 @@ class TrainWidget(QWidget):
             scorer = ModelScorer(project, version, spec)
             return (yield from refresh_proposals(project, ids, scorer))
 
-        self.refresh_worker = start_job(job, on_done=lambda out: self.state.setText(
-            self.state.text() + f"; {len(out)} queued proposal(s) refreshed"))
+        def done(out):
+            self.state.setText(self.state.text() + f"; {len(out)} queued proposal(s) refreshed")
+
+        self.refresh_worker = start_job(owner=self, make_job=job, on_done=done)
         return self.refresh_worker
 
     def _finished(self) -> None:

@@ -256,3 +256,18 @@ def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monke
     click(qtbot, annotate.buttons["next"])
     assert bool(session.project.annotations(first)[1:]) == saved  # [0] is the pseudo mask
     assert (annotate.image_id != first) == moved
+
+
+def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_demo):
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(trained_demo)
+    preds = w["Predictions"]
+    session = session_for(viewer)
+    worker = preds.update_for(session.project.images()[0].id)  # not cached: a worker
+    assert worker is not None
+    viewer.window.remove_dock_widget(viewer.window._wrapped_dock_widgets[
+        "Predictions (napari-specimask)"])
+    preds.deleteLater()
+    qtbot.waitUntil(lambda: worker.abort_requested, timeout=10_000)
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
