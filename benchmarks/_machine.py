@@ -1,4 +1,5 @@
-"""The machine's own fp32 matmul peak, measured in the same run as the figure it scales."""
+"""Helpers shared by the benchmarks: the machine's own fp32 matmul peak (measured in the
+same run as the figure it scales) and synthetic project rows."""
 
 from __future__ import annotations
 
@@ -31,3 +32,16 @@ def forward_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         model(x)
     return float(counter.get_total_flops())
+
+
+def add_image_rows(project, relpaths: list[str], height: int, width: int) -> None:
+    """Register images by path without importing them (import speed is measured by
+    coldstart_zooscan.py); the pool sizes here would take minutes to import."""
+    from napari_specimask.core.store import now
+
+    stamp = now()
+    with project.store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO images (relpath, sha256, height, width, bytes, added_at)"
+            " VALUES (?, ?, ?, ?, 1000, ?)",
+            [(rel, f"{i:064x}", height, width, stamp) for i, rel in enumerate(relpaths)])

@@ -124,10 +124,10 @@ def main() -> None:
 
 def make_big_project(root: Path, n: int) -> Path:
     """n real 96 x 128 PNG files, registered as rows (import speed is measured elsewhere)."""
+    from _machine import add_image_rows
     from PIL import Image
 
     from napari_specimask.core.project import Project
-    from napari_specimask.core.store import now
 
     folder = root.parent / "big_images"
     folder.mkdir(parents=True)
@@ -136,12 +136,7 @@ def make_big_project(root: Path, n: int) -> Path:
     for i in range(n):
         Image.fromarray(base).save(folder / f"{i:05d}.png", compress_level=1)
     project = Project.create(root)
-    stamp = now()
-    with project.store.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO images (relpath, sha256, height, width, bytes, added_at)"
-            " VALUES (?, ?, 96, 128, 1000, ?)",
-            [(f"../big_images/{i:05d}.png", f"{i:064x}", stamp) for i in range(n)])
+    add_image_rows(project, [f"../big_images/{i:05d}.png" for i in range(n)], 96, 128)
     project.close()
     return root
 

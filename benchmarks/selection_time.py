@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import add_image_rows
 
 from napari_specimask.core.checkpoints import (
     ModelConfig,
@@ -31,17 +32,11 @@ from napari_specimask.core.progress import run
 from napari_specimask.core.project import Project
 from napari_specimask.core.scoring import ModelScorer, ScoreSpec, store_scores
 from napari_specimask.core.selection import select_next
-from napari_specimask.core.store import now
 
 
 def build(root: Path, n: int) -> Project:
     project = Project.create(root)
-    stamp = now()
-    with project.store.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO images (relpath, sha256, height, width, bytes, added_at)"
-            " VALUES (?, ?, 100, 100, 1000, ?)",
-            [(f"img/{i:07d}.jpg", f"{i:064x}", stamp) for i in range(n)])
+    add_image_rows(project, [f"img/{i:07d}.jpg" for i in range(n)], 100, 100)
     config = ModelConfig(arch="unet", encoder="resnet18", img_size=64)
     version = new_version(project, None, None, [], config)
     save_weights(project.root / "models" / version,
