@@ -139,7 +139,7 @@ def test_presets_keep_frame_and_binary_mask(preset):
 @pytest.mark.parametrize("preset", ["basic", "affine"])
 def test_geometric_presets_move_mask_with_image(preset):
     img, mask = _pattern()
-    aug = Augmentation(preset)
+    aug = Augmentation(preset, seed=0)  # seeded: the same draws every run
     for _ in range(10):
         out_img, out_mask = aug(img, mask)
         bright = out_img[..., 0] > 127
