@@ -25,7 +25,6 @@ class Session:
     current_changed = Signal(int)         # the image Annotate now shows
     images_changed = Signal()             # statuses, roles or masks changed
     models_changed = Signal()             # a model was trained or activated
-    busy_changed = Signal(str, bool)      # (what, running): training, scoring, ...
 
     def __init__(self):
         self.project: Project | None = None
@@ -38,11 +37,7 @@ class Session:
         return active_version(self.project) if self.project else None
 
     def open(self, root: str | Path) -> Project:
-        self.close()
-        self.project = Project.open(root)
-        self.queue = [r.id for r in self.project.images(status="queued")]
-        self.project_changed.emit(self.project)
-        self.queue_changed.emit(self.queue)
+        self.set_project(Project.open(root))
         return self.project
 
     def set_project(self, project: Project) -> None:

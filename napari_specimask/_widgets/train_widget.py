@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_specimask.core.augment import PRESETS
-from napari_specimask.core.checkpoints import activate, list_models
+from napari_specimask.core.checkpoints import activate, compare_with_parent
 from napari_specimask.core.losses import LOSSES
 from napari_specimask.core.models import ARCHS
 from napari_specimask.core.scoring import ModelScorer, ScoreSpec
@@ -128,7 +128,6 @@ class TrainWidget(QWidget):
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.state.setText("starting…")
-        self.session.busy_changed.emit("training", True)
         self.worker = start_job(
             owner=self, make_job=lambda: train_job(project, cfg, self.stop_event, parent),
             bar=self.bar, on_progress=self._progress, on_done=self._done,
@@ -150,16 +149,13 @@ class TrainWidget(QWidget):
     def _done(self, result) -> None:
         self.result = result
         project = self.session.project
-        models = {m["version"]: m for m in list_models(project)}
-        new = result.metrics.get("best_val_dice")
-        parent = models.get(models[result.version]["parent"] or "", {})
-        before = parent.get("metrics", {}).get("best_val_dice") if parent else None
-        better = not parent or (new is not None and (before is None or new > before))
+        c = compare_with_parent(project, result.version)
+        new, before = c.val_dice, c.parent_val_dice
         text = (f"{result.version} ({result.status}): val Dice "
                 f"{'n/a' if new is None else f'{new:.4f}'}"
                 f"{'' if before is None else f' (previous {before:.4f})'}")
         when = self.activate_when.currentText()
-        if when == "always" or (when == "if val Dice is better" and better):
+        if when == "always" or (when == "if val Dice is better" and c.better):
             activate(project, result.version)
             text += f"; {result.version} is now active"
         self.state.setText(text)
@@ -193,7 +189,6 @@ class TrainWidget(QWidget):
         self.worker = None
         self.stop_button.setEnabled(False)
         self.train_button.setEnabled(self.session.project is not None)
-        self.session.busy_changed.emit("training", False)
 
     def closeEvent(self, event):  # closing the widget stops its training
         self.stop()

@@ -10,7 +10,12 @@ import threading
 from pathlib import Path
 
 from napari_specimask.core.augment import PRESETS
-from napari_specimask.core.checkpoints import activate, active_version, list_models
+from napari_specimask.core.checkpoints import (
+    activate,
+    active_version,
+    compare_with_parent,
+    list_models,
+)
 from napari_specimask.core.losses import LOSSES
 from napari_specimask.core.models import ARCHS
 from napari_specimask.core.project import Project
@@ -128,13 +133,12 @@ def cmd_train(args) -> int:
         if args.save_defaults:
             save_defaults(project, cfg)
         parent = active_version(project)
-        before = _val_dice(project, parent)
         with ProgressBar("train", unit="step") as bar, stop_on_ctrl_c() as stop:
             result = train(project, cfg, on_progress=bar.update, stop=stop, parent=parent)
         print(summary_line(result))
-        new = result.metrics.get("best_val_dice")
-        better = parent is None or (new is not None and (before is None or new > before))
-        if args.activate == "yes" or (args.activate == "better" and better):
+        c = compare_with_parent(project, result.version)
+        before, new = c.parent_val_dice, c.val_dice
+        if args.activate == "yes" or (args.activate == "better" and c.better):
             activate(project, result.version)
             print(f"active model: {result.version}" + (
                 f" (val Dice {before:.4f} -> {new:.4f})" if before is not None and new else ""))
@@ -164,13 +168,6 @@ def stop_on_ctrl_c():
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _val_dice(project: Project, version: str | None) -> float | None:
-    for m in list_models(project):
-        if m["version"] == version:
-            return m["metrics"].get("best_val_dice")
-    return None
 
 
 def cmd_lr_find(args) -> int:

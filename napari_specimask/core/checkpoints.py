@@ -186,6 +186,34 @@ def activate(project: Project, version: str) -> None:
         conn.execute("UPDATE models SET active = (version = ?)", (version,))
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A model version's best val Dice next to its parent's (the model active when it was
+    trained): what decides whether a new model should replace the active one."""
+
+    version: str
+    parent: str | None
+    val_dice: float | None
+    parent_val_dice: float | None
+
+    @property
+    def better(self) -> bool:
+        """No parent, or a val Dice above the parent's (or the parent had none)."""
+        if self.parent is None:
+            return True
+        return self.val_dice is not None and (self.parent_val_dice is None
+                                              or self.val_dice > self.parent_val_dice)
+
+
+def compare_with_parent(project: Project, version: str) -> Comparison:
+    models = {m["version"]: m for m in list_models(project)}
+    if version not in models:
+        raise SpecimaskError(f"no model version {version!r} in {project.root}")
+    parent = models[version]["parent"]
+    dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
+    return Comparison(version, parent, dice(version), dice(parent))
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -239,3 +239,25 @@ def test_weights_file_is_standard_safetensors(tmp_path):
     assert set(back) == set(tensors)
     for k, v in tensors.items():
         assert back[k].dtype == v.dtype and torch.equal(back[k], v)
+
+
+def test_comparison_with_parent_decides_better():
+    from napari_specimask.core.checkpoints import Comparison
+
+    assert Comparison("v001", None, None, None).better            # first model
+    assert Comparison("v002", "v001", 0.8, 0.7).better
+    assert not Comparison("v002", "v001", 0.7, 0.8).better
+    assert not Comparison("v002", "v001", None, 0.8).better       # no validation
+    assert Comparison("v002", "v001", 0.5, None).better           # parent had none
+
+
+def test_compare_with_parent_reads_the_registry(project):
+    from napari_specimask.core.checkpoints import compare_with_parent
+
+    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
+    first = train(project, cfg)
+    activate(project, first.version)
+    second = train(project, cfg, parent=first.version)
+    c = compare_with_parent(project, second.version)
+    assert (c.parent, c.val_dice) == (first.version, second.metrics["best_val_dice"])
+    assert c.parent_val_dice == first.metrics["best_val_dice"]
