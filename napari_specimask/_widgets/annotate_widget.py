@@ -24,17 +24,27 @@ from qtpy.QtWidgets import (
 )
 
 from napari_specimask.core.annotations import iteration_summary, submit_mask
-from napari_specimask.core.image_io import to_rgb8
+from napari_specimask.core.prefetch import Prefetcher, load_annotation_item
 
 from ._layers import put_image, put_labels
 from ._session import session_for
 
 ON_MOVE = ("save", "ask", "discard")
+AHEAD = 2  # images read ahead in the direction the person is stepping
 
 
-def similar(shape, fitted, tolerance: float = 0.1) -> bool:
-    """Within 10 % of the size the view was last fitted to (napari's margin absorbs it)."""
-    return fitted is not None and all(abs(a - b) <= tolerance * b for a, b in zip(shape, fitted))
+def fits_view(shape, fitted, over: float = 0.1, under: float = 0.5) -> bool:
+    """Whether the view fitted to ``fitted`` still shows ``shape`` well: at most 10 %
+    larger (napari's margin absorbs it) and at least half its size on one side.
+    Refitting costs a few ms of camera updates at each step, so it is skipped when it
+    would change little."""
+    if fitted is None:
+        return False
+    larger = any(a > (1 + over) * b for a, b in zip(shape, fitted))
+    much_smaller = all(a < under * b for a, b in zip(shape, fitted))
+    return not larger and not much_smaller
+
+
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
            "skip": "Alt-K"}
 
@@ -47,6 +57,9 @@ class AnnotateWidget(QWidget):
         self.image_id: int | None = None
         self.initial: np.ndarray | None = None
         self.shown_at = 0.0
+        self.direction = 1
+        self.prefetcher: Prefetcher | None = None
+        self._saving = False
         self.status = QLabel("Open a project and select a batch")
         self.status.setWordWrap(True)
         self.progress = QLabel("")
@@ -77,22 +90,16 @@ class AnnotateWidget(QWidget):
             napari_viewer.bind_key(HOTKEYS[name], lambda _v, f=fn: f(), overwrite=True)
         self.session.queue_changed.connect(self._queue_changed)
         self.session.show_requested.connect(self.show)
-        self.session.project_changed.connect(lambda _p: self._update_progress())
-        self._update_progress()
+        self.session.project_changed.connect(self._project_changed)
+        self.session.images_changed.connect(self._images_changed)
+        self.session.models_changed.connect(self._images_changed)
+        self._project_changed(self.session.project)
 
     # -- showing -----------------------------------------------------------------------
 
     def show(self, image_id: int) -> None:
-        project = self.session.project
-        record = project.image(image_id)
-        image = to_rgb8(project.read_image(record))
-        verified = project.load_mask(image_id)
-        proposal = project.load_mask(image_id, "proposal")
-        if proposal is None:
-            proposal = project.load_mask(image_id, "pseudo")
-        start = verified if verified is not None else proposal
-        if start is None:
-            start = np.zeros(image.shape[:2], bool)
+        item = self.prefetcher.get(image_id)
+        record, image, start = item.record, item.image, item.start
         self.image_id = image_id
         self.initial = start.copy()
         put_image(self.viewer, "image", image, rgb=True)
@@ -108,16 +115,26 @@ class AnnotateWidget(QWidget):
             labels.mode = "paint"
         if self.viewer.layers.selection.active is not labels:
             self.viewer.layers.selection.active = labels
-        if not similar(image.shape[:2], getattr(self, "_fitted", None)):
-            self.viewer.reset_view()  # refit only for a clearly different size
+        if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
+            self.viewer.reset_view()
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
-        origin = "verified mask" if verified is not None else (
-            "proposal" if proposal is not None else "empty mask")
+        origin = "verified mask" if item.verified is not None else (
+            "proposal" if item.proposal is not None else "empty mask")
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
                             f"{record.role}, {record.status}); showing its {origin}")
         self._update_progress()
+        self._read_ahead()
         self.session.current_changed.emit(image_id)
+
+    def _read_ahead(self) -> None:
+        """Start reading the next images in the direction of travel, and the one back."""
+        queue = self.session.queue
+        if self.image_id not in queue:
+            return
+        here = queue.index(self.image_id)
+        ahead = [here + self.direction * k for k in range(1, AHEAD + 1)] + [here - self.direction]
+        self.prefetcher.prefetch([queue[i] for i in ahead if 0 <= i < len(queue)])
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -136,7 +153,11 @@ class AnnotateWidget(QWidget):
         result = submit_mask(self.session.project, self.image_id, self.mask,
                              seconds=round(time.monotonic() - self.shown_at, 1))
         self.initial = self.mask.copy()
-        self.session.images_changed.emit()
+        self._saving = True  # this image is not among those read ahead: keep them
+        try:
+            self.session.images_changed.emit()
+        finally:
+            self._saving = False
         show_info(f"saved ({result['origin']})")
         self._update_progress()
         return result
@@ -165,6 +186,7 @@ class AnnotateWidget(QWidget):
             return  # the person chose to stay on this image
         here = queue.index(self.image_id) if self.image_id in queue else -1
         target = min(max(here + delta, 0), len(queue) - 1)
+        self.direction = 1 if delta >= 0 else -1
         if target != here or self.image_id not in queue:
             self.show(queue[target])
 
@@ -182,6 +204,18 @@ class AnnotateWidget(QWidget):
         if mode == "save":
             self.save()
         return True
+
+    def _project_changed(self, project) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+        self.prefetcher = None if project is None else Prefetcher(
+            lambda i: load_annotation_item(project, i))
+        self._update_progress()
+
+    def _images_changed(self) -> None:
+        """Masks or proposals may have been rewritten: read them again when needed."""
+        if self.prefetcher is not None and not self._saving:
+            self.prefetcher.forget()
 
     def _queue_changed(self, queue) -> None:
         if queue:
@@ -204,3 +238,8 @@ class AnnotateWidget(QWidget):
                 f"{r['accepted']} accepted")
         else:
             self.progress.setText(f"image {place} / {len(queue)}" if queue else "")
+
+    def closeEvent(self, event):  # closing the widget stops its reading ahead
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+        super().closeEvent(event)

@@ -46,10 +46,11 @@ class PredictionsWidget(QWidget):
         for w in (self.show_probability, self.show_uncertainty, self.show_contour, self.info):
             layout.addWidget(w)
         layout.addStretch()
-        # a turn of the event loop between showing the image and its overlays keeps each
-        # navigation step's work on the GUI thread short
+        # overlays follow the image on a 1 ms timer, not a posted event: Qt runs posted
+        # events before overdue timers, so a posted chain (image, overlays, repaint) would
+        # hold the loop's timers for the whole step; a timer lets them run in between
         self.session.current_changed.connect(
-            lambda i: QTimer.singleShot(0, lambda: self.update_for(i)))
+            lambda i: QTimer.singleShot(1, lambda: self.update_for(i)))
         self.session.models_changed.connect(lambda: self.update_for(self.image_id))
         self.tta.valueChanged.connect(lambda _v: self.update_for(self.image_id))
         self.shown = None

@@ -181,6 +181,7 @@ class TrainWidget(QWidget):
 
         def done(out):
             self.state.setText(self.state.text() + f"; {len(out)} queued proposal(s) refreshed")
+            self.session.images_changed.emit()
 
         self.refresh_worker = start_job(owner=self, make_job=job, on_done=done)
         return self.refresh_worker

@@ -271,3 +271,37 @@ def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_de
     preds.deleteLater()
     qtbot.waitUntil(lambda: worker.abort_requested, timeout=10_000)
     qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
+
+
+def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo):
+    from napari_specimask.core.image_io import save_mask_png
+
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    session = session_for(viewer)
+    annotate = w["Annotate"]
+    ids = [r.id for r in session.project.images(role="pool")][:3]
+    session.set_queue(ids)
+    qtbot.waitUntil(lambda: all(f.done() for f in annotate.prefetcher._pending.values()))
+    assert set(annotate.prefetcher._pending) == {ids[1], ids[2]}  # read ahead
+
+    # save a correction on the second image, go back and forth: the saved mask is shown
+    click(qtbot, annotate.buttons["next"])
+    viewer.layers["mask"].data = np.zeros_like(viewer.layers["mask"].data)
+    viewer.layers["mask"].paint((4, 4), 1)
+    corrected = viewer.layers["mask"].data.copy()
+    click(qtbot, annotate.buttons["save"])
+    click(qtbot, annotate.buttons["previous"])
+    click(qtbot, annotate.buttons["next"])
+    assert np.array_equal(viewer.layers["mask"].data, corrected)
+
+    # proposals rewritten elsewhere (a retrain): the new one is shown, not the read-ahead
+    qtbot.waitUntil(lambda: annotate.prefetcher._pending[ids[2]].done())
+    third = session.project.image(ids[2])
+    new = np.zeros((third.height, third.width), bool)
+    new[:5, :5] = True
+    save_mask_png(session.project.mask_file(ids[2], "proposal"), new)
+    session.images_changed.emit()
+    click(qtbot, annotate.buttons["next"])
+    assert np.array_equal(viewer.layers["mask"].data > 0, new)
