@@ -1,5 +1,5 @@
-"""Active-learning dock widget: choose and run the next-batch selection, see why and how
-past iterations went.
+"""Active-learning dock widget: choose and run the next-batch selection (or a whole round:
+train, then select), see why and how past iterations went.
 
 Scoring (TTA over the pool) runs in a worker thread; the chosen images then fill the
 Annotate queue. The table shows each chosen image's score and its batch's score; the plot
@@ -8,9 +8,13 @@ shows corrected vs accepted per iteration and val Dice per model.
 
 from __future__ import annotations
 
+import threading
+
+from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -22,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from napari_specimask.core.annotations import iteration_summary
 from napari_specimask.core.checkpoints import list_models
+from napari_specimask.core.rounds import SelectionPlan, round_config, run_round
 from napari_specimask.core.scoring import ModelScorer, ScoreSpec
 from napari_specimask.core.selection import STRATEGIES, select_next
 from napari_specimask.core.tta import MEASURES
@@ -53,6 +58,16 @@ class ActiveLearningWidget(QWidget):
                          ("TTA views", self.tta), ("uncertainty", self.measure)):
             form.addRow(label, w)
         self.select_button = QPushButton("Select next batch")
+        self.round_button = QPushButton("Train + select (one round)")
+        self.round_button.setToolTip(
+            "train a new model with the project's training defaults (Train widget: 'Save as "
+            "project defaults') and this iteration's schedule, keep it if its val Dice is "
+            "better, then select the next batch with these settings")
+        self.stop_button = QPushButton("Stop", enabled=False)
+        self.stop_event: threading.Event | None = None
+        buttons = QHBoxLayout()
+        for b in (self.select_button, self.round_button, self.stop_button):
+            buttons.addWidget(b)
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
@@ -64,10 +79,12 @@ class ActiveLearningWidget(QWidget):
         self.dice_plot = LinePlot("model", "val Dice", height=1.8)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        for w in (self.select_button, self.bar, self.state, self.table, self.history,
-                  self.dice_plot):
+        layout.addLayout(buttons)
+        for w in (self.bar, self.state, self.table, self.history, self.dice_plot):
             layout.addWidget(w)
         self.select_button.clicked.connect(self.select)
+        self.round_button.clicked.connect(self.run_round)
+        self.stop_button.clicked.connect(self.stop)
         self.session.project_changed.connect(self._load_defaults)
         self.session.images_changed.connect(self.refresh_history)
         self.session.models_changed.connect(self.refresh_history)
@@ -75,6 +92,7 @@ class ActiveLearningWidget(QWidget):
 
     def _load_defaults(self, project) -> None:
         self.select_button.setEnabled(project is not None)
+        self.round_button.setEnabled(project is not None)
         if project is None:
             return
         s = project.settings.selection
@@ -86,21 +104,25 @@ class ActiveLearningWidget(QWidget):
         self.measure.setCurrentText(s.measure)
         self.refresh_history()
 
+    def plan(self) -> SelectionPlan:
+        """The form's selection settings (read on the GUI thread)."""
+        sel = self.session.project.settings.selection
+        return SelectionPlan(self.strategy.currentText(), self.batch_size.value(),
+                             self.n_batches.value() or None, self.seed.value(),
+                             sel.aggregation, ScoreSpec(self.measure.currentText(),
+                                                        self.tta.value(),
+                                                        precision=sel.precision))
+
     def select(self):
-        project = self.session.project
-        strategy, batch, n_batches = (self.strategy.currentText(), self.batch_size.value(),
-                                      self.n_batches.value() or None)
-        seed, version = self.seed.value(), self.session.active_model
-        spec = ScoreSpec(self.measure.currentText(), self.tta.value(),
-                         precision=project.settings.selection.precision)
+        project, plan, version = self.session.project, self.plan(), self.session.active_model
 
         def job():  # runs in the worker: loading the model and TTA stay off the GUI
-            scorer = ModelScorer(project, version, spec) if version else None
-            return (yield from select_next(project, strategy, batch, n_batches=n_batches,
-                                           seed=seed, scorer=scorer))
+            scorer = ModelScorer(project, version, plan.spec) if version else None
+            return (yield from select_next(project, plan.strategy, plan.batch_size,
+                                           n_batches=plan.n_batches, seed=plan.seed,
+                                           aggregation=plan.aggregation, scorer=scorer))
 
-        self.select_button.setEnabled(False)
-        self.state.setText("scoring…" if version else "drawing a random batch…")
+        self._busy("scoring…" if version else "drawing a random batch…")
         self.worker = start_job(
             owner=self, make_job=job, bar=self.bar, on_done=self._done,
             on_finished=self._finished)
@@ -121,9 +143,54 @@ class ActiveLearningWidget(QWidget):
         self.session.set_queue([i for i, _ in selection.chosen])
         self.refresh_history()
 
+    def run_round(self):
+        """Train, keep the better model, then select with this form's settings."""
+        project, plan = self.session.project, self.plan()
+        cfg = round_config(project)
+        self.stop_event = threading.Event()
+        stop = self.stop_event
+        self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")
+        self.worker = start_job(
+            owner=self, make_job=lambda: run_round(project, cfg, plan, "better", stop),
+            bar=self.bar, on_progress=lambda p: self.state.setText(p.message),
+            on_done=self._round_done, on_finished=self._finished)
+        return self.worker
+
+    def _round_done(self, result) -> None:
+        c = result.comparison
+        fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        text = (f"{c.version} ({result.trained.status}): val Dice {fmt(c.val_dice)}, "
+                f"previous {fmt(c.parent_val_dice)}; "
+                f"{'activated' if result.activated else 'kept the previous model'}")
+        show_info(f"round: {text}")
+        self.session.models_changed.emit()
+        if result.selection is None:
+            self.state.setText(text + "; stopped before selecting")
+            return
+        self._done(result.selection)
+        self.state.setText(text + "; " + self.state.text())
+
+    def stop(self) -> None:
+        if self.stop_event is not None:
+            self.stop_event.set()
+            self.state.setText("stopping after this step…")
+
+    def _busy(self, text: str) -> None:
+        self.select_button.setEnabled(False)
+        self.round_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.state.setText(text)
+
     def _finished(self) -> None:
         self.worker = None
+        self.stop_event = None
         self.select_button.setEnabled(self.session.project is not None)
+        self.round_button.setEnabled(self.session.project is not None)
+        self.stop_button.setEnabled(False)
+
+    def closeEvent(self, event):  # closing the widget stops its round
+        self.stop()
+        super().closeEvent(event)
 
     def refresh_history(self, *_) -> None:
         project = self.session.project

@@ -8,6 +8,7 @@ with a usable model. Errors, out-of-memory included, arrive as notifications.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
@@ -30,13 +31,15 @@ from napari_specimask.core.losses import LOSSES
 from napari_specimask.core.models import ARCHS
 from napari_specimask.core.scoring import ModelScorer, ScoreSpec
 from napari_specimask.core.selection import refresh_proposals
-from napari_specimask.core.training import TrainConfig, train_job
+from napari_specimask.core.settings import save_training_defaults
+from napari_specimask.core.training import LOGGERS, TrainConfig, train_job
 
 from ._jobs import start_job
 from ._plots import LinePlot
 from ._session import session_for
 
 ACTIVATE = ("if val Dice is better", "always", "never")
+START_FROM = ("encoder weights", "active model (fine-tune)")
 
 
 class TrainWidget(QWidget):
@@ -64,18 +67,35 @@ class TrainWidget(QWidget):
         self.use_pseudo = QCheckBox("also train on cold-start masks")
         self.activate_when = QComboBox()
         self.activate_when.addItems(ACTIVATE)
+        self.start_from = QComboBox()
+        self.start_from.addItems(START_FROM)
+        self.loggers = {name: QCheckBox(name) for name in LOGGERS}
+        self.loggers["csv"].setEnabled(False)  # always written: the metrics file of a model
+        self.loggers["csv"].setToolTip("always written to models/VERSION/metrics.csv")
+        self.loggers["tensorboard"].setToolTip("models/VERSION/tensorboard; needs tensorboard")
+        self.loggers["wandb"].setToolTip("Weights & Biases project 'specimask'; needs wandb "
+                                         "and a login (`wandb login`)")
+        logger_row = QHBoxLayout()
+        for box in self.loggers.values():
+            logger_row.addWidget(box)
         form = QFormLayout()
         for label, w in (("architecture", self.arch), ("encoder weights", self.weights),
                          ("image size", self.img_size), ("epochs", self.epochs),
                          ("batch size", self.batch), ("learning rate", self.lr),
                          ("loss", self.loss), ("augmentation", self.augment),
+                         ("start from", self.start_from),
                          ("activate new model", self.activate_when)):
             form.addRow(label, w)
+        form.addRow("experiment logs", logger_row)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop", enabled=False)
+        self.defaults_button = QPushButton("Save as project defaults")
+        self.defaults_button.setToolTip("write this form to specimask.toml: the CLI and the "
+                                        "Active learning widget's rounds train with it")
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.defaults_button)
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
@@ -89,11 +109,13 @@ class TrainWidget(QWidget):
             layout.addWidget(w)
         self.train_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
+        self.defaults_button.clicked.connect(self.save_defaults)
         self.session.project_changed.connect(self._load_defaults)
         self._load_defaults(self.session.project)
 
     def _load_defaults(self, project) -> None:
         self.train_button.setEnabled(project is not None and self.worker is None)
+        self.defaults_button.setEnabled(project is not None)
         if project is None:
             return
         m, t = project.settings.model, project.settings.train
@@ -107,6 +129,8 @@ class TrainWidget(QWidget):
         self.augment.setCurrentText(t.augment)
         self.two_stage.setChecked(t.two_stage)
         self.use_pseudo.setChecked(t.use_pseudo)
+        for name, box in self.loggers.items():
+            box.setChecked(name == "csv" or name in t.loggers)
 
     def config(self, **overrides) -> TrainConfig:
         project = self.session.project
@@ -116,7 +140,15 @@ class TrainWidget(QWidget):
             img_size=self.img_size.value(), epochs=self.epochs.value(),
             batch_size=self.batch.value(), lr=self.lr.value(), loss=self.loss.currentText(),
             augment=self.augment.currentText(), two_stage=self.two_stage.isChecked(),
-            use_pseudo=self.use_pseudo.isChecked(), **overrides)
+            use_pseudo=self.use_pseudo.isChecked(),
+            loggers=[n for n, box in self.loggers.items() if box.isChecked()],
+            init_from="active" if self.start_from.currentIndex() == 1 else "", **overrides)
+
+    def save_defaults(self) -> None:
+        """The form becomes the project's training defaults (as `train --save-defaults`)."""
+        project = self.session.project
+        save_training_defaults(project, replace(self.config(), iteration=None, init_from=""))
+        show_info(f"training defaults saved to {project.root / 'specimask.toml'}")
 
     def start(self, **overrides):
         project = self.session.project

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from napari_specimask.core.export import FORMATS, WHICH, export_masks
+from napari_specimask.core.errors import SpecimaskError
+from napari_specimask.core.export import BACKGROUNDS, EXPORT_FORMATS, FORMATS, WHICH, export
 from napari_specimask.core.importer import ImportReport, import_images
 from napari_specimask.core.project import Project
 from napari_specimask.core.settings import Settings
@@ -36,15 +37,25 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("export", help="write masks as image files named after the images")
+    p = sub.add_parser("export", help="write masks as images, cut-outs, COCO JSON or a "
+                                      "provenance table")
     p.add_argument("project", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--format", choices=FORMATS, default="png")
+    p.add_argument("--out", type=Path, required=True,
+                   help="a folder (png, tif, cutout); a file or folder (coco, provenance)")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="png",
+                   help="png/tif: 0/255 masks; cutout: the specimen alone; coco: one COCO "
+                        "JSON with RLE masks; provenance: a CSV of where each mask came from")
     p.add_argument("--which", choices=WHICH, default="verified",
                    help="verified masks, cold-start (pseudo) masks, or the proposals queued "
                         "images are shown with (to correct them in another program)")
     p.add_argument("--role", choices=ROLES)
     p.add_argument("--status", choices=STATUSES)
+    g = p.add_argument_group("cut-outs (--format cutout)")
+    g.add_argument("--background", choices=BACKGROUNDS, default="transparent",
+                   help="transparent: RGBA PNG; white: RGB PNG (or JPEG with --jpeg)")
+    g.add_argument("--crop", action="store_true", help="crop to the mask's bounding box")
+    g.add_argument("--margin", type=int, default=16, help="px kept around the box with --crop")
+    g.add_argument("--jpeg", action="store_true", help="white-background cut-outs as JPEG")
     p.set_defaults(func=cmd_export)
 
 
@@ -89,9 +100,28 @@ def cmd_status(args) -> int:
 
 
 def cmd_export(args) -> int:
+    cutout = {}
+    if args.format == "cutout":
+        cutout = dict(background=args.background, crop=args.crop, margin=args.margin,
+                      jpeg=args.jpeg)
+    elif args.crop or args.jpeg or args.background != "transparent":
+        raise SpecimaskError("--background, --crop and --jpeg apply to --format cutout only")
     with Project.open(args.project) as project:
-        report = drive(export_masks(project, args.out, args.format, args.which, args.role,
-                                    args.status), "export")
-    print(f"wrote {len(report.written)} {args.which} mask(s) to {args.out}"
-          f" ({report.without_mask} image(s) have none)")
+        report = drive(export(project, args.out, args.format, args.which, args.role,
+                              args.status, **cutout), "export")
+    none = f"{report.without_mask} image(s) have none"
+    if args.format in FORMATS:
+        print(f"wrote {len(report.written)} {args.which} mask(s) to {args.out} ({none})")
+    elif args.format == "cutout":
+        print(f"wrote {len(report.written)} cut-out(s) of {args.which} masks to {args.out} "
+              f"({none}; {report.empty} empty)")
+    elif report.written and args.format == "coco":
+        print(f"wrote {report.written[0]}: {report.images} image(s), {report.annotations} "
+              f"annotation(s) of {args.which} masks ({none})")
+    elif report.written:
+        print(f"wrote {report.written[0]}: {report.images} row(s) for {args.which} masks "
+              f"({none})")
+    if report.stopped:
+        print("stopped early" + ("" if args.format in FORMATS + ("cutout",)
+                                 else "; nothing written"))
     return 0

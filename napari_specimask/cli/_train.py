@@ -16,32 +16,50 @@ from napari_specimask.core.checkpoints import (
     compare_with_parent,
     list_models,
 )
+from napari_specimask.core.grid import GRID_KEYS
 from napari_specimask.core.losses import LOSSES
 from napari_specimask.core.models import ARCHS
 from napari_specimask.core.project import Project
+from napari_specimask.core.settings import save_training_defaults
 
 from ._jobs import drive
 
 
-def _train_options(p) -> None:
+def _train_options(p, grid: bool = False) -> None:
+    """Training options; with ``grid`` the searchable ones take comma lists of values."""
     g = p.add_argument_group("model and training (defaults: specimask.toml)")
-    g.add_argument("--arch", choices=tuple(ARCHS))
-    g.add_argument("--encoder", help="any segmentation-models-pytorch encoder (resnet34)")
+
+    def option(flag, help=None, grid_help=None, **kw):
+        if grid and flag.lstrip("-").replace("-", "_") in GRID_KEYS:
+            g.add_argument(flag, help=f"comma list to search: {grid_help or help or ''}".strip())
+        else:
+            g.add_argument(flag, help=help, **kw)
+
+    option("--arch", choices=tuple(ARCHS), grid_help=",".join(ARCHS))
+    option("--encoder", help="any segmentation-models-pytorch encoder (resnet34)")
     g.add_argument("--encoder-weights", help="imagenet, none, or a weights file")
-    g.add_argument("--img-size", type=int, help="model input size (px, square)")
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--loss", choices=LOSSES)
-    g.add_argument("--augment", choices=PRESETS)
-    g.add_argument("--freeze-encoder", action="store_true", default=None)
-    g.add_argument("--two-stage", action="store_true", default=None,
-                   help="frozen encoder first, then all layers at lr / 10")
+    option("--img-size", type=int, help="model input size (px, square)")
+    option("--batch-size", type=int)
+    option("--epochs", type=int)
+    option("--lr", type=float)
+    option("--loss", choices=LOSSES, grid_help=",".join(LOSSES))
+    option("--augment", choices=PRESETS, grid_help=",".join(PRESETS))
+    if grid:
+        option("--freeze-encoder", grid_help="yes,no")
+        option("--two-stage", grid_help="yes,no")
+    else:
+        g.add_argument("--freeze-encoder", action="store_true", default=None)
+        g.add_argument("--two-stage", action="store_true", default=None,
+                       help="frozen encoder first, then all layers at lr / 10")
     g.add_argument("--stage1-epochs", type=int)
+    g.add_argument("--init-from", help="fine-tune: start from this model version's weights "
+                                       "('active': the active model)")
     g.add_argument("--hand-weight", type=float,
                    help="sampling weight of hand-verified target images (10)")
     g.add_argument("--use-pseudo", action="store_true", default=None,
                    help="also train on cold-start (pseudo) masks")
+    g.add_argument("--pseudo-roles", help="roles whose cold-start masks are used: "
+                                          "pool,source (default) or source (transfer)")
     g.add_argument("--no-val", dest="require_val", action="store_false", default=None,
                    help="allow training without validation images")
     g.add_argument("--patience", type=int, help="early stopping patience (0: off)")
@@ -58,28 +76,24 @@ def _train_options(p) -> None:
                         "(default: the project's current one)")
 
 
-def config_from_args(project: Project, args):
+def config_from_args(project: Project, args, scheduled: bool = True):
+    """The run's config: specimask.toml, the per-iteration schedule (unless not
+    ``scheduled``: the base values stored as defaults), then the options given."""
     from napari_specimask.core.training import TrainConfig
 
     overrides = {k: getattr(args, k, None) for k in (
         "arch", "encoder", "encoder_weights", "img_size", "batch_size", "epochs", "lr", "loss",
         "augment", "freeze_encoder", "two_stage", "stage1_epochs", "hand_weight", "use_pseudo",
         "require_val", "patience", "devices", "strategy", "num_nodes", "precision",
-        "num_workers", "seed", "max_steps")}
+        "num_workers", "seed", "max_steps", "init_from")}
     if args.loggers:
         overrides["loggers"] = [s.strip() for s in args.loggers.split(",") if s.strip()]
+    if getattr(args, "pseudo_roles", None):
+        overrides["pseudo_roles"] = [s.strip() for s in args.pseudo_roles.split(",")
+                                     if s.strip()]
     iteration = args.iteration if args.iteration is not None else project.summary()["iteration"]
-    return TrainConfig.from_settings(project.settings, iteration=iteration, **overrides)
-
-
-def save_defaults(project: Project, cfg) -> None:
-    """Write the options used into specimask.toml, so the GUI and CLI train the same."""
-    for key in ("arch", "encoder", "encoder_weights", "img_size"):
-        setattr(project.settings.model, key, getattr(cfg, key))
-    for key in vars(project.settings.train):
-        if hasattr(cfg, key) and key not in ("epochs", "img_size"):
-            setattr(project.settings.train, key, getattr(cfg, key))
-    project.save_settings()
+    return TrainConfig.from_settings(project.settings, iteration=iteration if scheduled else None,
+                                     **overrides)
 
 
 def register(sub) -> None:
@@ -131,7 +145,7 @@ def cmd_train(args) -> int:
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
         if args.save_defaults:
-            save_defaults(project, cfg)
+            save_training_defaults(project, config_from_args(project, args, scheduled=False))
         parent = active_version(project)
         with ProgressBar("train", unit="step") as bar, stop_on_ctrl_c() as stop:
             result = train(project, cfg, on_progress=bar.update, stop=stop, parent=parent)

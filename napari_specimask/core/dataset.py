@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .augment import Augmentation
+from .errors import SpecimaskError
 from .image_io import read_image, read_mask, to_rgb8
 from .letterbox import Letterbox
 from .models import IMAGENET_MEAN, IMAGENET_STD
@@ -34,8 +35,14 @@ class Sample:
     weight: float
 
 
-def training_samples(project: Project, hand_weight: float = 10.0,
-                     use_pseudo: bool = False) -> list[Sample]:
+def training_samples(project: Project, hand_weight: float = 10.0, use_pseudo: bool = False,
+                     pseudo_roles: tuple[str, ...] = TRAIN_ROLES) -> list[Sample]:
+    """``pseudo_roles`` limits cold-start masks to some roles: in transfer learning the
+    clean source set's classic masks are good, the noisy target pool's are not."""
+    unknown = [r for r in pseudo_roles if r not in TRAIN_ROLES]
+    if unknown:
+        raise SpecimaskError(f"pseudo_roles: unknown role(s) {', '.join(unknown)}; cold-start "
+                             f"masks train only from {' and '.join(TRAIN_ROLES)} images")
     out = []
     for role in TRAIN_ROLES:
         for rec in project.images(role=role):
@@ -45,7 +52,8 @@ def training_samples(project: Project, hand_weight: float = 10.0,
                 kind = "target" if role == "pool" else "source"
                 out.append(Sample(rec.id, project.image_path(rec), verified, kind,
                                   hand_weight if kind == "target" else 1.0))
-            elif use_pseudo and pseudo.exists() and rec.status != "skipped":
+            elif use_pseudo and role in pseudo_roles and pseudo.exists() \
+                    and rec.status != "skipped":
                 out.append(Sample(rec.id, project.image_path(rec), pseudo, "pseudo", 1.0))
     return out
 

@@ -43,6 +43,17 @@ def run(job: Job[T], on_progress: Callable[[Progress], Any] | None = None) -> T:
             on_progress(p)
 
 
+def map_progress(job: Job[T], fn: Callable[[Any], Progress]) -> Job[T]:
+    """``job`` with each report passed through ``fn`` (e.g. to say which part of a larger
+    job it belongs to); returns the job's result."""
+    while True:
+        try:
+            p = next(job)
+        except StopIteration as done:
+            return done.value
+        yield fn(p)
+
+
 _DONE = object()
 
 

@@ -55,6 +55,7 @@ class TrainSettings:
     stage1_epochs: int = 5
     hand_weight: float = 10.0         # sampling weight of hand-verified target images
     use_pseudo: bool = False          # also train on cold-start (pseudo) masks
+    pseudo_roles: list = field(default_factory=lambda: ["pool", "source"])  # ... of these
     require_val: bool = True
     patience: int = 10                # early stopping on val Dice (0: off)
     devices: str = "auto"
@@ -142,3 +143,14 @@ def _coerce(value, kind: type, source: str, key: str):
             f"{source}: {key} = {value!r} should be {kind.__name__}, not {type(value).__name__}"
         )
     return value
+
+
+def save_training_defaults(project, cfg) -> None:
+    """Store a run's options (``cfg``: a TrainConfig without the per-iteration schedule
+    applied) as the project's ``[model]`` and ``[train]`` defaults in specimask.toml, so
+    the CLI, the Train widget and rounds train the same way."""
+    for section in (project.settings.model, project.settings.train):
+        for key in vars(section):
+            if hasattr(cfg, key):
+                setattr(section, key, getattr(cfg, key))
+    project.save_settings()

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from .augment import Augmentation
-from .checkpoints import ModelConfig, finish_version, new_version
+from .checkpoints import ModelConfig, active_version, finish_version, load_model, new_version
 from .dataset import SegmentationDataset, training_samples, validation_samples
 from .errors import SpecimaskError
 from .image_io import read_image, to_rgb8
@@ -49,6 +49,7 @@ class TrainConfig(TrainSettings):
     img_size: int = ModelSettings.img_size
     max_steps: int = -1          # a cap on optimizer steps (tests, quick checks)
     iteration: int | None = None
+    init_from: str = ""          # fine-tune: start from this version's weights ("active")
 
     @classmethod
     def from_settings(cls, settings: Settings, iteration: int | None = None,
@@ -118,7 +119,8 @@ class ProjectDataModule(L.LightningDataModule):
 
     def __init__(self, project: Project, cfg: TrainConfig):
         super().__init__()
-        self.samples = training_samples(project, cfg.hand_weight, cfg.use_pseudo)
+        self.samples = training_samples(project, cfg.hand_weight, cfg.use_pseudo,
+                                        tuple(cfg.pseudo_roles))
         self.val_samples = validation_samples(project)
         if len(self.samples) < 2:
             raise SpecimaskError(
@@ -223,6 +225,8 @@ def train(project: Project, cfg: TrainConfig,
     has_val = bool(data.val_samples)
     network = create_model(cfg.arch, cfg.encoder, cfg.encoder_weights,
                            freeze_encoder=cfg.freeze_encoder or cfg.two_stage)
+    if cfg.init_from:  # record the version actually used, not "active"
+        cfg = replace(cfg, init_from=start_from(project, network, cfg))
     config = ModelConfig(arch=cfg.arch, encoder=cfg.encoder, encoder_weights=cfg.encoder_weights,
                          img_size=cfg.img_size, augment=cfg.augment, loss=cfg.loss,
                          extra={"train": asdict(cfg)})
@@ -283,6 +287,26 @@ def train(project: Project, cfg: TrainConfig,
         on_progress(TrainProgress(last_epoch, cfg.epochs, trainer.global_step,
                                   trainer.global_step, None, report.val_dice, "done"))
     return TrainResult(version, status, metrics)
+
+
+def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> str:
+    """Fine-tuning: copy a trained version's weights into ``network`` (same architecture).
+
+    The herbarium workflow fine-tunes the model on corrected masks rather than training
+    again from ImageNet weights; ``init_from="active"`` starts from the active model.
+    """
+    version = active_version(project) if cfg.init_from == "active" else cfg.init_from
+    if version is None:
+        raise SpecimaskError(f"{project.root}: --init-from active, but no model is active "
+                             "yet; train one first or leave --init-from out")
+    trained, config, _ = load_model(project, version)
+    if (config.arch, config.encoder) != (cfg.arch, cfg.encoder):
+        raise SpecimaskError(
+            f"--init-from {version}: that model is {config.arch}/{config.encoder}, this run "
+            f"is {cfg.arch}/{cfg.encoder}; pass --arch {config.arch} --encoder "
+            f"{config.encoder} to fine-tune it")
+    network.load_state_dict(trained.state_dict())
+    return version
 
 
 def train_job(project: Project, cfg: TrainConfig, stop: threading.Event | None = None,

@@ -305,3 +305,36 @@ def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo)
     session.images_changed.emit()
     click(qtbot, annotate.buttons["next"])
     assert np.array_equal(viewer.layers["mask"].data > 0, new)
+
+
+def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo):
+    """Train form saved as the project's defaults (with TensorBoard logs, fine-tuning the
+    active model), then one click trains, keeps the model and selects the next batch."""
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(trained_demo)
+    session = session_for(viewer)
+    train, al = w["Train"], w["Active learning"]
+    train.weights.setCurrentText("none")
+    train.img_size.setValue(64)
+    train.epochs.setValue(1)
+    train.batch.setValue(2)
+    assert train.loggers["csv"].isChecked() and not train.loggers["csv"].isEnabled()
+    train.loggers["tensorboard"].setChecked(True)
+    click(qtbot, train.defaults_button)
+    text = (trained_demo / "specimask.toml").read_text()
+    assert '"tensorboard"' in text and "img_size = 64" in text and "epochs = 1" in text
+    train.start_from.setCurrentIndex(1)
+    assert train.config().init_from == "active"
+
+    al.strategy.setCurrentText("stochastic")
+    al.batch_size.setValue(2)
+    al.n_batches.setValue(3)
+    al.tta.setValue(2)
+    click(qtbot, al.round_button)
+    assert al.stop_button.isEnabled() and not al.select_button.isEnabled()
+    qtbot.waitUntil(lambda: al.worker is None, timeout=180_000)
+    assert "v002 (ready)" in al.state.text() and "iteration 1" in al.state.text()
+    assert (trained_demo / "models" / "v002" / "tensorboard").is_dir()
+    assert len(session.queue) == 2 and al.selection.model_version == session.active_model
+    assert al.select_button.isEnabled() and not al.stop_button.isEnabled()

@@ -1,0 +1,109 @@
+"""Whole-workflow commands: one active-learning round, and a grid search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from napari_specimask.core.grid import GRID_KEYS, grid_search, parse_grid
+from napari_specimask.core.project import Project
+from napari_specimask.core.rounds import ACTIVATE_WHEN, SelectionPlan, run_round
+from napari_specimask.core.selection import AGGREGATIONS, STRATEGIES
+from napari_specimask.core.tta import MEASURES, PHOTOMETRIC
+
+from ._active import spec_from_args
+from ._jobs import drive
+from ._train import _train_options, config_from_args, stop_on_ctrl_c
+
+
+def register(sub) -> None:
+    p = sub.add_parser("round", help="one active-learning round: train, score, select the "
+                                     "next batch")
+    p.add_argument("project", type=Path)
+    _train_options(p)
+    p.add_argument("--activate", choices=ACTIVATE_WHEN, default="better",
+                   help="make the new model active: if its val Dice beats the active one "
+                        "(default), always, or never; selection uses the active model")
+    g = p.add_argument_group("selection (defaults: [selection] in specimask.toml)")
+    g.add_argument("--select-strategy", choices=STRATEGIES)
+    g.add_argument("--select-batch-size", type=int)
+    g.add_argument("--n-batches", type=int, help="random batches to draw (0: disjoint)")
+    g.add_argument("--aggregation", choices=AGGREGATIONS)
+    g.add_argument("--select-seed", type=int)
+    g.add_argument("--tta", type=int, help="dihedral views for scoring, 1 to 8")
+    g.add_argument("--photometric", help=f"extra scoring views: {','.join(PHOTOMETRIC)}")
+    g.add_argument("--measure", choices=MEASURES)
+    g.add_argument("--score-precision", choices=("auto", "32", "bf16", "16"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_round)
+
+    p = sub.add_parser("grid", help="train every combination of settings; rank on val")
+    p.add_argument("project", type=Path)
+    _train_options(p, grid=True)
+    p.add_argument("--out", type=Path, help="folder for results.csv / results.md "
+                                            "(default PROJECT/grids/TIMESTAMP)")
+    p.add_argument("--activate-best", action="store_true",
+                   help="make the best combination's model the active one")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_grid)
+
+
+def cmd_round(args) -> int:
+    with Project.open(args.project) as project:
+        cfg = config_from_args(project, args)
+        plan = SelectionPlan.from_settings(
+            project, strategy=args.select_strategy, batch_size=args.select_batch_size,
+            n_batches=args.n_batches, seed=args.select_seed, aggregation=args.aggregation,
+            spec=spec_from_args(project, argparse.Namespace(
+                tta=args.tta, photometric=args.photometric, measure=args.measure,
+                precision=args.score_precision)))
+        with stop_on_ctrl_c() as stop:
+            result = drive(run_round(project, cfg, plan, args.activate, stop), "round")
+        c, sel = result.comparison, result.selection
+        out = {"iteration": project.summary()["iteration"], "trained": result.trained.version,
+               "status": result.trained.status, "val_dice": c.val_dice,
+               "previous": c.parent, "previous_val_dice": c.parent_val_dice,
+               "activated": result.activated,
+               "selection": sel.to_json(project) if sel else None}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    print(f"trained {out['trained']} ({out['status']}) at {cfg.img_size} px for up to "
+          f"{cfg.epochs} epochs: val Dice {fmt(c.val_dice)} (previous {c.parent or '-'}: "
+          f"{fmt(c.parent_val_dice)}); {'activated' if result.activated else 'not activated'}")
+    if sel is None:
+        print("stopped before selecting; nothing queued")
+        return 0
+    print(f"iteration {sel.iteration}: {len(sel.chosen)} image(s) queued by {sel.strategy} "
+          f"with {sel.model_version}; annotate them, then run the next round")
+    return 0
+
+
+def cmd_grid(args) -> int:
+    grid = parse_grid({key: getattr(args, key, None) for key in GRID_KEYS})
+    for key in grid:  # config_from_args must not see the comma lists
+        setattr(args, key, None)
+    with Project.open(args.project) as project:
+        base = config_from_args(project, args)
+        with stop_on_ctrl_c() as stop:
+            result = drive(grid_search(project, base, grid, args.out, args.activate_best, stop),
+                           "grid")
+    if args.json:
+        print(json.dumps({"csv": str(result.csv), "markdown": str(result.markdown),
+                          "activated": result.activated, "stopped": result.stopped,
+                          "rows": [{**r.params, "version": r.version, "status": r.status,
+                                    "val_dice": r.val_dice, "val_iou": r.val_iou}
+                                   for r in result.rows]}))
+        return 0
+    print(result.markdown.read_text(), end="")
+    print(f"written: {result.csv} and {result.markdown}")
+    if result.activated:
+        print(f"active model: {result.activated}")
+    elif result.best is not None:
+        print(f"best: {result.best.version}; `specimask activate {args.project} "
+              f"{result.best.version}` to use it (or pass --activate-best)")
+    if result.stopped:
+        print("stopped: the table holds the combinations finished so far")
+    return 0
