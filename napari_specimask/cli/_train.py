@@ -71,6 +71,10 @@ def _train_options(p, grid: bool = False) -> None:
     g.add_argument("--num-workers", type=int)
     g.add_argument("--seed", type=int)
     g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    g.add_argument("--epochs-per-iteration", type=int,
+                   help="schedule: add this many epochs per active-learning iteration")
+    g.add_argument("--px-per-iteration", type=int,
+                   help="schedule: add this many px of image size per iteration")
     g.add_argument("--iteration", type=int,
                    help="active-learning iteration for the +epochs/+px schedule "
                         "(default: the project's current one)")
@@ -85,7 +89,8 @@ def config_from_args(project: Project, args, scheduled: bool = True):
         "arch", "encoder", "encoder_weights", "img_size", "batch_size", "epochs", "lr", "loss",
         "augment", "freeze_encoder", "two_stage", "stage1_epochs", "hand_weight", "use_pseudo",
         "require_val", "patience", "devices", "strategy", "num_nodes", "precision",
-        "num_workers", "seed", "max_steps", "init_from")}
+        "num_workers", "seed", "max_steps", "init_from", "epochs_per_iteration",
+        "px_per_iteration")}
     if args.loggers:
         overrides["loggers"] = [s.strip() for s in args.loggers.split(",") if s.strip()]
     if getattr(args, "pseudo_roles", None):

@@ -56,6 +56,9 @@ class TrainConfig(TrainSettings):
                       **overrides) -> TrainConfig:
         """Defaults from specimask.toml, then the per-iteration schedule, then overrides."""
         cfg = cls(**asdict(settings.train), **asdict(settings.model), iteration=iteration)
+        cfg = replace(cfg, **{k: overrides[k] for k in ("epochs_per_iteration",
+                                                         "px_per_iteration")
+                              if overrides.get(k) is not None})
         if iteration:
             cfg.epochs += cfg.epochs_per_iteration * iteration
             cfg.img_size += cfg.px_per_iteration * iteration

@@ -75,3 +75,14 @@ def test_grid_values_are_typed_and_combined():
     assert parse_grid({"lr": "1e-3,0.001"}) == {"lr": [1e-3]}  # duplicates once
     with pytest.raises(SpecimaskError, match="cannot search over 'patience'"):
         parse_grid({"patience": "1,2"})
+
+
+def test_schedule_given_for_this_run_applies_to_it(project):
+    from napari_specimask.core.selection import select_next
+    from napari_specimask.core.training import TrainConfig
+
+    run(select_next(project, "random", 2))  # iteration 1
+    cfg = TrainConfig.from_settings(project.settings, iteration=1, epochs=None,
+                                    epochs_per_iteration=2, px_per_iteration=16)
+    base = project.settings
+    assert cfg.epochs == base.train.epochs + 2 and cfg.img_size == base.model.img_size + 16
