@@ -80,10 +80,13 @@ def test_postprocess_command(tmp_path, capsys):
     m[10:20, 10:20] = True
     write_mask_png(tmp_path / "in" / "a.png", m)
     Image.fromarray(np.arange(900, dtype=np.uint8).reshape(30, 30)).save(tmp_path / "in" / "b.png")
+    (tmp_path / "in" / "probability").mkdir()  # maps `predict` writes beside its masks
+    Image.fromarray(np.full((30, 30), 128, np.uint8)).save(tmp_path / "in" / "probability" / "a.png")
     code, out = sm("postprocess", tmp_path / "in", "--out", tmp_path / "o", "--kernel", "5",
                    "--iters", "1", capsys=capsys)
     assert code == 0 and "skipped 1" in out.out and "b.png" in out.out
     assert read_mask(tmp_path / "o" / "a.png").sum() == 14 * 14
+    assert not (tmp_path / "o" / "probability").exists()
 
 
 def test_errors_are_one_line_and_nonzero(tmp_path, capsys):

@@ -115,3 +115,18 @@ def test_grid_needs_val_images(tmp_path, capsys):
     capsys.readouterr()
     assert main(["grid", str(p), "--lr", "1e-3"]) == 1
     assert "ranks on val images and there are none" in capsys.readouterr().err
+
+
+def test_split_holds_out_labelled_images(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-viewer", "--small"]) == 0
+    p = tmp_path / "p"
+    assert main(["init", str(p), "--images", str(tmp_path / "demo" / "images"),
+                 "--masks", str(tmp_path / "demo" / "truth"), "--role", "source"]) == 0
+    capsys.readouterr()
+    assert main(["split", str(p), "--from", "source", "--val", "0.25", "--test", "0.1"]) == 0
+    assert "3 image(s) to val, 1 to test, 8 labelled source" in capsys.readouterr().out
+    with Project.open(p) as project:
+        roles = [r.role for r in project.images()]
+    assert roles.count("val") == 3 and roles.count("test") == 1
+    assert main(["split", str(p), "--from", "source", "--val", "0.9", "--test", "0.05"]) == 1
+    assert "too few to hold out" in capsys.readouterr().err

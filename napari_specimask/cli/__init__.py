@@ -11,7 +11,7 @@ import sys
 from napari_specimask import __version__
 from napari_specimask.core.errors import SpecimaskError
 
-from . import _active, _demo, _masks, _project, _sample, _train, _workflows
+from . import _active, _data, _demo, _exchange, _masks, _project, _sample, _train, _workflows
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"specimask {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_project, _masks, _train, _active, _workflows, _sample, _demo):
+    for module in (_project, _exchange, _masks, _train, _active, _workflows, _sample, _data,
+                   _demo):
         module.register(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""Whole-workflow commands: one active-learning round, and a grid search."""
+"""Whole-workflow commands: hold-out split, one active-learning round, a grid search."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from napari_specimask.core.grid import GRID_KEYS, grid_search, parse_grid
 from napari_specimask.core.project import Project
 from napari_specimask.core.rounds import ACTIVATE_WHEN, SelectionPlan, run_round
 from napari_specimask.core.selection import AGGREGATIONS, STRATEGIES
+from napari_specimask.core.settings import save_training_defaults
+from napari_specimask.core.splits import split_roles
 from napari_specimask.core.tta import MEASURES, PHOTOMETRIC
 
 from ._active import spec_from_args
@@ -18,6 +20,14 @@ from ._train import _train_options, config_from_args, stop_on_ctrl_c
 
 
 def register(sub) -> None:
+    p = sub.add_parser("split", help="move a fraction of labelled images to val / test")
+    p.add_argument("project", type=Path)
+    p.add_argument("--from", dest="from_role", choices=("pool", "source"), default="pool")
+    p.add_argument("--val", type=float, default=0.1, help="fraction for val (0.1)")
+    p.add_argument("--test", type=float, default=0.0, help="fraction for test (0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_split)
+
     p = sub.add_parser("round", help="one active-learning round: train, score, select the "
                                      "next batch")
     p.add_argument("project", type=Path)
@@ -25,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--activate", choices=ACTIVATE_WHEN, default="better",
                    help="make the new model active: if its val Dice beats the active one "
                         "(default), always, or never; selection uses the active model")
+    p.add_argument("--save-defaults", action="store_true",
+                   help="store the training options in specimask.toml for later rounds")
     g = p.add_argument_group("selection (defaults: [selection] in specimask.toml)")
     g.add_argument("--select-strategy", choices=STRATEGIES)
     g.add_argument("--select-batch-size", type=int)
@@ -49,9 +61,20 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_grid)
 
 
+def cmd_split(args) -> int:
+    with Project.open(args.project) as project:
+        r = split_roles(project, args.val, args.test, args.from_role, args.seed)
+    print(f"{len(r.val)} image(s) to val, {len(r.test)} to test, "
+          f"{r.candidates - len(r.val) - len(r.test)} labelled {args.from_role} image(s) left "
+          "for training")
+    return 0
+
+
 def cmd_round(args) -> int:
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
+        if args.save_defaults:
+            save_training_defaults(project, config_from_args(project, args, scheduled=False))
         plan = SelectionPlan.from_settings(
             project, strategy=args.select_strategy, batch_size=args.select_batch_size,
             n_batches=args.n_batches, seed=args.select_seed, aggregation=args.aggregation,

@@ -64,18 +64,24 @@ def remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
 _NEW_SKIMAGE = "max_size" in inspect.signature(morphology.remove_small_objects).parameters
 
 
+PREDICTION_MAP_DIRS = ("probability", "uncertainty")
+
+
 def postprocess_folder(mask_dir: str | Path, out_dir: str | Path, post: PostProcess,
                        stop: threading.Event | None = None) -> Job[list[Skipped]]:
     """Apply ``post`` to every mask under ``mask_dir``, mirrored under ``out_dir`` as PNG.
 
     Bad masks are skipped and returned (path, reason); the rest are written atomically.
+    The probability and uncertainty maps ``specimask predict`` writes beside its masks
+    (``probability/``, ``uncertainty/``) are not masks and are left out.
     """
     from .importer import Skipped, list_files  # importer depends on project; keep lazy
 
     mask_dir, out_dir = Path(mask_dir), Path(out_dir)
     if out_dir.resolve() == mask_dir.resolve():
         raise SpecimaskError(f"{out_dir}: --out must differ from the input folder")
-    files = list_files(mask_dir)
+    files = [f for f in list_files(mask_dir)
+             if f.relative_to(mask_dir).parts[0] not in PREDICTION_MAP_DIRS]
     skipped: list[Skipped] = []
     for i, path in enumerate(files):
         if stopped(stop):
