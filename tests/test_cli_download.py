@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import socket
-import tarfile
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,30 +57,14 @@ def ndownloader(monkeypatch):
     srv.server_close()
 
 
-def png(arr) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def tar_gz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def test_download_ferns_then_init(sm, ndownloader, monkeypatch, tmp_path):
+def test_download_ferns_then_init(sm, ndownloader, monkeypatch, tmp_path, encode):
     mask = np.full((16, 16), 45, np.uint8)
     mask[:, 8:] = 70
     mask[3, 2] = 255
     img = np.full((16, 16, 3), 200, np.uint8)
     ndownloader.files.update({
-        "/nd/files/1": tar_gz({"original_hires_images/US1.png": png(img)}),
-        "/nd/files/2": tar_gz({"hires_masks/US1_mask.png": png(mask)}),
+        "/nd/files/1": encode.tar_gz({"original_hires_images/US1.png": encode.png(img)}),
+        "/nd/files/2": encode.tar_gz({"hires_masks/US1_mask.png": encode.png(mask)}),
         "/nd/files/3": b"catalog\nUS1\n",
     })
     monkeypatch.setattr(datasets, "FERN_FILES", (("images.tar.gz", 1), ("masks.tar.gz", 2),

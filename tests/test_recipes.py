@@ -13,7 +13,6 @@ import io
 import json
 import re
 import shlex
-import tarfile
 import threading
 import zipfile
 from functools import partial
@@ -127,31 +126,15 @@ def jpeg_mask(mask: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def tar_gz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 @pytest.fixture
-def herbarium_data(tmp_path, monkeypatch):
+def herbarium_data(tmp_path, monkeypatch, encode):
     rng = np.random.default_rng(2)
     served = tmp_path / "figshare" / "ndownloader" / "files"
     served.mkdir(parents=True)
     sheets = {f"US{1000 + i}": sheet(rng) for i in range(10)}
-    (served / "17851235").write_bytes(tar_gz(
-        {f"original_hires_images/{k}.png": png(img) for k, (img, _) in sheets.items()}))
-    (served / "17851277").write_bytes(tar_gz(
+    (served / "17851235").write_bytes(encode.tar_gz(
+        {f"original_hires_images/{k}.png": encode.png(img) for k, (img, _) in sheets.items()}))
+    (served / "17851277").write_bytes(encode.tar_gz(
         {f"hires_masks/{k}_mask.jpg": jpeg_mask(m) for k, (_, m) in sheets.items()}))
     (served / "21488406").write_bytes(b"catalog\tgenus\n" + b"".join(
         f"{k}\tPolypodium\n".encode() for k in sheets))
@@ -173,7 +156,7 @@ def herbarium_data(tmp_path, monkeypatch):
         file_name = f"images/{i:03d}/00/{i}.png"
         images.append({"id": i, "file_name": file_name})
         annotations.append({"id": i, "image_id": i, "category_id": i})
-        members[f"train/{file_name}"] = png(sheet(rng)[0])
+        members[f"train/{file_name}"] = encode.png(sheet(rng)[0])
     members["train/metadata.json"] = json.dumps(
         {"images": images, "annotations": annotations, "categories": categories}).encode()
     with zipfile.ZipFile(tmp_path / "herbarium-2021-fgvc8.zip", "w") as zf:

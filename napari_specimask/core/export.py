@@ -13,6 +13,7 @@ import io
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,24 @@ class ExportReport:
     stopped: bool = False
 
 
+def each_mask(project: Project, records: list[ImageRecord], which: str, report: ExportReport,
+              handle: Callable[[ImageRecord, np.ndarray], None],
+              stop: threading.Event | None = None) -> Job[bool]:
+    """Call ``handle(record, mask)`` for every record with a mask of kind ``which``,
+    counting those without one; False when stopped (the caller decides what to keep)."""
+    for i, record in enumerate(records):
+        if stopped(stop):
+            report.stopped = True
+            return False
+        yield Progress(i, len(records), record.relpath)
+        mask = project.load_mask(record.id, which)
+        if mask is None:
+            report.without_mask += 1
+            continue
+        handle(record, mask)
+    return True
+
+
 def export(project: Project, out: str | Path, fmt: str = "png", which: str = "verified",
            role: str | None = None, status: str | None = None,
            stop: threading.Event | None = None, **cutout) -> Job[ExportReport]:
@@ -78,18 +97,13 @@ def export_masks(project: Project, out_dir: str | Path, fmt: str = "png",
     records = project.images(role=role, status=status)
     stems = _stems(records)
     report = ExportReport()
-    for i, record in enumerate(records):
-        if stopped(stop):
-            report.stopped = True
-            break
-        yield Progress(i, len(records), record.relpath)
-        mask = project.load_mask(record.id, which)
-        if mask is None:
-            report.without_mask += 1
-            continue
+
+    def write(record, mask):
         target = out_dir / f"{stems[record.id]}.{fmt}"
         write_image(target, mask.astype("uint8") * 255)
         report.written.append(target)
+
+    yield from each_mask(project, records, which, report, write, stop)
     yield Progress(len(records), len(records), "done")
     return report
 
@@ -119,18 +133,11 @@ def export_cutouts(project: Project, out_dir: str | Path, which: str = "verified
     stems = _stems(records)
     suffix = "jpg" if jpeg else "png"
     report = ExportReport()
-    for i, record in enumerate(records):
-        if stopped(stop):
-            report.stopped = True
-            break
-        yield Progress(i, len(records), record.relpath)
-        mask = project.load_mask(record.id, which)
-        if mask is None:
-            report.without_mask += 1
-            continue
+
+    def write(record, mask):
         if not mask.any():
             report.empty += 1
-            continue
+            return
         rgb = to_rgb8(project.read_image(record))
         if crop:
             rgb, mask = _crop(rgb, mask, margin)
@@ -141,11 +148,11 @@ def export_cutouts(project: Project, out_dir: str | Path, which: str = "verified
                                 np.where(mask, 255, 0).astype(np.uint8)])
         target = out_dir / f"{stems[record.id]}.{suffix}"
         with atomic_path(target) as tmp:
-            if jpeg:
-                Image.fromarray(pixels).save(tmp, format="JPEG", quality=95)
-            else:
-                Image.fromarray(pixels).save(tmp, format="PNG")
+            Image.fromarray(pixels).save(tmp, **({"format": "JPEG", "quality": 95} if jpeg
+                                                 else {"format": "PNG"}))
         report.written.append(target)
+
+    yield from each_mask(project, records, which, report, write, stop)
     yield Progress(len(records), len(records), "done")
     return report
 
@@ -168,19 +175,12 @@ def export_coco(project: Project, out: str | Path, which: str = "verified",
     records = project.images(role=role, status=status)
     report = ExportReport()
     images, annotations = [], []
-    for i, record in enumerate(records):
-        if stopped(stop):
-            report.stopped = True
-            return report  # nothing written: a partial file would look complete
-        yield Progress(i, len(records), record.relpath)
-        mask = project.load_mask(record.id, which)
-        if mask is None:
-            report.without_mask += 1
-            continue
+
+    def add(record, mask):
         images.append({"id": record.id, "file_name": record.relpath,
                        "width": record.width, "height": record.height})
         if not mask.any():
-            continue
+            return
         rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
         annotations.append({
             "id": len(annotations) + 1, "image_id": record.id, "category_id": 1,
@@ -190,6 +190,9 @@ def export_coco(project: Project, out: str | Path, which: str = "verified",
             "bbox": [float(v) for v in coco_mask.toBbox(rle)],
             "iscrowd": 0,
         })
+
+    if not (yield from each_mask(project, records, which, report, add, stop)):
+        return report  # nothing written: a partial file would look complete
     from napari_specimask import __version__
 
     doc = {

@@ -230,35 +230,24 @@ def raw_mask() -> np.ndarray:
     return m
 
 
-def png_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def fern_archives() -> dict[str, bytes]:
+def fern_archives(encode) -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     images = io.BytesIO()
     with zipfile.ZipFile(images, "w") as zf:
         for name in ("US123", "US456"):
             img = rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)
-            zf.writestr(f"original_hires_images/{name}.png", png_bytes(img))
+            zf.writestr(f"original_hires_images/{name}.png", encode.png(img))
         zf.writestr("original_hires_images/._US123.png", b"AppleDouble clutter")
-    masks = io.BytesIO()
-    with tarfile.open(fileobj=masks, mode="w:gz") as tf:
-        for name in ("US123", "US456"):
-            data = png_bytes(raw_mask())
-            info = tarfile.TarInfo(f"hires_masks/{name}_mask.png")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return {"images.zip": images.getvalue(), "masks.tar.gz": masks.getvalue(),
+    masks = encode.tar_gz({f"hires_masks/{name}_mask.png": encode.png(raw_mask())
+                           for name in ("US123", "US456")})
+    return {"images.zip": images.getvalue(), "masks.tar.gz": masks,
             "metadata.tsv": b"catalog\tgenus\nUS123\tPolypodium\nUS456\tAsplenium\n"}
 
 
 @pytest.fixture
-def figshare(server, monkeypatch):
+def figshare(server, monkeypatch, encode):
     """A fake figshare: API listing for article 4242 and the ndownloader file ids."""
-    files = fern_archives()
+    files = fern_archives(encode)
     listing = []
     for i, (name, data) in enumerate(files.items()):
         server.files[f"/ndownloader/files/{900 + i}"] = data
