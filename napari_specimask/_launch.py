@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-WIDGETS = ("Project", "Annotate", "Predictions", "Active learning", "Train", "QA")
+WIDGETS = ("Project", "Annotate", "Predictions", "Active learning", "Train", "QA",
+           "Import / export")
 
 
 def dock_widgets(viewer) -> dict:

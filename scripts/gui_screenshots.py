@@ -114,6 +114,14 @@ def main() -> None:
             viewer.layers[name].visible = False
     viewer.reset_view()
     shot("QA", "widget_qa.png")
+
+    ex = w["Import / export"]
+    ex.format.setCurrentText("cutout")
+    ex.background.setCurrentText("white")
+    ex.crop.setChecked(True)
+    ex.export_to(Path(tempfile.mkdtemp()) / "cutouts")
+    wait(app, lambda: ex.worker is None)
+    shot("Import / export", "widget_exchange.png")
     viewer.close()
 
 

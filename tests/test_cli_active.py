@@ -102,3 +102,23 @@ def test_select_without_model_needs_random(tmp_path, capsys):
     assert "needs a trained model" in capsys.readouterr().err
     assert main(["select", str(demo), "--strategy", "random", "--batch-size", "2"]) == 0
     assert "proposal: pseudo" in capsys.readouterr().out  # cold-start proposals shown
+
+
+def test_annotate_reads_masks_exported_under_clash_names(tmp_path, capsys):
+    """Two images named alike export as <stem>__<id>.png; annotate finds them again."""
+    from napari_specimask.core.image_io import write_image
+
+    img = np.full((30, 40, 3), 220, np.uint8)
+    img[5:25, 10:30] = 40
+    write_image(tmp_path / "imgs" / "a" / "leaf.png", img)
+    write_image(tmp_path / "imgs" / "b" / "leaf.png", np.roll(img, 5, axis=1))
+    p = tmp_path / "p"
+    assert main(["init", str(p), "--images", str(tmp_path / "imgs")]) == 0
+    assert main(["propose", str(p), "--method", "otsu"]) == 0
+    assert main(["select", str(p), "--strategy", "random", "--batch-size", "2"]) == 0
+    assert main(["export", str(p), "--which", "proposal", "--status", "queued",
+                 "--out", str(tmp_path / "todo")]) == 0
+    assert sorted(f.name for f in (tmp_path / "todo").iterdir()) == ["leaf__1.png", "leaf__2.png"]
+    capsys.readouterr()
+    assert main(["annotate", str(p), "--masks", str(tmp_path / "todo")]) == 0
+    assert "saved 2 of 2 queued image(s): 2 accepted" in capsys.readouterr().out

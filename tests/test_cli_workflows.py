@@ -130,3 +130,23 @@ def test_split_holds_out_labelled_images(tmp_path, capsys):
     assert roles.count("val") == 3 and roles.count("test") == 1
     assert main(["split", str(p), "--from", "source", "--val", "0.9", "--test", "0.05"]) == 1
     assert "too few to hold out" in capsys.readouterr().err
+
+
+def test_bad_options_are_not_stored_as_defaults(transfer, capsys):
+    before = (transfer / "specimask.toml").read_text()
+    assert main(["train", str(transfer), *FAST, "--pseudo-roles", "target",
+                 "--save-defaults"]) == 1
+    assert "unknown pseudo role(s) target" in capsys.readouterr().err
+    assert main(["round", str(transfer), *FAST, "--logger", "tb", "--save-defaults"]) == 1
+    assert "unknown logger(s) tb" in capsys.readouterr().err
+    assert (transfer / "specimask.toml").read_text() == before
+
+
+def test_a_failing_combination_does_not_end_the_search(transfer, capsys, tmp_path):
+    assert main(["train", str(transfer), *FAST, "--use-pseudo"]) == 0  # v001, a unet
+    capsys.readouterr()
+    assert main(["grid", str(transfer), *FAST, "--use-pseudo", "--init-from", "v001",
+                 "--arch", "deeplabv3plus,unet", "--out", str(tmp_path / "g"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["arch"] for r in rows] == ["unet", "deeplabv3plus"]  # the failure ranks last
+    assert rows[0]["status"] == "ready" and rows[1]["status"].startswith("failed: --init-from")

@@ -12,6 +12,7 @@ import threading
 
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -64,6 +65,9 @@ class ActiveLearningWidget(QWidget):
             "project defaults') and this iteration's schedule, keep it if its val Dice is "
             "better, then select the next batch with these settings")
         self.stop_button = QPushButton("Stop", enabled=False)
+        self.finetune = QCheckBox("rounds fine-tune the active model")
+        self.finetune.setToolTip("start each round's training from the active model's weights "
+                                 "(`specimask round --init-from active`)")
         self.stop_event: threading.Event | None = None
         buttons = QHBoxLayout()
         for b in (self.select_button, self.round_button, self.stop_button):
@@ -80,7 +84,7 @@ class ActiveLearningWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        for w in (self.bar, self.state, self.table, self.history, self.dice_plot):
+        for w in (self.finetune, self.bar, self.state, self.table, self.history, self.dice_plot):
             layout.addWidget(w)
         self.select_button.clicked.connect(self.select)
         self.round_button.clicked.connect(self.run_round)
@@ -110,17 +114,19 @@ class ActiveLearningWidget(QWidget):
         return SelectionPlan(self.strategy.currentText(), self.batch_size.value(),
                              self.n_batches.value() or None, self.seed.value(),
                              sel.aggregation, ScoreSpec(self.measure.currentText(),
-                                                        self.tta.value(),
+                                                        self.tta.value(), tuple(sel.photometric),
                                                         precision=sel.precision))
 
     def select(self):
         project, plan, version = self.session.project, self.plan(), self.session.active_model
+        self.stop_event = stop = threading.Event()
 
         def job():  # runs in the worker: loading the model and TTA stay off the GUI
             scorer = ModelScorer(project, version, plan.spec) if version else None
             return (yield from select_next(project, plan.strategy, plan.batch_size,
                                            n_batches=plan.n_batches, seed=plan.seed,
-                                           aggregation=plan.aggregation, scorer=scorer))
+                                           aggregation=plan.aggregation, scorer=scorer,
+                                           stop=stop))
 
         self._busy("scoring…" if version else "drawing a random batch…")
         self.worker = start_job(
@@ -146,7 +152,8 @@ class ActiveLearningWidget(QWidget):
     def run_round(self):
         """Train, keep the better model, then select with this form's settings."""
         project, plan = self.session.project, self.plan()
-        cfg = round_config(project)
+        finetune = self.finetune.isChecked() and self.session.active_model is not None
+        cfg = round_config(project, init_from="active" if finetune else None)
         self.stop_event = threading.Event()
         stop = self.stop_event
         self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")

@@ -33,16 +33,13 @@ ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
 
 
-def fits_view(shape, fitted, over: float = 0.1, under: float = 0.5) -> bool:
-    """Whether the view fitted to ``fitted`` still shows ``shape`` well: at most 10 %
-    larger (napari's margin absorbs it) and at least half its size on one side.
-    Refitting costs a few ms of camera updates at each step, so it is skipped when it
-    would change little."""
+def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:
+    """Whether the view fitted to ``fitted`` still shows ``shape`` well: no side over 10 %
+    larger (napari's margin absorbs it) or over 25 % smaller (the image would sit small in
+    a corner). Refitting costs a few ms of camera updates, so it is skipped otherwise."""
     if fitted is None:
         return False
-    larger = any(a > (1 + over) * b for a, b in zip(shape, fitted))
-    much_smaller = all(a < under * b for a, b in zip(shape, fitted))
-    return not larger and not much_smaller
+    return all((1 - under) * b <= a <= (1 + over) * b for a, b in zip(shape, fitted))
 
 
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
@@ -98,6 +95,8 @@ class AnnotateWidget(QWidget):
     # -- showing -----------------------------------------------------------------------
 
     def show(self, image_id: int) -> None:
+        if self.prefetcher is None:  # no project open (or the widget was closed)
+            return
         item = self.prefetcher.get(image_id)
         record, image, start = item.record, item.image, item.start
         self.image_id = image_id
@@ -130,7 +129,7 @@ class AnnotateWidget(QWidget):
     def _read_ahead(self) -> None:
         """Start reading the next images in the direction of travel, and the one back."""
         queue = self.session.queue
-        if self.image_id not in queue:
+        if self.image_id not in queue or self.prefetcher is None:
             return
         here = queue.index(self.image_id)
         ahead = [here + self.direction * k for k in range(1, AHEAD + 1)] + [here - self.direction]
@@ -242,4 +241,5 @@ class AnnotateWidget(QWidget):
     def closeEvent(self, event):  # closing the widget stops its reading ahead
         if self.prefetcher is not None:
             self.prefetcher.close()
+            self.prefetcher = None
         super().closeEvent(event)

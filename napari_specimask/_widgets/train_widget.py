@@ -132,10 +132,10 @@ class TrainWidget(QWidget):
         for name, box in self.loggers.items():
             box.setChecked(name == "csv" or name in t.loggers)
 
-    def config(self, **overrides) -> TrainConfig:
-        project = self.session.project
+    def form_config(self, **overrides) -> TrainConfig:
+        """The form as a config: its values are the base ones, before the schedule."""
         return TrainConfig.from_settings(
-            project.settings, iteration=project.summary()["iteration"],
+            self.session.project.settings,
             arch=self.arch.currentText(), encoder_weights=self.weights.currentText(),
             img_size=self.img_size.value(), epochs=self.epochs.value(),
             batch_size=self.batch.value(), lr=self.lr.value(), loss=self.loss.currentText(),
@@ -144,10 +144,16 @@ class TrainWidget(QWidget):
             loggers=[n for n, box in self.loggers.items() if box.isChecked()],
             init_from="active" if self.start_from.currentIndex() == 1 else "", **overrides)
 
+    def config(self, **overrides) -> TrainConfig:
+        """What Train runs: the form plus this iteration's schedule (+epochs, +px), as
+        `specimask train` adds it to the project's defaults."""
+        project = self.session.project
+        return self.form_config(**overrides).scheduled(project.summary()["iteration"])
+
     def save_defaults(self) -> None:
         """The form becomes the project's training defaults (as `train --save-defaults`)."""
         project = self.session.project
-        save_training_defaults(project, replace(self.config(), iteration=None, init_from=""))
+        save_training_defaults(project, replace(self.form_config(), init_from=""))
         show_info(f"training defaults saved to {project.root / 'specimask.toml'}")
 
     def start(self, **overrides):
@@ -159,7 +165,8 @@ class TrainWidget(QWidget):
         self.plot.clear()
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.state.setText("starting…")
+        self.state.setText(f"starting: {cfg.img_size} px, up to {cfg.epochs} epochs"
+                           + (f" (iteration {cfg.iteration} schedule)" if cfg.iteration else ""))
         self.worker = start_job(
             owner=self, make_job=lambda: train_job(project, cfg, self.stop_event, parent),
             bar=self.bar, on_progress=self._progress, on_done=self._done,

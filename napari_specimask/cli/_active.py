@@ -168,7 +168,8 @@ def cmd_annotate(args) -> int:
         queued = project.images(status="queued")
         done = []
         for rec in queued:
-            path = masks.get(rec.name)
+            # `export` names a mask <stem>__<id> when two images share a stem
+            path = masks.get(f"{rec.name}__{rec.id}") or masks.get(rec.name)
             if path is None:
                 continue
             mask = read_mask(path, (rec.height, rec.width), project.image_path(rec))

@@ -57,7 +57,9 @@ def download_file(
 
     An existing ``target`` whose checksums (or, without any, its ``size``) match is kept
     without a request. A ``.part`` left by an earlier run is resumed with ``Range``; a
-    server that answers 200 instead of 206 makes it start over. A checksum mismatch deletes
+    server that answers 200 instead of 206, or 206 from another start than asked for (or
+    without saying where), makes it start over (the latter once, without ``Range``),
+    whether or not a checksum would catch it. A checksum mismatch deletes
     the ``.part`` and raises with both digests. Stopping keeps the ``.part`` for next time.
     """
     target = Path(target)
@@ -72,6 +74,7 @@ def download_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(target)
     hint = offline_hint or f"or download it on a connected machine and copy it to {target}"
+    restarted = False
     while True:
         have = part.stat().st_size if part.is_file() else 0
         if size is not None and have > size:
@@ -87,7 +90,20 @@ def download_file(
             break  # the .part is already whole: check it as it is
         with response:
             status = getattr(response, "status", 200)
-            if have and status == 206 and _range_start(response) == have:
+            start = _range_start(response) if status == 206 else have
+            if start != have and (have or start is not None):
+                # Part of the file, but not from where the .part ends (or not saying where):
+                # neither appending nor writing it as the start would give the file.
+                if restarted or not have:
+                    raise DownloadError(
+                        f"{url}: the server sent a part of the file other than the one asked "
+                        f"for (Content-Range {response.headers.get('Content-Range')!r}); "
+                        f"run the same command again later, {hint}"
+                    )
+                restarted = True
+                part.unlink(missing_ok=True)  # start over, without Range
+                continue
+            if have and status == 206:
                 mode, done = "ab", have
             else:
                 mode, done = "wb", 0  # server ignored Range (200): start over

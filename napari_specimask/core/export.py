@@ -239,7 +239,12 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
             continue
         ann = latest.get(record.id, {})
         seen = items.get(record.id, {})
-        item = seen.get(ann.get("iteration")) or (seen[max(seen)] if seen else {})
+        # a proposal belongs to the image's latest selection; a saved mask only to the
+        # selection it was annotated in (an imported mask to none)
+        if which == "proposal":
+            item = seen[max(seen)] if seen else {}
+        else:
+            item = seen.get(ann.get("iteration"), {})
         source = item.get("proposal")
         model = ann.get("model_version") or (source if source not in (None, "pseudo") else None)
         writer.writerow({

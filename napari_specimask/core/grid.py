@@ -126,14 +126,21 @@ def grid_search(project: Project, base: TrainConfig, grid: dict[str, list],
         cfg = replace(base, **combo)
         t0 = time.perf_counter()
         head = f"[{k + 1}/{len(combos)}] {label}"
-        trained = yield from map_progress(train_job(project, cfg, stop), lambda p, k=k, h=head:
-                                          Progress(k, len(combos), f"{h}: {p.message}"))
-        rows = yield from evaluate_version(project, trained.version, "val")
+        try:
+            trained = yield from map_progress(
+                train_job(project, cfg, stop),
+                lambda p, k=k, h=head: Progress(k, len(combos), f"{h}: {p.message}"))
+            rows = yield from evaluate_version(project, trained.version, "val")
+        except SpecimaskError as exc:  # e.g. out of memory at the largest size: go on
+            result.rows.append(GridRow(combo, "", f"failed: {exc}", None, None, 0,
+                                       round(time.perf_counter() - t0, 1)))
+            write_tables(result)
+            continue
         dice = float(np.mean([r.dice for r in rows])) if rows else None
         iou = float(np.mean([r.iou for r in rows])) if rows else None
         result.rows.append(GridRow(combo, trained.version, trained.status, dice, iou,
                                    len(rows), round(time.perf_counter() - t0, 1)))
-        result.rows.sort(key=lambda r: -np.inf if r.val_dice is None else -r.val_dice)
+        result.rows.sort(key=lambda r: np.inf if r.val_dice is None else -r.val_dice)
         write_tables(result)
         result.stopped = stopped(stop)
     if activate_best and result.best is not None:

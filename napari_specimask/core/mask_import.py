@@ -77,7 +77,7 @@ def import_mask_folder(
     matches: dict[int, Path] = {}
     users: dict[Path, list[ImageRecord]] = defaultdict(list)
     for record in records:
-        found = _match(index, masks_dir, record.relpath)
+        found = _match(index, masks_dir, record.relpath, project.image_path(record))
         if found is None:
             report.without_mask.append(record.relpath)
         else:
@@ -92,8 +92,9 @@ def import_mask_folder(
                     f"matches {len(recs)} images ({names}); put masks in subfolders "
                     "mirroring the images' folders so each has its own")))
     used = set(users)
+    images = {project.image_path(r).resolve() for r in records}  # beside their masks
     report.unmatched = [str(p) for folder in index.values() for p in folder.values()
-                        if p not in used]
+                        if p not in used and p.resolve() not in images]
     if not users:
         example = next(iter(next(iter(index.values())).values())).name
         raise SpecimaskError(
@@ -146,11 +147,19 @@ def _index_masks(masks_dir: Path) -> dict[str, dict[str, Path]]:
     return dict(index)
 
 
-def _match(index: dict[str, dict[str, Path]], masks_dir: Path, relpath: str) -> Path | None:
-    """Most specific folder first: ``imgs/sub``, then ``sub``, then the masks folder itself."""
+def _match(index: dict[str, dict[str, Path]], masks_dir: Path, relpath: str,
+           image_path: Path | None = None) -> Path | None:
+    """Most specific folder first: ``imgs/sub``, then ``sub``, then the masks folder itself.
+
+    The image's own file (``image_path``, when the images sit among their masks) is passed
+    over so ``leaf1_mask.png`` beside ``leaf1.jpg`` is found; it is returned only if nothing
+    else matches, for the caller to say that this is the folder of images.
+    """
     parts = [p for p in PurePosixPath(relpath).parts if p not in ("..", ".")]
     stem = PurePosixPath(relpath).stem
     folders = [PurePosixPath(*parts[k:-1]).as_posix() for k in range(len(parts) - 1)] + ["."]
+    image = image_path.resolve() if image_path is not None else None
+    itself = None
     for folder in dict.fromkeys(folders):
         names = index.get(folder)
         if not names:
@@ -158,9 +167,13 @@ def _match(index: dict[str, dict[str, Path]], masks_dir: Path, relpath: str) -> 
         for tag in MASK_SUFFIXES:
             for suffix in sorted(IMAGE_SUFFIXES):
                 found = names.get(f"{stem}{tag}{suffix}")
-                if found is not None:
-                    return found
-    return None
+                if found is None:
+                    continue
+                if image is not None and found.resolve() == image:
+                    itself = itself or found
+                    continue
+                return found
+    return itself
 
 
 def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
@@ -169,6 +182,10 @@ def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
     if threshold is None:
         return read_mask(path, shape, image_path, max_pixels)
     arr = _read_pixels(path, max_pixels)
+    # The value range comes from the file's type: averaging channels below makes floats.
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(arr.dtype))
+    if top is None and np.issubdtype(arr.dtype, np.integer):
+        top = float(np.iinfo(arr.dtype).max)
     if arr.ndim == 3:
         if arr.shape[2] in (2, 4):
             colour, alpha = arr[..., :-1], arr[..., -1]
@@ -177,9 +194,6 @@ def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
         arr = arr.mean(axis=2) if arr.ndim == 3 else arr
     if len(np.unique(arr)) <= 2:  # a two-valued mask means what it says, 0/1 included
         return read_mask(path, shape, image_path, max_pixels)
-    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(arr.dtype))
-    if top is None and np.issubdtype(arr.dtype, np.integer):
-        top = float(np.iinfo(arr.dtype).max)
     mask = np.asarray(arr, np.float64) >= threshold * (top or 1.0)
     if mask.shape != shape:
         raise ImageReadError(path, f"mask is {mask.shape[1]} x {mask.shape[0]} px but the "

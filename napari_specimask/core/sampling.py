@@ -280,12 +280,35 @@ def read_table(path: str | Path) -> Collection:
 
 
 def _check_duplicates(rows: Sequence[Row], path: Path | None) -> None:
-    counts = Counter(r.file for r in rows)
-    dupes = [f for f, c in counts.items() if c > 1]
-    if dupes:
-        where = f"{path}: " if path else ""
-        raise SpecimaskError(f"{where}{len(dupes)} file(s) listed more than once: "
-                             f"{_few(dupes)}; keep one row per image")
+    """One row per image, however its path is spelt (``a/b.jpg``, ``./a/b.jpg``,
+    ``a\\b.jpg`` are one file and would land on one place under ``images/``)."""
+    counts = Counter(_file_key(r.file) for r in rows)
+    if len(counts) == len(rows):
+        return
+    spellings: dict[str, dict[str, None]] = defaultdict(dict)
+    for r in rows:
+        key = _file_key(r.file)
+        if counts[key] > 1:
+            spellings[key][r.file] = None
+    _raise_duplicates([list(v) for v in spellings.values()], path)
+
+
+def _raise_duplicates(spellings: Sequence[Sequence[str]], path: Path | None) -> None:
+    where = f"{path}: " if path else ""
+    named = [" = ".join(v) for v in spellings]  # each file as the rows spell it
+    raise SpecimaskError(f"{where}{len(named)} file(s) listed more than once: "
+                         f"{_few(named)}; keep one row per image")
+
+
+def _file_key(file: str) -> str:
+    """A file as the writer places it (``_normal``: either separator, no empty or ``.``
+    parts), in plain string operations: pathlib would take seconds for a million rows."""
+    if not ("\\" in file or "//" in file or "/." in file or file.startswith(".")
+            or file.endswith("/")):
+        return file  # nearly every row: already as the writer would spell it
+    s = file.replace("\\", "/")
+    return ("/" if s.startswith("/") else "") + "/".join(
+        p for p in s.split("/") if p and p != ".")
 
 
 # ---------------------------------------------------------------- sampling
@@ -395,11 +418,16 @@ def _relative(file: str, root: Path) -> PurePosixPath:
         except ValueError:
             raise SpecimaskError(f"{file}: an absolute path outside the images root {root}; "
                                  "give --images-root a folder that holds it") from None
-    rel = PurePosixPath(*PureWindowsPath(str(p)).parts)  # a\b.jpg and a/b.jpg alike
+    rel = _normal(p)
     if ".." in rel.parts or not rel.parts:
         raise SpecimaskError(f"{file}: a path that leaves the images root; "
                              "list files relative to it")
     return rel
+
+
+def _normal(p: Path) -> PurePosixPath:
+    """A relative path with ``a\\b.jpg``, ``./a/b.jpg`` and ``a//b.jpg`` alike."""
+    return PurePosixPath(*PureWindowsPath(str(p)).parts)
 
 
 def write_sample(
@@ -436,6 +464,11 @@ def write_sample(
             raise SpecimaskError(f"{root}: images root is not a folder; give --images-root")
         places = [(root / p.row.file, _relative(p.row.file, root)) for p in sample.chosen]
         rels = [str(rel) for _, rel in places]
+        same: dict[str, list[str]] = defaultdict(list)  # absolute and relative spellings
+        for p, rel in zip(sample.chosen, rels):
+            same[rel].append(p.row.file)
+        if len(same) < len(rels):
+            _raise_duplicates([v for v in same.values() if len(v) > 1], sample.source)
         missing = [p.row.file for p, (src, _) in zip(sample.chosen, places) if not src.is_file()]
         if missing:
             raise SpecimaskError(

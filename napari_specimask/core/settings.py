@@ -148,7 +148,9 @@ def _coerce(value, kind: type, source: str, key: str):
 def save_training_defaults(project, cfg) -> None:
     """Store a run's options (``cfg``: a TrainConfig without the per-iteration schedule
     applied) as the project's ``[model]`` and ``[train]`` defaults in specimask.toml, so
-    the CLI, the Train widget and rounds train the same way."""
+    the CLI, the Train widget and rounds train the same way. Checked first: a bad value
+    stored here would break every later run."""
+    cfg.check()
     for section in (project.settings.model, project.settings.train):
         for key in vars(section):
             if hasattr(cfg, key):

@@ -20,14 +20,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from .augment import Augmentation
+from .augment import PRESETS, Augmentation
 from .checkpoints import ModelConfig, active_version, finish_version, load_model, new_version
 from .dataset import SegmentationDataset, training_samples, validation_samples
 from .errors import SpecimaskError
 from .image_io import read_image, to_rgb8
 from .letterbox import Letterbox
-from .losses import build_loss, dice_iou_per_image
-from .models import create_model
+from .losses import LOSSES, build_loss, dice_iou_per_image
+from .models import ARCHS, create_model
 from .progress import Job, threaded
 from .project import MODELS_DIR, Project
 from .settings import ModelSettings, Settings, TrainSettings
@@ -55,14 +55,37 @@ class TrainConfig(TrainSettings):
     def from_settings(cls, settings: Settings, iteration: int | None = None,
                       **overrides) -> TrainConfig:
         """Defaults from specimask.toml, then the per-iteration schedule, then overrides."""
-        cfg = cls(**asdict(settings.train), **asdict(settings.model), iteration=iteration)
+        cfg = cls(**asdict(settings.train), **asdict(settings.model))
         cfg = replace(cfg, **{k: overrides[k] for k in ("epochs_per_iteration",
                                                          "px_per_iteration")
-                              if overrides.get(k) is not None})
-        if iteration:
-            cfg.epochs += cfg.epochs_per_iteration * iteration
-            cfg.img_size += cfg.px_per_iteration * iteration
+                              if overrides.get(k) is not None}).scheduled(iteration)
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+    def scheduled(self, iteration: int | None) -> TrainConfig:
+        """This config with the schedule of ``iteration`` added (+epochs, +px per round)."""
+        n = iteration or 0
+        return replace(self, iteration=iteration,
+                       epochs=self.epochs + self.epochs_per_iteration * n,
+                       img_size=self.img_size + self.px_per_iteration * n)
+
+    def check(self) -> TrainConfig:
+        """Values that would otherwise fail only inside training, checked before a run
+        starts or before they are stored as defaults."""
+        from .dataset import TRAIN_ROLES
+
+        for name, value, allowed in (("arch", self.arch, tuple(ARCHS)),
+                                     ("loss", self.loss, LOSSES),
+                                     ("augment", self.augment, PRESETS)):
+            if value not in allowed:
+                raise SpecimaskError(f"{name} {value!r} is unknown; choose from "
+                                     f"{', '.join(allowed)}")
+        for name, values, allowed in (("logger", self.loggers, LOGGERS),
+                                      ("pseudo role", self.pseudo_roles, TRAIN_ROLES)):
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                raise SpecimaskError(f"unknown {name}(s) {', '.join(unknown)}; choose from "
+                                     f"{', '.join(allowed)}")
+        return self
 
 
 @dataclass
@@ -173,10 +196,6 @@ def reference_images(project: Project, img_size: int, seed: int, n: int = 32) ->
 def _loggers(cfg: TrainConfig, folder) -> list:
     from lightning.pytorch.loggers import CSVLogger
 
-    unknown = set(cfg.loggers) - set(LOGGERS)
-    if unknown:
-        raise SpecimaskError(f"unknown logger(s) {', '.join(sorted(unknown))}; choose from "
-                             f"{', '.join(LOGGERS)}")
     out = [CSVLogger(save_dir=str(folder), name="", version="")]
     if "tensorboard" in cfg.loggers:
         try:
@@ -222,6 +241,7 @@ def train(project: Project, cfg: TrainConfig,
           on_progress: Callable[[TrainProgress], None] | None = None,
           stop: threading.Event | None = None, parent: str | None = None) -> TrainResult:
     """Train a new model version on the project's verified masks and register it."""
+    cfg.check()
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = ProjectDataModule(project, cfg)

@@ -63,8 +63,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if srv.bad_range == "shift":  # a part, but not the one asked for
+                start = max(0, start - 1000)
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            if srv.bad_range != "missing":
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
         body = data[start:]
@@ -85,6 +88,7 @@ def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.files, srv.json, srv.requests = {}, {}, []
     srv.honour_range, srv.drop_after, srv.sent = True, None, 0
+    srv.bad_range = None  # "shift": 206 from another start; "missing": no Content-Range
     srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -157,6 +161,20 @@ def test_server_ignoring_range_restarts(server, tmp_path):
     part_path(target).write_bytes(b"garbage that must not be kept" * 10)
     run(download_file(f"{server.base}/f.bin", target, sha256=sha(PAYLOAD)))
     assert target.read_bytes() == PAYLOAD and server.sent == len(PAYLOAD)
+
+
+@pytest.mark.parametrize("bad_range", ["shift", "missing"])
+def test_206_from_another_start_restarts_without_range(server, tmp_path, bad_range):
+    # No checksum to catch it: a body appended at the wrong place (or written as the
+    # start of the file) would be renamed into place as a corrupt file.
+    server.files["/f.bin"] = PAYLOAD
+    server.bad_range = bad_range
+    target = tmp_path / "f.bin"
+    half = len(PAYLOAD) // 2
+    part_path(target).write_bytes(PAYLOAD[:half])
+    assert run(download_file(f"{server.base}/f.bin", target)) == target
+    assert target.read_bytes() == PAYLOAD and not part_path(target).exists()
+    assert len(server.requests) == 2  # the resume, then once afresh (no Range: a 200)
 
 
 def test_whole_part_answered_416_is_finished(server, tmp_path):

@@ -255,6 +255,43 @@ def test_import_masks_pairs_subfolders_and_reports_problems(project, tmp_path, r
     assert not report.imported and all("the image itself" in s.reason for s in report.skipped)
 
 
+def test_import_masks_threshold_reads_multichannel_grey_maps(project, tmp_path, rgb_image):
+    # RGB (or constant-alpha RGBA) grey maps are averaged over channels; the 0-255 range
+    # must still be that of the file, not 0-1 of the floats the average makes.
+    for i, name in enumerate(("grey", "rgb", "rgba")):
+        _save(tmp_path / "imgs" / f"{name}.png", np.roll(rgb_image, i + 1, axis=1))
+    run(import_images(project, tmp_path / "imgs"))
+    ids = {Path(r.relpath).stem: r.id for r in project.images()}
+    ramp = np.tile(np.linspace(0, 255, 60).round().astype(np.uint8), (40, 1))
+    alpha = np.full_like(ramp, 255)
+    _save(tmp_path / "pred" / "grey.png", ramp)
+    _save(tmp_path / "pred" / "rgb.png", np.dstack([ramp] * 3))
+    _save(tmp_path / "pred" / "rgba.png", np.dstack([ramp] * 3 + [alpha]))
+    report = run(import_mask_folder(project, tmp_path / "pred", threshold=0.5))
+    assert sorted(report.imported) == sorted(ids.values()) and not report.skipped
+    grey = project.load_mask(ids["grey"])
+    assert np.array_equal(grey, ramp >= 127.5) and abs(grey.mean() - 0.5) < 0.05
+    assert np.array_equal(project.load_mask(ids["rgb"]), grey)
+    assert np.array_equal(project.load_mask(ids["rgba"]), grey)
+
+
+def test_import_masks_from_the_folder_of_the_images(project, tmp_path, rgb_image):
+    # leaf1.jpg beside leaf1_mask.png: the image itself is passed over, its mask is used.
+    imgs = tmp_path / "imgs"
+    for i, name in enumerate(("leaf1", "leaf2")):
+        _save(imgs / f"{name}.jpg", np.roll(rgb_image, i + 1, axis=1))
+    run(import_images(project, imgs))
+    ids = {Path(r.relpath).stem: r.id for r in project.images()}
+    m = np.zeros((40, 60), np.uint8)
+    m[5:25, 10:40] = 255
+    _save(imgs / "leaf1_mask.png", m)
+    report = run(import_mask_folder(project, imgs))
+    assert report.imported == [ids["leaf1"]] and not report.unmatched
+    assert np.array_equal(project.load_mask(ids["leaf1"]), m > 0)
+    assert [Path(s.path).name for s in report.skipped] == ["leaf2.jpg"]  # no mask of its own
+    assert "the image itself" in report.skipped[0].reason
+
+
 def test_import_masks_flat_folder_with_shared_stems_is_ambiguous(project, tmp_path, rgb_image):
     for i, rel in enumerate(("a/leaf.png", "b/leaf.png")):
         _save(tmp_path / "imgs" / rel, np.roll(rgb_image, i + 1, axis=0))
@@ -381,6 +418,13 @@ def test_provenance_records_the_round_and_the_proposal(demo, tmp_path):
         rows = list(csv.DictReader(fh))
     assert {int(r["image_id"]) for r in rows} == {first, second}
     assert all(r["origin"] == "proposal" and r["iteration"] == str(sel.iteration) for r in rows)
+
+    # a mask imported later for a selected image is not credited to that selection
+    demo.save_mask(first, edited, "imported", method="elsewhere")
+    run(export_provenance(demo, tmp_path / "again.csv"))
+    with open(tmp_path / "again.csv", newline="") as fh:
+        row = {int(r["image_id"]): r for r in csv.DictReader(fh)}[first]
+    assert row["origin"] == "imported" and row["iteration"] == "" and row["model_version"] == ""
 
 
 def test_stopped_file_exports_write_nothing(demo, tmp_path):

@@ -302,3 +302,29 @@ def test_write_sample_modes(tmp_path):
                              "family", "genus")
     with pytest.raises(SpecimaskError, match="leaves the images root"):
         write_sample(evil, tmp_path / "evil", root, "copy")
+
+
+def test_one_file_spelt_several_ways_is_a_duplicate(tmp_path):
+    # a/b.jpg, ./a/b.jpg and a\b.jpg land on one place under images/: copying would
+    # overwrite silently and symlinking would fail half-way, leaving images/ behind.
+    spellings = ["sub/x.jpg", "./sub/x.jpg", "sub\\x.jpg", "sub//x.jpg"]
+    taxa = {"family": "F", "genus": "A"}
+    rows = [Row(f, taxa) for f in [*spellings, "sub/y.jpg"]]
+    named = " = ".join(spellings).replace("\\", "\\\\")
+    with pytest.raises(SpecimaskError, match=f"1 file\\(s\\) listed more than once: {named};"):
+        stratified_sample(rows, 5, "family", "genus")
+    (tmp_path / "c.csv").write_text("file,family\nsub/x.jpg,F\n./sub/x.jpg,F\nsub/y.jpg,F\n")
+    with pytest.raises(SpecimaskError, match=r"more than once: sub/x.jpg = ./sub/x.jpg;"):
+        read_collection(tmp_path / "c.csv")
+
+    # absolute and relative: one file only once the images root is known
+    root = tmp_path / "coll"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub/x.jpg").write_bytes(b"img")
+    absolute = str(root / "sub/x.jpg")
+    sample = stratified_sample([Row("sub/x.jpg", taxa), Row(absolute, taxa)], 5,
+                               "family", "genus")
+    for link in ("copy", "symlink"):
+        with pytest.raises(SpecimaskError, match="more than once: .*x.jpg = .*x.jpg"):
+            write_sample(sample, tmp_path / link, root, link)
+        assert not (tmp_path / link).exists()  # nothing written: a re-run is not blocked

@@ -202,7 +202,7 @@ def test_loggers_csv_always_tensorboard_on_request(project):
     assert list((folder / "tensorboard").rglob("events.out.tfevents.*"))
     with pytest.raises(SpecimaskError, match="unknown logger"):
         train(project, TrainConfig.from_settings(project.settings, **FAST, loggers=["mlflowx"]))
-    assert [m["status"] for m in list_models(project)][-1] == "failed"
+    assert len(list_models(project)) == 1  # refused before a version was made
 
 
 def test_prediction_of_a_large_scan_at_full_size(project, tmp_path):

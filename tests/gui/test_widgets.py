@@ -310,6 +310,8 @@ def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo)
 def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo):
     """Train form saved as the project's defaults (with TensorBoard logs, fine-tuning the
     active model), then one click trains, keeps the model and selects the next batch."""
+    import json
+
     viewer = make_napari_viewer()
     w = dock_widgets(viewer)
     w["Project"].open_project(trained_demo)
@@ -331,10 +333,82 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
     al.batch_size.setValue(2)
     al.n_batches.setValue(3)
     al.tta.setValue(2)
+    al.finetune.setChecked(True)
     click(qtbot, al.round_button)
     assert al.stop_button.isEnabled() and not al.select_button.isEnabled()
     qtbot.waitUntil(lambda: al.worker is None, timeout=180_000)
     assert "v002 (ready)" in al.state.text() and "iteration 1" in al.state.text()
     assert (trained_demo / "models" / "v002" / "tensorboard").is_dir()
+    config = json.loads((trained_demo / "models" / "v002" / "config.json").read_text())
+    assert config["extra"]["train"]["init_from"] == "v001"  # fine-tuned the active model
     assert len(session.queue) == 2 and al.selection.model_version == session.active_model
     assert al.select_button.isEnabled() and not al.stop_button.isEnabled()
+
+
+def test_import_and_export_from_the_widget(make_napari_viewer, qtbot, demo, tmp_path):
+    import json
+
+    from napari_specimask.core.image_io import read_mask, write_mask_png
+    from napari_specimask.core.labelstudio import mask_to_rle
+
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    session = session_for(viewer)
+    ex = w["Import / export"]
+    pool = session.project.images(role="pool")
+
+    # another model's masks, imported as verified masks
+    for rec in pool[:2]:
+        write_mask_png(tmp_path / "other_model" / f"{rec.name}.png",
+                       read_mask(demo / "truth" / f"{rec.name}.png"))
+    ex.import_as.setCurrentIndex(0)
+    ex.import_folder(tmp_path / "other_model")
+    qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
+    assert len(ex.report.imported) == 2 and "imported 2 mask(s)" in ex.state.text()
+    assert session.project.load_mask(pool[0].id) is not None
+    assert "6 labelled" in w["Project"].title.text()  # 4 val / test + 2: refreshed
+
+    # a Label Studio export, as a proposal to correct
+    rec = pool[2]
+    mask = np.zeros((rec.height, rec.width), bool)
+    mask[5:20, 5:25] = True
+    task = {"data": {"image": f"/data/upload/3/deadbeef-{rec.name}.png"},
+            "annotations": [{"result": [{"type": "brushlabels", "original_width": rec.width,
+                                         "original_height": rec.height,
+                                         "value": {"format": "rle", "rle": mask_to_rle(mask),
+                                                   "brushlabels": ["Specimen"]}}]}]}
+    (tmp_path / "ls.json").write_text(json.dumps([task]))
+    ex.import_as.setCurrentIndex(1)
+    ex.import_labelstudio(tmp_path / "ls.json")
+    qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
+    assert np.array_equal(session.project.load_mask(rec.id, "pseudo"), mask)
+
+    # exports: white cut-outs cropped, and a COCO file
+    ex.format.setCurrentText("cutout")
+    assert ex.background.isEnabled()
+    ex.background.setCurrentText("white")
+    ex.crop.setChecked(True)
+    ex.export_to(tmp_path / "cutouts")
+    qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
+    assert len(list((tmp_path / "cutouts").glob("*.png"))) == 6  # every verified mask
+    from PIL import Image
+
+    cut = np.asarray(Image.open(tmp_path / "cutouts" / f"{pool[0].name}.png"))
+    assert cut.shape[2] == 3 and (cut[0, 0] == 255).all()  # on white
+    assert cut.shape[:2] < (pool[0].height, pool[0].width)  # cropped to the specimen
+    ex.format.setCurrentText("coco")
+    assert not ex.background.isEnabled()
+    ex.export_to(tmp_path / "masks.json")
+    qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
+    assert len(json.loads((tmp_path / "masks.json").read_text())["annotations"]) == 6
+    assert "wrote 1 file(s)" in ex.state.text()
+
+
+def test_the_view_is_refit_only_for_clearly_different_sizes():
+    from napari_specimask._widgets.annotate_widget import fits_view
+
+    assert not fits_view((100, 80), None)
+    assert fits_view((100, 80), (100, 80)) and fits_view((80, 88), (100, 80))
+    assert not fits_view((115, 80), (100, 80))  # larger: would be cut off
+    assert not fits_view((70, 80), (100, 80))  # much smaller: would sit in a corner
