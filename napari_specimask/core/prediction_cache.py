@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import load_model
+from .checkpoints import shared_model
 from .image_io import read_image, write_image
 from .predict import default_device, predict_images, to_byte
 from .progress import Job, Progress, stopped
@@ -57,7 +57,7 @@ def compute_predictions(project: Project, version: str, image_ids: list[int], tt
     if not todo:
         return 0
     device = device or default_device()
-    model, config, _ = load_model(project, version, device)
+    model, config, _ = shared_model(project, version, device)
     records = project.images_by_id(todo)
     by_path = {project.image_path(r): r.id for r in records}
     folder = _folder(project, version, tta)

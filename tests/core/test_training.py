@@ -261,3 +261,17 @@ def test_compare_with_parent_reads_the_registry(project):
     c = compare_with_parent(project, second.version)
     assert (c.parent, c.val_dice) == (first.version, second.metrics["best_val_dice"])
     assert c.parent_val_dice == first.metrics["best_val_dice"]
+
+
+def test_shared_model_is_loaded_once_per_version_and_reloaded_when_changed(project):
+    from napari_specimask.core import checkpoints
+    from napari_specimask.core.checkpoints import shared_model
+
+    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
+    version = train(project, cfg).version
+    first, config, name = shared_model(project, version)
+    again, _, _ = shared_model(project, version)
+    assert name == version and again is first and config.arch == cfg.arch
+    weights = project.root / "models" / version / checkpoints.WEIGHTS_FILE
+    weights.touch()  # rewritten on disk: loaded again
+    assert shared_model(project, version)[0] is not first
