@@ -36,6 +36,20 @@ def test_core_import_loads_no_gui_module():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_command_line_starts_without_the_deep_learning_stack():
+    """`specimask status` and `--help` must not wait for torch / Lightning (seconds on a
+    laptop, far more on a cluster file system): those load when a command needs them."""
+    code = (
+        "import sys, napari_specimask.cli as cli\n"
+        "cli.build_parser()\n"
+        "heavy = sorted(m for m in ('torch', 'lightning', 'albumentations',\n"
+        "               'segmentation_models_pytorch') if m in sys.modules)\n"
+        "print(heavy); sys.exit(1 if heavy else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_manifest_found_through_entry_point_and_valid():
     npe2 = pytest.importorskip("npe2")
     pm = npe2.PluginManifest.from_distribution("napari-specimask")

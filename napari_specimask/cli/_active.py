@@ -7,15 +7,11 @@ import time
 from pathlib import Path
 
 from napari_specimask.core.annotations import iteration_summary, submit_mask
-from napari_specimask.core.checkpoints import active_version
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.evaluate import mask_files_by_name
 from napari_specimask.core.image_io import read_mask
 from napari_specimask.core.project import Project
-from napari_specimask.core.scoring import ModelScorer, ScoreSpec
-from napari_specimask.core.selection import AGGREGATIONS, STRATEGIES, select_next
-from napari_specimask.core.simulate import SimConfig, simulate, summarise
-from napari_specimask.core.tta import MEASURES, PHOTOMETRIC
+from napari_specimask.core.vocabulary import AGGREGATIONS, MEASURES, PHOTOMETRIC, STRATEGIES
 
 from ._jobs import drive
 
@@ -29,7 +25,9 @@ def _score_options(p) -> None:
     g.add_argument("--precision", choices=("auto", "32", "bf16", "16"))
 
 
-def spec_from_args(project: Project, args) -> ScoreSpec:
+def spec_from_args(project: Project, args):
+    from napari_specimask.core.scoring import ScoreSpec
+
     sel = project.settings.selection
     photometric = tuple(s for s in (args.photometric or ",".join(sel.photometric)).split(",")
                         if s)
@@ -90,7 +88,10 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
-def _scorer(project: Project, args) -> ModelScorer | None:
+def _scorer(project: Project, args):
+    from napari_specimask.core.checkpoints import active_version
+    from napari_specimask.core.scoring import ModelScorer
+
     version = args.model or active_version(project)
     return ModelScorer(project, version, spec_from_args(project, args)) if version else None
 
@@ -120,6 +121,8 @@ def cmd_score(args) -> int:
 
 
 def cmd_select(args) -> int:
+    from napari_specimask.core.selection import select_next
+
     with Project.open(args.project) as project:
         sel = project.settings.selection
         n_batches = args.n_batches if args.n_batches is not None else sel.n_batches
@@ -182,6 +185,8 @@ def cmd_annotate(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from napari_specimask.core.simulate import SimConfig, simulate, summarise
+
     cfg = SimConfig(strategies=tuple(s for s in args.strategies.split(",") if s),
                     seeds=args.seeds, iterations=args.iterations, batch_size=args.batch_size,
                     initial=args.initial, test_fraction=args.test_fraction,

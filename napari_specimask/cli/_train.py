@@ -9,18 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from napari_specimask.core.augment import PRESETS
-from napari_specimask.core.checkpoints import (
-    activate,
-    active_version,
-    compare_with_parent,
-    list_models,
-)
-from napari_specimask.core.grid import GRID_KEYS
-from napari_specimask.core.losses import LOSSES
-from napari_specimask.core.models import ARCHS
 from napari_specimask.core.project import Project
 from napari_specimask.core.settings import save_training_defaults
+from napari_specimask.core.vocabulary import ARCHS, GRID_KEYS, LOSSES, PRESETS
 
 from ._jobs import drive
 
@@ -143,6 +134,7 @@ def register(sub) -> None:
 
 
 def cmd_train(args) -> int:
+    from napari_specimask.core.checkpoints import activate, active_version, compare_with_parent
     from napari_specimask.core.training import summary_line, train
 
     from ._jobs import ProgressBar
@@ -202,6 +194,8 @@ def cmd_lr_find(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from napari_specimask.core.checkpoints import list_models
+
     with Project.open(args.project) as project:
         models = list_models(project)
     if args.json:
@@ -222,6 +216,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_activate(args) -> int:
+    from napari_specimask.core.checkpoints import activate
+
     with Project.open(args.project) as project:
         activate(project, args.version)
     print(f"active model: {args.version}")
@@ -229,6 +225,7 @@ def cmd_activate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from napari_specimask.core.checkpoints import active_version
     from napari_specimask.core.predict import predict_to_folder
 
     with Project.open(args.project) as project:

@@ -6,13 +6,17 @@ import argparse
 import json
 from pathlib import Path
 
-from napari_specimask.core.grid import GRID_KEYS, grid_search, parse_grid
 from napari_specimask.core.project import Project
-from napari_specimask.core.rounds import ACTIVATE_WHEN, SelectionPlan, run_round
-from napari_specimask.core.selection import AGGREGATIONS, STRATEGIES
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.splits import split_roles
-from napari_specimask.core.tta import MEASURES, PHOTOMETRIC
+from napari_specimask.core.vocabulary import (
+    ACTIVATE_WHEN,
+    AGGREGATIONS,
+    GRID_KEYS,
+    MEASURES,
+    PHOTOMETRIC,
+    STRATEGIES,
+)
 
 from ._active import spec_from_args
 from ._jobs import drive
@@ -71,6 +75,8 @@ def cmd_split(args) -> int:
 
 
 def cmd_round(args) -> int:
+    from napari_specimask.core.rounds import SelectionPlan, run_round
+
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
         if args.save_defaults:
@@ -105,6 +111,8 @@ def cmd_round(args) -> int:
 
 
 def cmd_grid(args) -> int:
+    from napari_specimask.core.grid import grid_search, parse_grid
+
     grid = parse_grid({key: getattr(args, key, None) for key in GRID_KEYS})
     for key in grid:  # config_from_args must not see the comma lists
         setattr(args, key, None)

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import SpecimaskError
-
-PRESETS = ("none", "basic", "occlusion", "affine", "domain", "specialized")
+from .vocabulary import PRESETS
 
 
 class Augmentation:

@@ -29,11 +29,8 @@ from .progress import Job, Progress, map_progress, stopped
 from .project import Project
 from .qa import evaluate_version, labelled_images
 from .training import TrainConfig, train_job
+from .vocabulary import GRID_KEYS
 
-GRID_KEYS: dict[str, type] = {
-    "arch": str, "encoder": str, "img_size": int, "batch_size": int, "epochs": int,
-    "lr": float, "loss": str, "augment": str, "freeze_encoder": bool, "two_stage": bool,
-}
 CHOICES = {"arch": tuple(ARCHS), "loss": tuple(LOSSES), "augment": tuple(PRESETS)}
 BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 GRIDS_DIR = "grids"

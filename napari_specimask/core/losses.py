@@ -6,8 +6,7 @@ import torch
 from torch import nn
 
 from .errors import SpecimaskError
-
-LOSSES = ("tversky", "dice", "bce", "dicefocal")
+from .vocabulary import LOSSES
 
 
 class _Sum(nn.Module):

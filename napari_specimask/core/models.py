@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from .errors import SpecimaskError
+from .vocabulary import ARCHS
 
-ARCHS = {"unet": "Unet", "deeplabv3plus": "DeepLabV3Plus", "unetplusplus": "UnetPlusPlus"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -20,8 +20,7 @@ from .project import Project
 from .scoring import ModelScorer, ScoreSpec
 from .selection import Selection, select_next
 from .training import TrainConfig, TrainResult, train_job
-
-ACTIVATE_WHEN = ("better", "always", "never")
+from .vocabulary import ACTIVATE_WHEN
 
 
 @dataclass(frozen=True)

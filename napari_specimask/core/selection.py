@@ -25,9 +25,7 @@ from .progress import Job, Progress
 from .project import Project
 from .scoring import ModelScorer
 from .store import now
-
-STRATEGIES = ("random", "uncertainty", "stochastic")
-AGGREGATIONS = ("mean", "max", "sum")
+from .vocabulary import AGGREGATIONS, STRATEGIES
 
 
 @dataclass

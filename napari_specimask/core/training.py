@@ -32,8 +32,7 @@ from .progress import Job, threaded
 from .project import MODELS_DIR, Project
 from .settings import ModelSettings, Settings, TrainSettings
 from .training_callbacks import KeepBest, Report, TrainProgress, TwoStage
-
-LOGGERS = ("csv", "tensorboard", "wandb")
+from .vocabulary import LOGGERS
 
 
 @dataclass

@@ -14,9 +14,8 @@ import numpy as np
 import torch
 
 from .errors import SpecimaskError
+from .vocabulary import MEASURES, PHOTOMETRIC
 
-MEASURES = ("variance", "entropy", "mi", "jsd")
-PHOTOMETRIC = {"gamma": (0.8, 1.25), "noise": (0.03,)}
 EPS = 1e-6
 
 
