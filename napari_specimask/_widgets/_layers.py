@@ -21,3 +21,11 @@ def put_labels(viewer, name: str, data, colours: dict, opacity: float = 0.5):
     layer = viewer.add_labels(data, name=name, opacity=opacity)
     layer.colormap = {**colours, None: "transparent"}
     return layer
+
+
+def fit_view_to(viewer, layer) -> None:
+    """Fit the view to one layer (napari >= 0.7 takes ``layers=``; older ones fit all)."""
+    try:
+        viewer.reset_view(layers=[layer])
+    except TypeError:
+        viewer.reset_view()

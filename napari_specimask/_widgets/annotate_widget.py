@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 from napari_specimask.core.annotations import iteration_summary, submit_mask
 from napari_specimask.core.prefetch import Prefetcher, load_annotation_item
 
-from ._layers import put_image, put_labels
+from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for
 
 ON_MOVE = ("save", "ask", "discard")
@@ -101,7 +101,7 @@ class AnnotateWidget(QWidget):
         record, image, start = item.record, item.image, item.start
         self.image_id = image_id
         self.initial = start.copy()
-        put_image(self.viewer, "image", image, rgb=True)
+        image_layer = put_image(self.viewer, "image", image, rgb=True)
         labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
                             1: "magenta"})
         # each of these rebuilds cursors or controls when set, so only on a change
@@ -115,7 +115,9 @@ class AnnotateWidget(QWidget):
         if self.viewer.layers.selection.active is not labels:
             self.viewer.layers.selection.active = labels
         if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
-            self.viewer.reset_view()
+            # fit to this image alone: the overlays still hold the previous image's maps
+            # until the Predictions widget updates them a moment later
+            fit_view_to(self.viewer, image_layer)
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
         origin = "verified mask" if item.verified is not None else (

@@ -412,3 +412,19 @@ def test_the_view_is_refit_only_for_clearly_different_sizes():
     assert fits_view((100, 80), (100, 80)) and fits_view((80, 88), (100, 80))
     assert not fits_view((115, 80), (100, 80))  # larger: would be cut off
     assert not fits_view((70, 80), (100, 80))  # much smaller: would sit in a corner
+
+
+def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo):
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    session = session_for(viewer)
+    records = session.project.images(role="pool")
+    sheet = next(r for r in records if r.name.startswith("herbarium"))
+    crop = next(r for r in records if r.name.startswith("plankton"))
+    viewer.add_image(np.zeros((sheet.height * 2, sheet.width * 2)), name="uncertainty")
+    session.set_queue([sheet.id, crop.id])
+    w["Annotate"].step(1)
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    center = camera.center[-2:]  # on the crop, not on the union with stale maps
+    assert abs(center[0] - (crop.height - 1) / 2) < 2 and abs(center[1] - (crop.width - 1) / 2) < 2
