@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout
 from scipy import ndimage as ndi
 
 from napari_specimask.core.prediction_cache import cached_prediction, compute_predictions
+from napari_specimask.core.prefetch import Prefetcher
 from napari_specimask.core.scoring import ScoreSpec, cached_scores
 
 from ._jobs import start_job
@@ -24,6 +25,16 @@ def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
     """The mask's border as labels (cheaper than napari's per-draw contour)."""
     inner = ndi.binary_erosion(mask, iterations=width, border_value=0)
     return (mask & ~inner).astype(np.uint8)
+
+
+def score_text(project, version: str, image_id: int, tta: int, measure: str) -> str:
+    """The image's uncertainty score and its rank among the scored images."""
+    scores = cached_scores(project, version, ScoreSpec(measure, tta))
+    if image_id not in scores:
+        return f"model {version}: not scored yet (Select next batch scores the pool)"
+    rank = 1 + sum(s > scores[image_id] for s in scores.values())
+    return (f"model {version}: {measure} score {scores[image_id]:.4f}, "
+            f"rank {rank} of {len(scores)} scored")
 
 
 class PredictionsWidget(QWidget):
@@ -54,21 +65,51 @@ class PredictionsWidget(QWidget):
         self.session.models_changed.connect(lambda: self.update_for(self.image_id))
         self.tta.valueChanged.connect(lambda _v: self.update_for(self.image_id))
         self.shown = None
+        self.prefetcher: Prefetcher | None = None
+        self.session.project_changed.connect(self._project_changed)
+        self._project_changed(self.session.project)
         for box in (self.show_probability, self.show_uncertainty, self.show_contour):
             box.toggled.connect(self._toggled)
+
+    def _project_changed(self, project) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+        self.prefetcher = None if project is None else Prefetcher(
+            lambda key: self._load(project, *key))
+
+    @staticmethod
+    def _load(project, version: str, image_id: int, tta: int, measure: str):
+        """Everything the overlays need, read and computed off the GUI thread: the cached
+        maps, the contour and the score line (its rank scans every cached score)."""
+        pred = cached_prediction(project, version, image_id, tta)
+        if pred is None:
+            return None
+        return pred, outline(pred.mask), score_text(project, version, image_id, tta, measure)
+
+    def _key(self, image_id: int) -> tuple:
+        return (self.session.active_model, image_id, self.tta.value(),
+                self.session.project.settings.selection.measure)
+
+    def _read_ahead(self, image_id: int) -> None:
+        queue = self.session.queue
+        if image_id in queue and self.prefetcher is not None:
+            here = queue.index(image_id)
+            self.prefetcher.prefetch([self._key(queue[i]) for i in (here + 1, here + 2, here - 1)
+                                      if 0 <= i < len(queue)])
 
     def update_for(self, image_id: int | None):
         self.image_id = image_id
         project, version = self.session.project, self.session.active_model
-        if image_id is None or project is None:
+        if image_id is None or project is None or self.prefetcher is None:
             return None
         if version is None:
             self.info.setText("No trained model yet: train one to see predictions")
             return None
         tta = self.tta.value()
-        cached = cached_prediction(project, version, image_id, tta)
-        if cached is not None:
-            self._show(image_id, cached)
+        loaded = self.prefetcher.get(self._key(image_id))
+        self._read_ahead(image_id)
+        if loaded is not None:
+            self._show(image_id, *loaded)
             return None
         self.info.setText(f"predicting with {version} ({tta} views)…")
         self.worker = start_job(
@@ -79,14 +120,14 @@ class PredictionsWidget(QWidget):
     def _show_if_current(self, image_id, version, tta) -> None:
         self.worker = None
         if image_id == self.image_id and version == self.session.active_model:
-            cached = cached_prediction(self.session.project, version, image_id, tta)
-            if cached is not None:
-                self._show(image_id, cached)
+            loaded = self._load(self.session.project, *self._key(image_id))
+            if loaded is not None:
+                self._show(image_id, *loaded)
 
-    def _show(self, image_id, pred) -> None:
+    def _show(self, image_id, pred, contour, text) -> None:
         """Update only the layers that are switched on (each update costs a redraw); the
         others get the data when switched on."""
-        self.shown = pred
+        self.shown = (pred, contour, text)
         if self.show_probability.isChecked():
             put_image(self.viewer, "probability", pred.probability, colormap="magma", opacity=0.5,
                       contrast_limits=(0, 1), blending="additive")
@@ -95,20 +136,10 @@ class PredictionsWidget(QWidget):
                       contrast_limits=(0, max(0.05, float(pred.uncertainty.max()))),
                       blending="additive")
         if self.show_contour.isChecked():
-            put_labels(self.viewer, "prediction", outline(pred.mask),
+            put_labels(self.viewer, "prediction", contour,
                        {0: "transparent", 1: "cyan"}, opacity=0.9)
         self._visibility()
-        self.info.setText(self._score_text(image_id))
-
-    def _score_text(self, image_id) -> str:
-        project, version = self.session.project, self.session.active_model
-        spec = ScoreSpec(project.settings.selection.measure, self.tta.value())
-        scores = cached_scores(project, version, spec)
-        if image_id not in scores:
-            return f"model {version}: not scored yet (Select next batch scores the pool)"
-        rank = 1 + sum(s > scores[image_id] for s in scores.values())
-        return (f"model {version}: {spec.measure} score {scores[image_id]:.4f}, "
-                f"rank {rank} of {len(scores)} scored")
+        self.info.setText(text)
 
     def _visibility(self, *_):
         for name, box in (("probability", self.show_probability),
@@ -124,6 +155,12 @@ class PredictionsWidget(QWidget):
 
     def _toggled(self, *_):
         if getattr(self, "shown", None) is not None and self.image_id is not None:
-            self._show(self.image_id, self.shown)
+            self._show(self.image_id, *self.shown)
         else:
             self._visibility()
+
+    def closeEvent(self, event):  # closing the widget stops its reading ahead
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+            self.prefetcher = None
+        super().closeEvent(event)

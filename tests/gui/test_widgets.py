@@ -428,3 +428,27 @@ def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo)
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
     center = camera.center[-2:]  # on the crop, not on the union with stale maps
     assert abs(center[0] - (crop.height - 1) / 2) < 2 and abs(center[1] - (crop.width - 1) / 2) < 2
+
+
+def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, trained_demo):
+    from napari_specimask.core.prediction_cache import compute_predictions
+
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(trained_demo)
+    session = session_for(viewer)
+    preds = w["Predictions"]
+    preds.tta.setValue(2)
+    ids = [r.id for r in session.project.images(role="pool")][:3]
+    run(compute_predictions(session.project, session.active_model, ids, 2))
+    session.set_queue(ids)
+    qtbot.waitUntil(lambda: preds.image_id == ids[0] and preds.shown is not None)
+    pending = {key[1] for key in preds.prefetcher._pending}
+    assert pending == {ids[1], ids[2]}  # the contour and score line of the next two
+    w["Annotate"].step(1)
+    qtbot.waitUntil(lambda: preds.image_id == ids[1])
+    pred, contour, text = preds.shown
+    assert np.array_equal(viewer.layers["prediction"].data, contour)
+    assert contour.shape == (session.project.image(ids[1]).height,
+                             session.project.image(ids[1]).width)
+    assert text.startswith(f"model {session.active_model}")
