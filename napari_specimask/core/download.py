@@ -21,8 +21,7 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
-from napari_specimask import __version__
-
+from .. import __version__
 from .errors import SpecimaskError
 from .progress import Job, Progress, stopped
 

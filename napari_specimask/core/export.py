@@ -193,7 +193,7 @@ def export_coco(project: Project, out: str | Path, which: str = "verified",
 
     if not (yield from each_mask(project, records, which, report, add, stop)):
         return report  # nothing written: a partial file would look complete
-    from napari_specimask import __version__
+    from .. import __version__
 
     doc = {
         "info": {"description": f"specimen masks of {project.settings.name} ({which})",

@@ -9,6 +9,7 @@ once (the caller may edit the arrays), and ``forget`` drops items whose files ch
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -77,10 +78,8 @@ class Prefetcher:
         with self._lock:
             future = self._pending.pop(key, None)
         if future is not None and not future.cancel():
-            try:
+            with contextlib.suppress(Exception):  # raised again by the load below
                 return future.result()
-            except Exception:  # noqa: BLE001 - raised again by the load below
-                pass
         return self._load(key)
 
     def forget(self, keys: Iterable[Hashable] | None = None) -> None:
