@@ -164,10 +164,7 @@ class ActiveLearningWidget(QWidget):
         return self.worker
 
     def _round_done(self, result) -> None:
-        c = result.comparison
-        fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-        text = (f"{c.version} ({result.trained.status}): val Dice {fmt(c.val_dice)}, "
-                f"previous {fmt(c.parent_val_dice)}; "
+        text = (f"{result.comparison.describe(result.trained.status)}; "
                 f"{'activated' if result.activated else 'kept the previous model'}")
         show_info(f"round: {text}")
         self.session.models_changed.emit()

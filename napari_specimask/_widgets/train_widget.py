@@ -33,12 +33,13 @@ from napari_specimask.core.scoring import ModelScorer, ScoreSpec
 from napari_specimask.core.selection import refresh_proposals
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.training import LOGGERS, TrainConfig, train_job
+from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
 from ._jobs import start_job
 from ._plots import LinePlot
 from ._session import session_for
 
-ACTIVATE = ("if val Dice is better", "always", "never")
+ACTIVATE = ("if val Dice is better", "always", "never")  # labels of ACTIVATE_WHEN
 START_FROM = ("encoder weights", "active model (fine-tune)")
 
 
@@ -189,12 +190,8 @@ class TrainWidget(QWidget):
         self.result = result
         project = self.session.project
         c = compare_with_parent(project, result.version)
-        new, before = c.val_dice, c.parent_val_dice
-        text = (f"{result.version} ({result.status}): val Dice "
-                f"{'n/a' if new is None else f'{new:.4f}'}"
-                f"{'' if before is None else f' (previous {before:.4f})'}")
-        when = self.activate_when.currentText()
-        if when == "always" or (when == "if val Dice is better" and c.better):
+        text = c.describe(result.status)
+        if c.should_activate(ACTIVATE_WHEN[self.activate_when.currentIndex()]):
             activate(project, result.version)
             text += f"; {result.version} is now active"
         self.state.setText(text)

@@ -149,7 +149,7 @@ def cmd_train(args) -> int:
         print(summary_line(result))
         c = compare_with_parent(project, result.version)
         before, new = c.parent_val_dice, c.val_dice
-        if args.activate == "yes" or (args.activate == "better" and c.better):
+        if c.should_activate({"yes": "always", "no": "never"}.get(args.activate, args.activate)):
             activate(project, result.version)
             print(f"active model: {result.version}" + (
                 f" (val Dice {before:.4f} -> {new:.4f})" if before is not None and new else ""))

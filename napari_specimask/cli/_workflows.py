@@ -98,10 +98,8 @@ def cmd_round(args) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    print(f"trained {out['trained']} ({out['status']}) at {cfg.img_size} px for up to "
-          f"{cfg.epochs} epochs: val Dice {fmt(c.val_dice)} (previous {c.parent or '-'}: "
-          f"{fmt(c.parent_val_dice)}); {'activated' if result.activated else 'not activated'}")
+    print(f"trained {c.describe(result.trained.status)} at {cfg.img_size} px for up to "
+          f"{cfg.epochs} epochs; {'activated' if result.activated else 'not activated'}")
     if sel is None:
         print("stopped before selecting; nothing queued")
         return 0

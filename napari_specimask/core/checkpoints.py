@@ -22,6 +22,7 @@ from .errors import SpecimaskError
 from .models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
 from .project import MODELS_DIR, Project
 from .store import now
+from .vocabulary import ACTIVATE_WHEN
 
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
@@ -235,6 +236,24 @@ class Comparison:
             return True
         return self.val_dice is not None and (self.parent_val_dice is None
                                               or self.val_dice > self.parent_val_dice)
+
+    def should_activate(self, when: str) -> bool:
+        """The activation rule (``ACTIVATE_WHEN``): always, never, or if better."""
+        return check_activation_rule(when) == "always" or (when == "better" and self.better)
+
+    def describe(self, status: str) -> str:
+        """``v002 (ready): val Dice 0.8123 (previous v001: 0.7990)``"""
+        dice = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        before = "" if self.parent is None else \
+            f" (previous {self.parent}: {dice(self.parent_val_dice)})"
+        return f"{self.version} ({status}): val Dice {dice(self.val_dice)}{before}"
+
+
+def check_activation_rule(when: str) -> str:
+    if when not in ACTIVATE_WHEN:
+        raise SpecimaskError(f"unknown activation rule {when!r}; choose one of "
+                             f"{', '.join(ACTIVATE_WHEN)}")
+    return when
 
 
 def compare_with_parent(project: Project, version: str) -> Comparison:

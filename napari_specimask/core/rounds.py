@@ -13,14 +13,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .checkpoints import Comparison, activate, active_version, compare_with_parent
+from .checkpoints import (
+    Comparison,
+    activate,
+    active_version,
+    check_activation_rule,
+    compare_with_parent,
+)
 from .errors import SpecimaskError
 from .progress import Job, Progress, stopped
 from .project import Project
 from .scoring import ModelScorer, ScoreSpec
 from .selection import Selection, select_next
 from .training import TrainConfig, TrainResult, train_job
-from .vocabulary import ACTIVATE_WHEN
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,14 @@ def run_round(project: Project, cfg: TrainConfig, plan: SelectionPlan,
               stop: threading.Event | None = None) -> Job[RoundResult]:
     """Train a new version; activate it by ``activate_when``; select the next batch with
     the active model. Stopping during training keeps the model and selects nothing."""
-    if activate_when not in ACTIVATE_WHEN:
-        raise SpecimaskError(f"unknown activation rule {activate_when!r}; choose one of "
-                             f"{', '.join(ACTIVATE_WHEN)}")
+    check_activation_rule(activate_when)  # before hours of training, not after
     if not project.image_ids(role="pool", status="unlabeled"):
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left; a round would "
                              "train but have nothing to select (use `specimask train`)")
     parent = active_version(project)
     trained = yield from train_job(project, cfg, stop, parent)
     comparison = compare_with_parent(project, trained.version)
-    activated = activate_when == "always" or (activate_when == "better" and comparison.better)
+    activated = comparison.should_activate(activate_when)
     if activated:
         activate(project, trained.version)
     if stopped(stop) or trained.status != "ready":

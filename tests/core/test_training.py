@@ -251,6 +251,20 @@ def test_comparison_with_parent_decides_better():
     assert Comparison("v002", "v001", 0.5, None).better           # parent had none
 
 
+def test_one_activation_rule_and_one_summary_line():
+    from napari_specimask.core.checkpoints import Comparison
+
+    worse, better = Comparison("v002", "v001", 0.7, 0.8), Comparison("v002", "v001", 0.9, 0.8)
+    assert [worse.should_activate(w) for w in ("better", "always", "never")] == [
+        False, True, False]
+    assert better.should_activate("better") and not better.should_activate("never")
+    with pytest.raises(SpecimaskError, match="unknown activation rule 'yes'"):
+        better.should_activate("yes")
+    assert better.describe("ready") == "v002 (ready): val Dice 0.9000 (previous v001: 0.8000)"
+    assert Comparison("v001", None, None, None).describe("stopped") == \
+        "v001 (stopped): val Dice n/a"
+
+
 def test_compare_with_parent_reads_the_registry(project):
     from napari_specimask.core.checkpoints import compare_with_parent
 
