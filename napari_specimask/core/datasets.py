@@ -16,28 +16,22 @@ masks are not redone.
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import json
 import os
 import re
-import shutil
-import stat
-import tarfile
 import threading
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from .archives import extract_archive
 from .atomic import atomic_path
 from .download import DownloadError, download_file, fetch_json, file_digests_cached, hash_file
 from .errors import SpecimaskError
 from .image_io import is_image_path, read_image, write_mask_png
-from .progress import Job, Progress, stopped
+from .progress import Job, Progress, map_progress, stopped
 
 DATASETS = ("ferns", "halfearth")
 
@@ -170,7 +164,7 @@ def download_ferns(
         entry = entries.get(rel, {})
         known = entry.get("sha256") if entry.get("md5") == remote.md5 else None
         before = _stamp(target)
-        path = yield from _prefixed(
+        path = yield from _prefixed_progress(
             download_file(remote.url, target, sha256=known, md5=remote.md5, stop=stop,
                           size=remote.size, offline_hint=hint),
             f"[{i}/{len(files)}] ",
@@ -195,7 +189,7 @@ def download_ferns(
         if is_archive:
             archives.append(path)
     for archive in archives:
-        ex = yield from _prefixed(extract_archive(archive, base, _fern_route, stop),
+        ex = yield from _prefixed_progress(extract_archive(archive, base, _fern_route, stop),
                                   f"unpack {archive.name}: ")
         report.files += ex.files
         report.bytes += ex.bytes
@@ -320,7 +314,7 @@ def download_halfearth(
             )
         archive = yield from _kaggle_download(base / "downloads")
     base.mkdir(parents=True, exist_ok=True)
-    ex = yield from _prefixed(extract_archive(archive, base, None, stop),
+    ex = yield from _prefixed_progress(extract_archive(archive, base, None, stop),
                               f"unpack {archive.name}: ")
     report.files, report.bytes, report.skipped = ex.files, ex.bytes, ex.skipped
     if ex.stopped:
@@ -433,138 +427,7 @@ def _scan_keys(path: Path, keys: tuple[str, ...]) -> set[str]:
     return found
 
 
-# -- archives -------------------------------------------------------------------------------
-
-
-@dataclass
-class ExtractReport:
-    files: int = 0
-    bytes: int = 0
-    skipped: int = 0
-    stopped: bool = False
-
-
-Route = Callable[[PurePosixPath], "PurePosixPath | None"]
-
-
-def extract_archive(
-    archive: str | Path, dest: str | Path, route: Route | None = None,
-    stop: threading.Event | None = None,
-) -> Job[ExtractReport]:
-    """Unpack a zip or tar under ``dest``, refusing any member that would land outside it.
-
-    ``route`` maps a member's relative path to where it goes under ``dest`` (None skips
-    it). Members already there with the right size are skipped, and each file is written
-    to a temporary name first, so an interrupted run resumes where it stopped. Links and
-    device files are refused: a link can point anywhere.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    report = ExtractReport()
-    if zipfile.is_zipfile(archive):
-        members = _zip_members(archive, dest)
-    elif tarfile.is_tarfile(archive):
-        members = _tar_members(archive, dest)
-    else:
-        raise SpecimaskError(f"{archive}: not a zip or tar archive; pass the archive as "
-                             "downloaded (zip, tar, tar.gz)")
-    root = dest.resolve()
-    try:
-        for name, size, position, total, opener in members:
-            if stopped(stop):
-                report.stopped = True
-                break
-            rel = _safe_member(archive, name, dest)
-            routed = route(rel) if route and rel is not None else rel
-            if routed is None:
-                continue
-            target = dest / routed
-            if not _inside(target, root):
-                raise SpecimaskError(f"{archive}: refusing member {name!r}: it would be "
-                                     f"written outside {dest} (through a link); remove it")
-            yield Progress(position, total, routed.name)
-            if target.is_file() and target.stat().st_size == size:
-                report.skipped += 1
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".part")
-            with opener() as src, open(tmp, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            os.replace(tmp, target)
-            report.files += 1
-            report.bytes += size
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error,
-            gzip.BadGzipFile) as exc:
-        raise SpecimaskError(f"{archive}: damaged or truncated archive ({exc}); delete it and "
-                             "run the command again to get a fresh copy") from None
-    finally:
-        members.close()
-    return report
-
-
-MemberIter = Iterator[tuple[str, int, int, int, Callable]]
-
-
-def _zip_members(archive: Path, dest: Path) -> MemberIter:
-    with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:  # check every name before writing anything
-            _safe_member(archive, info.filename, dest)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise SpecimaskError(f"{archive}: refusing member {info.filename!r}: it is a "
-                                     "link, which could point outside the folder")
-        files = [i for i in infos if not i.is_dir()]
-        total = sum(i.file_size for i in files)
-        done = 0
-        for info in files:
-            yield info.filename, info.file_size, done, total, lambda i=info: zf.open(i)
-            done += info.file_size
-
-
-def _tar_members(archive: Path, dest: Path) -> MemberIter:
-    total = archive.stat().st_size
-    with open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tf:
-        for member in tf:
-            if member.isdir():
-                _safe_member(archive, member.name, dest)
-                continue
-            if not member.isfile():
-                kind = "link" if member.issym() or member.islnk() else "special file"
-                raise SpecimaskError(f"{archive}: refusing member {member.name!r}: it is a "
-                                     f"{kind}, which could point outside the folder")
-            yield (member.name, member.size, raw.tell(), total,
-                   lambda m=member: tf.extractfile(m))
-
-
-def _safe_member(archive: Path, name: str, dest: Path) -> PurePosixPath | None:
-    """The member's relative path, None for OS clutter, or an error for unsafe paths."""
-    clean = name.replace("\\", "/")
-    parts = [p for p in clean.split("/") if p not in ("", ".")]
-    if clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts:
-        raise SpecimaskError(f"{archive}: refusing member {name!r}: its path leaves {dest} "
-                             "(an unsafe archive); nothing outside was written")
-    if not parts or "__MACOSX" in parts or parts[-1].startswith("._") \
-            or parts[-1] == ".DS_Store":
-        return None
-    return PurePosixPath(*parts)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    resolved = path.resolve()
-    return resolved == root or root in resolved.parents
-
-
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _prefixed(job, prefix: str):
-    """Pass a job's progress through with ``prefix`` on each message; return its result."""
-    while True:
-        try:
-            p = next(job)
-        except StopIteration as done:
-            return done.value
-        yield Progress(p.done, p.total, prefix + p.message)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -610,3 +473,8 @@ def _manifest_files(base: Path, manifest: dict, article) -> list[RemoteFile]:
     files = [RemoteFile(e["name"], e["url"], e.get("size"), e.get("md5"))
              for rel, e in entries.items() if (base / rel).is_file()]
     return files if files and len(files) == len(entries) else []
+
+
+def _prefixed_progress(job: Job, prefix: str) -> Job:
+    """A part's reports with ``prefix`` on each message (which file, which step)."""
+    return map_progress(job, lambda p: Progress(p.done, p.total, prefix + p.message))

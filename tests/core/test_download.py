@@ -18,12 +18,8 @@ import pytest
 from PIL import Image
 
 from napari_specimask.core import datasets
-from napari_specimask.core.datasets import (
-    clean_fern_mask,
-    download_ferns,
-    download_halfearth,
-    extract_archive,
-)
+from napari_specimask.core.archives import extract_archive
+from napari_specimask.core.datasets import clean_fern_mask, download_ferns, download_halfearth
 from napari_specimask.core.download import download_file, fetch_json, part_path
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.image_io import read_mask
