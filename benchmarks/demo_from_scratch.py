@@ -12,7 +12,9 @@ best cold-start method on the same test images. Prints both Dice figures and the
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--work", type=Path, help="keep the folders here (default: temp)")
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="specimask-bench-"))
+    work = args.work
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix="specimask-bench-"))
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     demo, proj = work / "demo", work / "project"
     sm("demo", "--out", demo, "--no-viewer")
     sm("init", proj, "--images", demo / "images" / "pool", "--masks", demo / "truth")

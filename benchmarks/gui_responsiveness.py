@@ -12,6 +12,7 @@ images until its first image is shown.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -57,7 +58,8 @@ def main() -> None:
     from napari_specimask.core.progress import run
     from napari_specimask.core.training import TrainConfig, train
 
-    tmp = Path(tempfile.mkdtemp())
+    tmp = Path(tempfile.mkdtemp(prefix="specimask-bench-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     demo = tmp / "demo"
     project = run(create_demo_project(demo))
     for rec in project.images(role="pool")[:16]:
@@ -119,7 +121,6 @@ def main() -> None:
     print(f"open a 10,000-image project and show its first image: {dt:.2f} s "
           f"({w['Project'].model.rowCount()} rows in the table)")
     viewer.close()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_big_project(root: Path, n: int) -> Path:

@@ -9,6 +9,8 @@ the widgets as a person would and saves one screenshot per widget to docs/images
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 import time
@@ -40,7 +42,9 @@ def main() -> None:
     from napari_specimask.core.progress import run
     from napari_specimask.core.training import TrainConfig, train
 
-    root = Path(tempfile.mkdtemp()) / "demo"
+    scratch = Path(tempfile.mkdtemp(prefix="specimask-shots-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # ~200 MB of project
+    root = scratch / "demo"
     project = run(create_demo_project(root))
     for rec in project.images(role="pool")[::2]:
         project.save_mask(rec.id, read_mask(root / "truth" / f"{rec.name}.png"), "hand")
@@ -119,7 +123,7 @@ def main() -> None:
     ex.format.setCurrentText("cutout")
     ex.background.setCurrentText("white")
     ex.crop.setChecked(True)
-    ex.export_to(Path(tempfile.mkdtemp()) / "cutouts")
+    ex.export_to(scratch / "cutouts")
     wait(app, lambda: ex.worker is None)
     shot("Import / export", "widget_exchange.png")
     viewer.close()

@@ -81,3 +81,32 @@ def test_lr_find_saves_plot(proj, capsys, tmp_path):
                  "--encoder-weights", "none", "--num-training", "8", "--out", str(plot)]) == 0
     assert "suggested learning rate" in capsys.readouterr().out
     assert plot.stat().st_size > 1000
+
+
+def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, monkeypatch):
+    """A write that fails with ENOSPC (it names no file) is reported with the file it was
+    writing and what to do, leaves no temp file, and the version is 'failed', not stuck
+    as 'training'."""
+    import errno
+
+    from napari_specimask.core import checkpoints
+
+    def disk_full(path, tensors):
+        with open(path, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints, "write_safetensors", disk_full)
+    p, _ = proj
+    capsys.readouterr()
+    assert main(["train", str(p), "--img-size", "64", "--epochs", "1", "--encoder-weights",
+                 "none", "--max-steps", "1", "--activate", "no"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "weights.safetensors: No space left on device" in err[0]
+    assert "free some space" in err[0]
+    assert main(["models", str(p), "--json"]) == 0
+    last = json.loads(capsys.readouterr().out)[-1]
+    assert last["status"] == "failed"
+    folder = p / "models" / last["version"]
+    assert not list(folder.glob(".specimask-tmp-*")) and not (folder / "weights.safetensors").exists()

@@ -6,6 +6,7 @@ Every command exits 0 on success and non-zero with a one-line reason on failure.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from napari_specimask import __version__
@@ -38,5 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:  # disk full, permission denied on output, ...
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"specimask: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        hint = ("; free some space on that disk and run the command again (files are"
+                " written whole or not at all)" if exc.errno == errno.ENOSPC else "")
+        print(f"specimask: error: {where}{exc.strerror or exc}{hint}", file=sys.stderr)
     return 1

@@ -27,6 +27,11 @@ def stage_file(target: str | Path, writer: Callable[[Path], None]) -> Path:
     try:
         writer(tmp)
         _fsync_file(tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write() (disk full) names no file: name ours
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

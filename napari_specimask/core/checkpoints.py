@@ -117,11 +117,13 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def finish_version(project: Project, version: str, status: str, metrics: dict) -> None:
-    folder = project.root / MODELS_DIR / version
-    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
+    """Record the outcome in the store first (what every reader uses), then a copy in the
+    version's folder, so a full disk cannot leave the version looking as if still training."""
     with project.store.transaction() as conn:
         conn.execute("UPDATE models SET status = ?, metrics = ? WHERE version = ?",
                      (status, json.dumps(metrics), version))
+    folder = project.root / MODELS_DIR / version
+    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
 
 
 def load_model(project: Project, version: str | None = None,

@@ -8,6 +8,7 @@ always on disk, written atomically, so a stop or a crash leaves a usable model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -286,7 +287,9 @@ def train(project: Project, cfg: TrainConfig,
         if not keep.saved:  # stopped before the first epoch ended: keep what we have
             keep.save(module, trainer.current_epoch)
     except BaseException as exc:
-        finish_version(project, version, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        with contextlib.suppress(OSError):  # a full disk must not hide the first error
+            finish_version(project, version, "failed",
+                           {"error": f"{type(exc).__name__}: {exc}"})
         if isinstance(exc, torch.OutOfMemoryError):
             raise SpecimaskError(
                 f"out of memory while training at {cfg.img_size} px, batch {cfg.batch_size}; "
