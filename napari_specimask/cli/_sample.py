@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari_specimask.core.sampling import (
-    LINKS,
-    SHOW,
-    read_collection,
-    stratified_sample,
-    write_sample,
-)
+from napari_specimask.core.sampling import LINKS, stratified_sample, write_sample
+from napari_specimask.core.taxon_tables import SHOW, read_collection
 
 
 def register(sub) -> None:

@@ -13,13 +13,8 @@ from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, chisquare
 
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.sampling import (
-    Row,
-    draw_weighted,
-    read_collection,
-    stratified_sample,
-    write_sample,
-)
+from napari_specimask.core.sampling import draw_weighted, stratified_sample, write_sample
+from napari_specimask.core.taxon_tables import Row, read_collection
 
 
 def make_rows(spec: list[tuple[str, str, str]]) -> list[Row]:
