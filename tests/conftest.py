@@ -47,3 +47,36 @@ def encode():
     """Bytes of stand-in files (served over HTTP, packed in archives):
     ``encode.png(array)`` and ``encode.tar_gz({member: bytes})``."""
     return SimpleNamespace(png=_png, tar_gz=_tar_gz)
+
+
+@pytest.fixture
+def registered_versions():
+    """``registered_versions(project, [dice, ...])``: model versions as training leaves
+    them (weights file, config, metrics, status) and a few cached predictions each, with
+    tiny stand-in weights: for what lists, activates and removes versions, not loads."""
+    import torch
+
+    from napari_specimask.core.checkpoints import (
+        ModelConfig,
+        finish_version,
+        new_version,
+        save_weights,
+    )
+    from napari_specimask.core.prediction_cache import CACHE_DIR
+
+    def make(project: Project, dices: list[float | None]) -> list[str]:
+        versions = []
+        for i, dice in enumerate(dices):
+            config = ModelConfig(img_size=64)
+            v = new_version(project, versions[-1] if versions else None, i, [1, 2], config)
+            save_weights(project.root / "models" / v, {"w": torch.full((1000,), float(i))},
+                         config)
+            finish_version(project, v, "ready", {"best_val_dice": dice})
+            cache = project.root / CACHE_DIR / v / "tta2" / "probability"
+            cache.mkdir(parents=True)
+            for j in range(3):
+                (cache / f"{j}.png").write_bytes(_png(np.full((8, 8), 100, np.uint8)))
+            versions.append(v)
+        return versions
+
+    return make

@@ -110,3 +110,49 @@ def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, mon
     assert last["status"] == "failed"
     folder = p / "models" / last["version"]
     assert not list(folder.glob(".specimask-tmp-*")) and not (folder / "weights.safetensors").exists()
+
+
+def test_models_remove_and_keep_best(tmp_path, capsys, registered_versions, monkeypatch):
+    from napari_specimask.core.project import Project
+
+    p = tmp_path / "p"
+    with Project.create(p) as project:
+        registered_versions(project, [0.5, 0.9, 0.7, 0.6])
+    assert main(["activate", str(p), "v001"]) == 0
+    capsys.readouterr()
+    assert main(["models", str(p)]) == 0
+    table = capsys.readouterr().out
+    assert "disk MB" in table and "* v001" in table
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["models", str(p), "--remove", "v003"]) == 1
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["models", str(p), "--keep-best", "1", "--dry-run"]) == 0
+    assert "would remove the weights and cached predictions of v003, v004" in \
+        capsys.readouterr().out
+    assert (p / "models" / "v003" / "weights.safetensors").exists()
+    assert main(["models", str(p), "--remove", "v001", "--yes"]) == 1
+    assert "v001 is the active model" in capsys.readouterr().err
+    assert main(["models", str(p), "--keep-best", "1", "--yes"]) == 0
+    assert "removed 2 version(s), freed" in capsys.readouterr().out
+    assert main(["models", str(p), "--json"]) == 0
+    models = json.loads(capsys.readouterr().out)
+    assert [m["version"] for m in models if m["removed"]] == ["v003", "v004"]
+    assert main(["models", str(p)]) == 0
+    assert capsys.readouterr().out.count("removed") == 2
+    assert main(["activate", str(p), "v003"]) == 1
+    assert "were removed" in capsys.readouterr().err
+
+
+def test_models_remove_asks_on_a_terminal(tmp_path, capsys, registered_versions, monkeypatch):
+    from napari_specimask.core.project import Project
+
+    p = tmp_path / "p"
+    with Project.create(p) as project:
+        registered_versions(project, [0.5, 0.9])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter(["", "y"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert main(["models", str(p), "--remove", "v002"]) == 1  # Enter means no
+    assert "nothing removed" in capsys.readouterr().out
+    assert main(["models", str(p), "--remove", "v002"]) == 0
+    assert not (p / "models" / "v002" / "weights.safetensors").exists()

@@ -24,9 +24,11 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
+from napari_specimask.core.checkpoints import list_models
 from napari_specimask.core.demo_data import make_herbarium_sheet, make_plankton
 from napari_specimask.core.image_io import read_mask, write_image, write_mask_png
 from napari_specimask.core.labelstudio import mask_to_rle
+from napari_specimask.core.project import Project
 
 RECIPES = Path(__file__).parent.parent / "docs" / "recipes"
 TINY = ["--img-size", "64", "--epochs", "1", "--batch-size", "8",
@@ -104,6 +106,14 @@ def test_plankton_recipe(plankton_data):
     assert len(ran) >= 12
     rows = list((plankton_data / "grid" / "results.csv").read_text().splitlines())
     assert len(rows) == 1 + 8  # header + 2 x 2 x 2 combinations
+    with Project.open(plankton_data / "plankton") as project:
+        models = list_models(project)
+    ranked = sorted((m for m in models if m["status"] in ("ready", "stopped")),
+                    key=lambda m: -(m["metrics"].get("best_val_dice") or -1.0))
+    kept = {m["version"] for m in models if m["active"]}
+    kept |= {m["version"] for m in [m for m in ranked if not m["active"]][:2]}
+    left = {w.parent.name for w in (plankton_data / "plankton" / "models").glob("v*/weights.*")}
+    assert left == kept and len(models) == 10  # 2 rounds + 8 combinations; 3 kept
     coco = json.loads((plankton_data / "plankton_coco.json").read_text())
     assert coco["annotations"] and coco["categories"][0]["name"] == "specimen"
     provenance = (plankton_data / "provenance.csv").read_text()

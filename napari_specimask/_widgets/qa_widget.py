@@ -70,7 +70,7 @@ class QAWidget(QWidget):
     def _load_models(self, *_):
         project = self.session.project
         versions = [m["version"] for m in list_models(project)
-                    if m["status"] in ("ready", "stopped")] if project else []
+                    if m["status"] in ("ready", "stopped") and not m["removed"]] if project else []
         for box, extra in ((self.version, []), (self.compare, [NONE])):
             current = box.currentText()
             box.clear()

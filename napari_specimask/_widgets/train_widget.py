@@ -1,4 +1,5 @@
-"""Train dock widget: the training settings as a form, Train / Stop, live progress.
+"""Train dock widget: the training settings as a form, Train / Stop, live progress, and
+the model versions (activate one, free disk).
 
 Training runs in a worker thread (``core.training.train_job``) while the person keeps
 annotating; Stop sets the core stop event, which ends training after the current step
@@ -38,6 +39,7 @@ from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 from ._jobs import start_job
 from ._plots import LinePlot
 from ._session import session_for
+from .models_panel import ModelsPanel
 
 ACTIVATE = ("if val Dice is better", "always", "never")  # labels of ACTIVATE_WHEN
 START_FROM = ("encoder weights", "active model (fine-tune)")
@@ -101,12 +103,13 @@ class TrainWidget(QWidget):
         self.state = QLabel("")
         self.state.setWordWrap(True)
         self.plot = LinePlot("step", "loss / val Dice")
+        self.models = ModelsPanel(self.session, self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         for w in (self.two_stage, self.use_pseudo):
             layout.addWidget(w)
         layout.addLayout(buttons)
-        for w in (self.bar, self.state, self.plot):
+        for w in (self.bar, self.state, self.plot, self.models):
             layout.addWidget(w)
         self.train_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.project import Project
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.vocabulary import ARCHS, GRID_KEYS, LOSSES, PRESETS
@@ -110,9 +111,22 @@ def register(sub) -> None:
     p.add_argument("--num-training", type=int, default=100)
     p.set_defaults(func=cmd_lr_find)
 
-    p = sub.add_parser("models", help="list trained model versions")
+    p = sub.add_parser("models", help="list model versions; remove weights to free disk",
+                       description="List the model versions (* marks the active one) with "
+                       "the disk each takes, weights and cached predictions. --remove or "
+                       "--keep-best delete weights and cached predictions and keep the "
+                       "record (val Dice, provenance, history).")
     p.add_argument("project", type=Path)
     p.add_argument("--json", action="store_true")
+    gone = p.add_mutually_exclusive_group()
+    gone.add_argument("--remove", nargs="+", metavar="VERSION",
+                      help="remove these versions' weights and cached predictions")
+    gone.add_argument("--keep-best", type=int, metavar="N",
+                      help="remove all but the active version and the N best by val Dice")
+    p.add_argument("--force", action="store_true",
+                   help="also remove versions left 'training' by a killed run")
+    p.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("activate", help="make a model version the active one")
@@ -195,9 +209,14 @@ def cmd_lr_find(args) -> int:
 
 def cmd_models(args) -> int:
     from napari_specimask.core.checkpoints import list_models
+    from napari_specimask.core.model_removal import version_bytes
 
+    if args.remove or args.keep_best is not None:
+        return remove_models(args)
     with Project.open(args.project) as project:
         models = list_models(project)
+        for m in models:
+            m["disk_bytes"] = version_bytes(project, m["version"])
     if args.json:
         print(json.dumps(models))
         return 0
@@ -205,13 +224,46 @@ def cmd_models(args) -> int:
         print("no models yet; train one with `specimask train`")
         return 0
     print(f"{'':2}{'version':<8} {'status':<9} {'arch':<14} {'encoder':<10} {'size':>5} "
-          f"{'val Dice':>8} {'train':>6}  parent  created")
+          f"{'val Dice':>8} {'train':>6} {'disk MB':>8}  parent  created")
     for m in models:
         d = m["metrics"].get("best_val_dice")
-        print(f"{'*' if m['active'] else ' '} {m['version']:<8} {m['status']:<9} "
+        print(f"{'*' if m['active'] else ' '} {m['version']:<8} "
+              f"{'removed' if m['removed'] else m['status']:<9} "
               f"{m['arch']:<14} {m['encoder']:<10} {m['img_size']:>5} "
-              f"{(f'{d:.4f}' if d is not None else '-'):>8} {len(m['train_image_ids']):>6}  "
-              f"{m['parent'] or '-':<6}  {m['created_at']}")
+              f"{(f'{d:.4f}' if d is not None else '-'):>8} {len(m['train_image_ids']):>6} "
+              f"{m['disk_bytes'] / 1e6:>8.1f}  {m['parent'] or '-':<6}  {m['created_at']}")
+    return 0
+
+
+def remove_models(args) -> int:
+    from napari_specimask.core.model_removal import (
+        check_removable,
+        remove_versions,
+        version_bytes,
+        versions_beyond_best,
+    )
+
+    with Project.open(args.project) as project:
+        versions = args.remove or versions_beyond_best(project, args.keep_best)
+        check_removable(project, versions, args.force)
+        if not versions:
+            print("nothing to remove")
+            return 0
+        size = sum(version_bytes(project, v) for v in versions) / 1e6
+        print(f"{'would remove' if args.dry_run else 'removing'} the weights and cached "
+              f"predictions of {', '.join(versions)} ({size:.1f} MB)")
+        if args.dry_run:
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise SpecimaskError("add --yes to remove without being asked (no terminal "
+                                     "to ask on)")
+            if input("remove them? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return 1
+        out = drive(remove_versions(project, versions, args.force), "removing")
+    print(f"removed {len(out.removed)} version(s), freed {out.freed_bytes / 1e6:.1f} MB; "
+          "their records stay (val Dice, provenance)")
     return 0
 
 

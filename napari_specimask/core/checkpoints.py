@@ -132,8 +132,16 @@ def load_model(project: Project, version: str | None = None,
     version = version or active_version(project)
     if version is None:
         raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    check_not_removed(project, version)
     folder = project.root / MODELS_DIR / version
     return (*load_model_folder(folder, device), version)
+
+
+def check_not_removed(project: Project, version: str) -> None:
+    row = project.store.read_one("SELECT removed_at FROM models WHERE version = ?", (version,))
+    if row is not None and row[0]:
+        raise SpecimaskError(f"the weights of model {version} were removed on {row[0]} to free "
+                             f"disk; use another version (`specimask models {project.root}`)")
 
 
 _SHARED: OrderedDict[tuple, tuple[torch.nn.Module, ModelConfig]] = OrderedDict()
@@ -201,6 +209,7 @@ def list_models(project: Project) -> list[dict]:
         d["train_image_ids"] = json.loads(d["train_image_ids"] or "[]")
         d["config"] = json.loads(d["config"]) if d.get("config") else {}
         d["active"] = bool(d["active"])
+        d["removed"] = bool(d.get("removed_at"))
         out.append(d)
     return out
 
@@ -217,6 +226,7 @@ def activate(project: Project, version: str) -> None:
         raise SpecimaskError(f"no model version {version!r} in {project.root} (known: {known})")
     if row[0] not in ("ready", "stopped"):
         raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be active")
+    check_not_removed(project, version)
     with project.store.transaction() as conn:
         conn.execute("UPDATE models SET active = (version = ?)", (version,))
 

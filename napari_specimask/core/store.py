@@ -114,6 +114,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     # v3: TTA scores cached per (image, model version, measure, views); how good each
     # proposal was; where a queued image's proposal came from.
     lambda conn: execute_statements(conn, _V3),
+    # v4: a version whose weights were removed to free disk keeps its row (provenance,
+    # history) with the time of removal.
+    lambda conn: conn.execute("ALTER TABLE models ADD COLUMN removed_at TEXT"),
 ]
 
 

@@ -452,3 +452,39 @@ def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, tra
     assert contour.shape == (session.project.image(ids[1]).height,
                              session.project.image(ids[1]).width)
     assert text.startswith(f"model {session.active_model}")
+
+
+def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, monkeypatch,
+                                            registered_versions):
+    from qtpy.QtWidgets import QMessageBox
+
+    from napari_specimask.core.project import Project
+
+    with Project.open(demo) as project:
+        registered_versions(project, [0.6, 0.5, 0.4])
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(demo)
+    panel = w["Train"].models
+    assert panel.model.rowCount() == 3
+    panel.select(["v002"])
+    click(qtbot, panel.activate_button)
+    assert session_for(viewer).active_model == "v002"
+    assert [r[0] for r in panel.model.rows] == ["v001", "* v002", "v003"]
+    panel.select(["v002"])
+    assert not panel.remove_button.isEnabled()  # the active model cannot be removed
+    panel.select(["v001", "v003"])
+    assert not panel.activate_button.isEnabled() and panel.remove_button.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    click(qtbot, panel.remove_button)
+    assert panel.worker is None and (demo / "models" / "v001" / "weights.safetensors").exists()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    click(qtbot, panel.remove_button)
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    assert "removed v001, v003" in panel.state.text() and "MB freed" in panel.state.text()
+    assert not (demo / "models" / "v003" / "weights.safetensors").exists()
+    assert [r[1] for r in panel.model.rows] == ["removed", "ready", "removed"]
+    qa = w["QA"]
+    assert [qa.version.itemText(i) for i in range(qa.version.count())] == ["v002"]
+    panel.select(["v001"])
+    assert not panel.activate_button.isEnabled() and not panel.remove_button.isEnabled()

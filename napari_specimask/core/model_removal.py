@@ -1,0 +1,111 @@
+"""Freeing disk: removing model versions' weights and cached predictions.
+
+A resnet34 Unet weighs ~98 MB and a grid search trains one per combination, so a laptop
+fills up. Removal keeps each version's record (provenance, the history plot and the
+comparison with its parent still name it, with its val Dice), its config and metrics;
+only the weights and the predictions cached with them go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .atomic import TMP_MARK
+from .checkpoints import list_models
+from .errors import SpecimaskError
+from .prediction_cache import CACHE_DIR
+from .progress import Job, Progress, stopped
+from .project import MODELS_DIR, Project
+from .store import now
+
+WEIGHT_FILES = ("weights.safetensors",)
+
+
+@dataclass
+class Removal:
+    removed: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes in the files under ``folder`` (0 when it does not exist)."""
+    total = 0
+    for top, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile
+                total += os.stat(os.path.join(top, name)).st_size
+    return total
+
+
+def weights_bytes(project: Project, version: str) -> int:
+    """What the version's model folder holds (its weights, mostly): cheap, a few files."""
+    return folder_bytes(project.root / MODELS_DIR / version)
+
+
+def version_bytes(project: Project, version: str) -> int:
+    """Model folder and cached predictions: what a version costs on disk."""
+    return weights_bytes(project, version) + folder_bytes(project.root / CACHE_DIR / version)
+
+
+def check_removable(project: Project, versions: list[str], force: bool = False) -> None:
+    """Refuse, naming the version and the fix, before anything is deleted."""
+    models = {m["version"]: m for m in list_models(project)}
+    for v in versions:
+        if v not in models:
+            known = ", ".join(models) or "none"
+            raise SpecimaskError(f"no model version {v!r} in {project.root} (known: {known})")
+        if models[v]["active"]:
+            raise SpecimaskError(f"{v} is the active model; activate another version first "
+                                 f"(`specimask activate {project.root} VERSION`)")
+        if models[v]["status"] == "training" and not force:
+            raise SpecimaskError(
+                f"{v} is still training; stop it first (a version left 'training' by a "
+                "killed run can be removed with --force)")
+
+
+def versions_beyond_best(project: Project, keep_best: int) -> list[str]:
+    """Every version but the active one and the ``keep_best`` best by val Dice (those
+    without a val Dice count as worst); versions still training are left alone."""
+    models = [m for m in list_models(project)
+              if not m["removed"] and not m["active"] and m["status"] != "training"]
+    ranked = sorted(models, key=lambda m: -(m["metrics"].get("best_val_dice") or -1.0))
+    keep = {m["version"] for m in ranked[:max(0, keep_best)]}
+    return [m["version"] for m in models if m["version"] not in keep]
+
+
+def remove_versions(project: Project, versions: list[str], force: bool = False,
+                    stop: threading.Event | None = None) -> Job[Removal]:
+    """Remove the weights and cached predictions of ``versions``.
+
+    Each version is marked removed in the store before its files go, so a crash midway
+    leaves it marked, and running the removal again sweeps what is left.
+    """
+    check_removable(project, versions, force)
+    out = Removal()
+    for i, v in enumerate(versions):
+        if stopped(stop):
+            break
+        yield Progress(i, len(versions), f"removing {v}")
+        with project.store.transaction() as conn:
+            conn.execute("UPDATE models SET removed_at = COALESCE(removed_at, ?) "
+                         "WHERE version = ?", (now(), v))
+        folder = project.root / MODELS_DIR / v
+        for name in WEIGHT_FILES:
+            path = folder / name
+            if path.is_file():
+                out.freed_bytes += path.stat().st_size
+                path.unlink()
+        for tmp in folder.glob(f"{TMP_MARK}*"):  # a write the crash cut short
+            out.freed_bytes += tmp.stat().st_size
+            tmp.unlink()
+        cache = project.root / CACHE_DIR / v
+        out.freed_bytes += folder_bytes(cache)
+        shutil.rmtree(cache, ignore_errors=True)
+        out.removed.append(v)
+    yield Progress(len(out.removed), len(versions), "done")
+    return out
