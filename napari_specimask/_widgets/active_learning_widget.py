@@ -27,7 +27,7 @@ from qtpy.QtWidgets import (
 
 from napari_specimask.core.annotations import iteration_summary
 from napari_specimask.core.checkpoints import list_models
-from napari_specimask.core.rounds import SelectionPlan, round_config, run_round
+from napari_specimask.core.rounds import SelectionPlan, run_round
 from napari_specimask.core.scoring import ModelScorer, ScoreSpec
 from napari_specimask.core.selection import STRATEGIES, select_next
 from napari_specimask.core.tta import MEASURES
@@ -61,9 +61,9 @@ class ActiveLearningWidget(QWidget):
         self.select_button = QPushButton("Select next batch")
         self.round_button = QPushButton("Train + select (one round)")
         self.round_button.setToolTip(
-            "train a new model with the project's training defaults (Train widget: 'Save as "
-            "project defaults') and this iteration's schedule, keep it if its val Dice is "
-            "better, then select the next batch with these settings")
+            "train a new model with the Train widget's form (the project's training "
+            "defaults when that widget is not open) and this iteration's schedule, keep it "
+            "if its val Dice is better, then select the next batch with these settings")
         self.stop_button = QPushButton("Stop", enabled=False)
         self.finetune = QCheckBox("rounds fine-tune the active model")
         self.finetune.setToolTip("start each round's training from the active model's weights "
@@ -153,7 +153,7 @@ class ActiveLearningWidget(QWidget):
         """Train, keep the better model, then select with this form's settings."""
         project, plan = self.session.project, self.plan()
         finetune = self.finetune.isChecked() and self.session.active_model is not None
-        cfg = round_config(project, init_from="active" if finetune else None)
+        cfg = self.session.round_training(**({"init_from": "active"} if finetune else {}))
         self.stop_event = threading.Event()
         stop = self.stop_event
         self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")

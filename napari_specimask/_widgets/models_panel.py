@@ -69,6 +69,7 @@ class ModelsPanel(QWidget):
         project = self.session.project
         self.models = {m["version"]: m for m in list_models(project)} if project else {}
         self.model.set_rows([self._row(project, m) for m in self.models.values()])
+        self.table.resizeColumnsToContents()
         self._enable()
 
     @staticmethod

@@ -54,6 +54,7 @@ class TrainWidget(QWidget):
         self.refresh_worker = None
         self.stop_event: threading.Event | None = None
         self.result = None
+        self.listed = False  # the version being trained is in the model table
         self.arch = QComboBox()
         self.arch.addItems(ARCHS)
         self.weights = QComboBox(editable=True)
@@ -115,6 +116,9 @@ class TrainWidget(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.defaults_button.clicked.connect(self.save_defaults)
         self.session.project_changed.connect(self._load_defaults)
+        self.session.set_training_form(self.config)  # rounds train with this form
+        session = self.session
+        self.destroyed.connect(lambda *_: session.set_training_form(None))
         self._load_defaults(self.session.project)
 
     def _load_defaults(self, project) -> None:
@@ -138,15 +142,15 @@ class TrainWidget(QWidget):
 
     def form_config(self, **overrides) -> TrainConfig:
         """The form as a config: its values are the base ones, before the schedule."""
-        return TrainConfig.from_settings(
-            self.session.project.settings,
+        form = dict(
             arch=self.arch.currentText(), encoder_weights=self.weights.currentText(),
             img_size=self.img_size.value(), epochs=self.epochs.value(),
             batch_size=self.batch.value(), lr=self.lr.value(), loss=self.loss.currentText(),
             augment=self.augment.currentText(), two_stage=self.two_stage.isChecked(),
             use_pseudo=self.use_pseudo.isChecked(),
             loggers=[n for n, box in self.loggers.items() if box.isChecked()],
-            init_from="active" if self.start_from.currentIndex() == 1 else "", **overrides)
+            init_from="active" if self.start_from.currentIndex() == 1 else "")
+        return TrainConfig.from_settings(self.session.project.settings, **{**form, **overrides})
 
     def config(self, **overrides) -> TrainConfig:
         """What Train runs: the form plus this iteration's schedule (+epochs, +px), as
@@ -166,6 +170,7 @@ class TrainWidget(QWidget):
         parent = self.session.active_model
         self.stop_event = threading.Event()
         self.result = None
+        self.listed = False
         self.plot.clear()
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -183,6 +188,9 @@ class TrainWidget(QWidget):
             self.state.setText("stopping after this step…")
 
     def _progress(self, p) -> None:
+        if not self.listed:  # the first report: the new version is registered, list it
+            self.listed = True
+            self.models.refresh()
         self.state.setText(p.message)
         if p.stage == "train" and p.train_loss is not None:
             self.plot.add("train loss", p.step, p.train_loss)

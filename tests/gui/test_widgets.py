@@ -101,6 +101,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     train.worker.yielded.connect(reports.append)
     qtbot.waitUntil(lambda: any(r.stage == "train" for r in reports), timeout=60_000)
     assert not train.train_button.isEnabled() and train.stop_button.isEnabled()
+    assert [r[:2] for r in train.models.model.rows] == [("v001", "training")]  # listed live
     click(qtbot, train.stop_button)
     qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
     assert train.result.status == "stopped"
@@ -328,6 +329,8 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
     assert '"tensorboard"' in text and "img_size = 64" in text and "epochs = 1" in text
     train.start_from.setCurrentIndex(1)
     assert train.config().init_from == "active"
+    train.epochs.setValue(2)  # changed after saving: the round trains with the form
+    expected_epochs = train.config().epochs
 
     al.strategy.setCurrentText("stochastic")
     al.batch_size.setValue(2)
@@ -341,6 +344,7 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
     assert (trained_demo / "models" / "v002" / "tensorboard").is_dir()
     config = json.loads((trained_demo / "models" / "v002" / "config.json").read_text())
     assert config["extra"]["train"]["init_from"] == "v001"  # fine-tuned the active model
+    assert config["extra"]["train"]["epochs"] == expected_epochs != 1  # not the saved 1
     assert len(session.queue) == 2 and al.selection.model_version == session.active_model
     assert al.select_button.isEnabled() and not al.stop_button.isEnabled()
 
@@ -488,3 +492,20 @@ def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, mon
     assert [qa.version.itemText(i) for i in range(qa.version.count())] == ["v002"]
     panel.select(["v001"])
     assert not panel.activate_button.isEnabled() and not panel.remove_button.isEnabled()
+
+
+def test_rounds_train_with_the_train_form_while_it_is_open(make_napari_viewer, qtbot, demo):
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    session.open(demo)
+    default_epochs = session.project.settings.train.epochs
+    assert session.round_training().epochs == default_epochs  # no Train widget: defaults
+    dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
+    train.epochs.setValue(default_epochs + 3)
+    train.img_size.setValue(96)
+    cfg = session.round_training(init_from="active")
+    assert (cfg.epochs, cfg.img_size, cfg.init_from) == (default_epochs + 3, 96, "active")
+    viewer.window.remove_dock_widget(dock)
+    train.deleteLater()
+    qtbot.waitUntil(lambda: session._training_form is None, timeout=5_000)
+    assert session.round_training().epochs == default_epochs
