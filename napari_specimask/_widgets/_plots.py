@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from qtpy.QtCore import QTimer
 
 REDRAW_MS = 500
+MARGINS_PX = {"left": 52, "right": 10, "top": 8, "bottom": 34}  # room for tick labels
 
 
 class LinePlot(FigureCanvasQTAgg):
     def __init__(self, xlabel: str, ylabel: str, height: float = 2.2):
         self.figure = Figure(figsize=(4, height), dpi=90)
-        self.figure.subplots_adjust(left=0.16, right=0.97, top=0.95, bottom=0.22)
         super().__init__(self.figure)
         self.ax = self.figure.add_subplot(111)
         self.xlabel, self.ylabel = xlabel, ylabel
@@ -25,6 +26,15 @@ class LinePlot(FigureCanvasQTAgg):
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self.clear()
+
+    def resizeEvent(self, event) -> None:
+        """Margins in pixels, not fractions: a dock squeezes the plot, and fractional
+        margins then cut off the axis labels."""
+        super().resizeEvent(event)
+        w, h = max(self.width(), 100), max(self.height(), 80)
+        m = MARGINS_PX
+        self.figure.subplots_adjust(left=m["left"] / w, right=1 - m["right"] / w,
+                                    top=1 - m["top"] / h, bottom=m["bottom"] / h)
 
     def clear(self) -> None:
         self.series = {}
@@ -48,6 +58,7 @@ class LinePlot(FigureCanvasQTAgg):
         self.ax.clear()
         for name, (xs, ys) in self.series.items():
             self.ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=name)
+        self.ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps, iterations
         self.ax.set_xlabel(self.xlabel)
         self.ax.set_ylabel(self.ylabel)
         self.ax.grid(alpha=0.3)
