@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 from qtpy.QtCore import QTimer
 
 REDRAW_MS = 500
-MARGINS_PX = {"left": 52, "right": 10, "top": 8, "bottom": 34}  # room for tick labels
+MARGINS_PX = {"left": 52, "right": 10, "top": 8, "bottom": 46}  # room for tick labels
 
 
 class LinePlot(FigureCanvasQTAgg):
@@ -58,7 +58,7 @@ class LinePlot(FigureCanvasQTAgg):
         self.ax.clear()
         for name, (xs, ys) in self.series.items():
             self.ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=name)
-        self.ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps, iterations
+        self.ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps, iterations
         self.ax.set_xlabel(self.xlabel)
         self.ax.set_ylabel(self.ylabel)
         self.ax.grid(alpha=0.3)

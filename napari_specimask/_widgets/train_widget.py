@@ -103,7 +103,7 @@ class TrainWidget(QWidget):
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
-        self.plot = LinePlot("step", "loss / val Dice")
+        self.plot = LinePlot("step", "loss, Dice")
         self.models = ModelsPanel(self.session, self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
