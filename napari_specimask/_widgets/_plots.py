@@ -58,7 +58,8 @@ class LinePlot(FigureCanvasQTAgg):
         self.ax.clear()
         for name, (xs, ys) in self.series.items():
             self.ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=name)
-        self.ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps, iterations
+        # steps, iterations, models: whole numbers, one tick even for a single point
+        self.ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         self.ax.set_xlabel(self.xlabel)
         self.ax.set_ylabel(self.ylabel)
         self.ax.grid(alpha=0.3)
