@@ -48,6 +48,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
+# -- disk: the environment (torch with its CUDA libraries) takes ~7 GB, the test suite
+# ~1 GB at its peak (trained test models); say so before pip or pytest hit a full disk
+need_gb=8
+[ -x .venv/bin/python ] && need_gb=1
+free_gb=$(df -Pk . /tmp 2>/dev/null | awk 'NR>1 {print int($4/1048576)}' | sort -n | head -1)
+if [ -n "$free_gb" ] && [ "$free_gb" -lt "$need_gb" ]; then
+  say "warning: only ${free_gb} GB free here or in /tmp; about ${need_gb} GB is needed" \
+      "(free some space, or set TMPDIR to a larger disk)"
+fi
+
 # -- Python environment ---------------------------------------------------------------
 "$PYTHON" - <<'PY' || { say "Python 3.10 or newer is needed (found $("$PYTHON" -V 2>&1))"; exit 1; }
 import sys; sys.exit(sys.version_info < (3, 10))
