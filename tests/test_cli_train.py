@@ -96,7 +96,15 @@ def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, mon
             fh.write(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
+    real_write_bytes = checkpoints.atomic_write_bytes
+
+    def metrics_too(target, data):  # the failure's own bookkeeping meets the full disk
+        if target.name == "metrics.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real_write_bytes(target, data)
+
     monkeypatch.setattr(checkpoints, "write_safetensors", disk_full)
+    monkeypatch.setattr(checkpoints, "atomic_write_bytes", metrics_too)
     p, _ = proj
     capsys.readouterr()
     assert main(["train", str(p), "--img-size", "64", "--epochs", "1", "--encoder-weights",
@@ -141,6 +149,10 @@ def test_models_remove_and_keep_best(tmp_path, capsys, registered_versions, monk
     assert capsys.readouterr().out.count("removed") == 2
     assert main(["activate", str(p), "v003"]) == 1
     assert "were removed" in capsys.readouterr().err
+    assert main(["models", str(p), "--yes"]) == 1
+    assert "--yes: only with --remove or --keep-best" in capsys.readouterr().err
+    assert main(["models", str(p), "--keep-best", "-1", "--yes"]) == 1
+    assert "--keep-best -1: give how many" in capsys.readouterr().err
 
 
 def test_models_remove_asks_on_a_terminal(tmp_path, capsys, registered_versions, monkeypatch):
@@ -150,9 +162,18 @@ def test_models_remove_asks_on_a_terminal(tmp_path, capsys, registered_versions,
     with Project.create(p) as project:
         registered_versions(project, [0.5, 0.9])
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    answers = iter(["", "y"])
-    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    answers = iter(["", EOFError, "y"])
+
+    def answer(prompt):
+        a = next(answers)
+        if a is EOFError:
+            raise EOFError
+        return a
+
+    monkeypatch.setattr("builtins.input", answer)
     assert main(["models", str(p), "--remove", "v002"]) == 1  # Enter means no
+    assert "nothing removed" in capsys.readouterr().out
+    assert main(["models", str(p), "--remove", "v002"]) == 1  # so does Ctrl-D
     assert "nothing removed" in capsys.readouterr().out
     assert main(["models", str(p), "--remove", "v002"]) == 0
     assert not (p / "models" / "v002" / "weights.safetensors").exists()

@@ -34,17 +34,17 @@ class Session:
         self._training_form: weakref.WeakMethod | None = None
 
     def set_training_form(self, config_method) -> None:
-        """The Train widget offers its form (``config(**overrides)``) for rounds, and
-        withdraws it (None) when it is destroyed."""
-        self._training_form = None if config_method is None else weakref.WeakMethod(
-            config_method)
+        """The Train widget offers its form for rounds: ``config_method(**overrides)``
+        returns a TrainConfig, or None once the widget is no longer docked."""
+        self._training_form = weakref.WeakMethod(config_method)
 
     def round_training(self, **overrides):
-        """What a round trains with: the Train widget's form while it is open (what the
+        """What a round trains with: the Train widget's form while it is docked (what the
         person sees), else the project's defaults; either with this iteration's schedule."""
         form = self._training_form() if self._training_form is not None else None
-        if form is not None:
-            return form(**overrides)
+        cfg = form(**overrides) if form is not None else None
+        if cfg is not None:
+            return cfg
         from napari_specimask.core.rounds import round_config
 
         return round_config(self.project, **overrides)

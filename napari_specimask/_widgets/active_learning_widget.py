@@ -153,7 +153,7 @@ class ActiveLearningWidget(QWidget):
         """Train, keep the better model, then select with this form's settings."""
         project, plan = self.session.project, self.plan()
         finetune = self.finetune.isChecked() and self.session.active_model is not None
-        cfg = self.session.round_training(**({"init_from": "active"} if finetune else {}))
+        cfg = self.session.round_training(init_from="active" if finetune else "")
         self.stop_event = threading.Event()
         stop = self.stop_event
         self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")

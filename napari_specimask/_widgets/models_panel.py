@@ -25,7 +25,8 @@ from napari_specimask.core.model_removal import remove_versions, weights_bytes
 from ._jobs import start_job
 from ._table import RowsModel, sortable
 
-COLUMNS = ("version", "status", "model", "px", "val Dice", "images", "parent", "MB")
+COLUMNS = ("version", "status", "model", "px", "val Dice", "images", "parent",
+           "weights MB")
 FINISHED = ("ready", "stopped")
 
 

@@ -36,6 +36,7 @@ class QAWidget(QWidget):
         self.session = session_for(napari_viewer)
         self.worker = None
         self.rows = []
+        self.rows_version: str | None = None  # the version the table was evaluated with
         self.version = QComboBox()
         self.compare = QComboBox()
         self.split = QComboBox()
@@ -77,6 +78,11 @@ class QAWidget(QWidget):
             box.addItems(extra + versions)
             if current in extra + versions:
                 box.setCurrentText(current)
+        if self.rows_version is not None and self.rows_version not in versions:
+            self.summary.setText(f"{self.rows_version} is gone (removed, or another project); "
+                                 "evaluate a version")
+            self.rows, self.rows_version = [], None
+            self.model.set_rows([])
         if self.session.active_model in versions and not self.rows:
             self.version.setCurrentText(self.session.active_model)
         self.run_button.setEnabled(bool(versions))
@@ -87,7 +93,7 @@ class QAWidget(QWidget):
         self.run_button.setEnabled(False)
 
         def done(rows):
-            self.rows = rows
+            self.rows, self.rows_version = rows, version
             self.model.set_rows([(r.image_id, r.name, r.role, r.dice, r.iou,
                                   r.false_positive, r.false_negative) for r in rows])
             self.table.resizeColumnsToContents()
@@ -113,8 +119,14 @@ class QAWidget(QWidget):
         record = project.image(image_id)
         image = to_rgb8(project.read_image(record))
         truth = project.load_mask(image_id)
-        version, other = self.version.currentText(), self.compare.currentText()
+        version = self.rows_version or self.version.currentText()
+        other = self.compare.currentText()
         pred = cached_prediction(project, version, image_id, 1)
+        if pred is None:  # its cached maps were deleted: predict the image again first
+            self.worker = start_job(
+                owner=self, make_job=lambda: compute_predictions(project, version, [image_id], 1),
+                on_done=lambda _n: self.show_row(proxy_row), on_finished=self._finished)
+            return
         put_image(self.viewer, "qa image", image, rgb=True)
         put_labels(self.viewer, f"errors {version}", error_map(pred.mask, truth),
                    ERROR_COLOURS, opacity=0.6)
@@ -127,7 +139,8 @@ class QAWidget(QWidget):
             self.worker = start_job(
                 owner=self, make_job=
                 lambda: compute_predictions(project, other, [image_id], 1),
-                on_done=lambda _n: self._compare_layer(image_id, other, truth, shift))
+                on_done=lambda _n: self._compare_layer(image_id, other, truth, shift),
+                on_finished=self._finished)
         self.viewer.reset_view()
 
     def _compare_layer(self, image_id, other, truth, shift):

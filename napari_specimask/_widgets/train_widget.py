@@ -116,9 +116,7 @@ class TrainWidget(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.defaults_button.clicked.connect(self.save_defaults)
         self.session.project_changed.connect(self._load_defaults)
-        self.session.set_training_form(self.config)  # rounds train with this form
-        session = self.session
-        self.destroyed.connect(lambda *_: session.set_training_form(None))
+        self.session.set_training_form(self.docked_config)  # rounds train with this form
         self._load_defaults(self.session.project)
 
     def _load_defaults(self, project) -> None:
@@ -157,6 +155,15 @@ class TrainWidget(QWidget):
         `specimask train` adds it to the project's defaults."""
         project = self.session.project
         return self.form_config(**overrides).scheduled(project.summary()["iteration"])
+
+    def docked_config(self, **overrides) -> TrainConfig | None:
+        """``config`` while this widget is docked in a viewer; None once its dock was
+        closed (napari then only unparents it, so it may live on unseen)."""
+        try:
+            docked = self.parent() is not None
+        except RuntimeError:  # the Qt side is already deleted
+            return None
+        return self.config(**overrides) if docked else None
 
     def save_defaults(self) -> None:
         """The form becomes the project's training defaults (as `train --save-defaults`)."""
@@ -237,6 +244,7 @@ class TrainWidget(QWidget):
         self.worker = None
         self.stop_button.setEnabled(False)
         self.train_button.setEnabled(self.session.project is not None)
+        self.models.refresh()  # also after an error: the version is 'failed', not 'training'
 
     def closeEvent(self, event):  # closing the widget stops its training
         self.stop()

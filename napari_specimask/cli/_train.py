@@ -213,6 +213,10 @@ def cmd_models(args) -> int:
 
     if args.remove or args.keep_best is not None:
         return remove_models(args)
+    given = [f for f, on in (("--force", args.force), ("--dry-run", args.dry_run),
+                             ("--yes", args.yes)) if on]
+    if given:
+        raise SpecimaskError(f"{' '.join(given)}: only with --remove or --keep-best")
     with Project.open(args.project) as project:
         models = list_models(project)
         for m in models:
@@ -244,7 +248,8 @@ def remove_models(args) -> int:
     )
 
     with Project.open(args.project) as project:
-        versions = args.remove or versions_beyond_best(project, args.keep_best)
+        versions = list(dict.fromkeys(args.remove or versions_beyond_best(project,
+                                                                          args.keep_best)))
         check_removable(project, versions, args.force)
         if not versions:
             print("nothing to remove")
@@ -258,7 +263,11 @@ def remove_models(args) -> int:
             if not sys.stdin.isatty():
                 raise SpecimaskError("add --yes to remove without being asked (no terminal "
                                      "to ask on)")
-            if input("remove them? [y/N] ").strip().lower() not in ("y", "yes"):
+            try:
+                answer = input("remove them? [y/N] ")
+            except EOFError:  # Ctrl-D: no
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
                 print("nothing removed")
                 return 1
         out = drive(remove_versions(project, versions, args.force), "removing")

@@ -220,14 +220,19 @@ def active_version(project: Project) -> str | None:
 
 
 def activate(project: Project, version: str) -> None:
-    row = project.store.read_one("SELECT status FROM models WHERE version = ?", (version,))
-    if row is None:
-        known = ", ".join(m["version"] for m in list_models(project)) or "none"
-        raise SpecimaskError(f"no model version {version!r} in {project.root} (known: {known})")
-    if row[0] not in ("ready", "stopped"):
-        raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be active")
-    check_not_removed(project, version)
-    with project.store.transaction() as conn:
+    known = ", ".join(m["version"] for m in list_models(project)) or "none"
+    with project.store.transaction() as conn:  # checked under the write lock: a removal
+        row = conn.execute(  # in another process cannot slip in between
+            "SELECT status, removed_at FROM models WHERE version = ?", (version,)).fetchone()
+        if row is None:
+            raise SpecimaskError(f"no model version {version!r} in {project.root} "
+                                 f"(known: {known})")
+        if row[0] not in ("ready", "stopped"):
+            raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be "
+                                 "active")
+        if row[1]:
+            raise SpecimaskError(f"the weights of model {version} were removed on {row[1]}; "
+                                 f"activate another version (`specimask models {project.root}`)")
         conn.execute("UPDATE models SET active = (version = ?)", (version,))
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import shared_model
+from .checkpoints import WEIGHTS_FILE, shared_model
+from .errors import SpecimaskError
 from .image_io import read_image, write_image
 from .predict import default_device, predict_images, to_byte
 from .progress import Job, Progress, stopped
-from .project import Project
+from .project import MODELS_DIR, Project
 from .tta import make_views
 
 CACHE_DIR = "cache"
@@ -61,12 +62,16 @@ def compute_predictions(project: Project, version: str, image_ids: list[int], tt
     records = project.images_by_id(todo)
     by_path = {project.image_path(r): r.id for r in records}
     folder = _folder(project, version, tta)
+    weights = project.root / MODELS_DIR / version / WEIGHTS_FILE
     done = 0
     yield Progress(0, len(records), f"predicting with {version}")
     for pred in predict_images(model, config, list(by_path), device, batch_size=8,
                                max_pixels=project.settings.images.max_pixels,
                                views=make_views(tta), measure=measure):
         image_id = by_path[pred.source]
+        if not weights.exists():  # removed meanwhile: do not bring its cache back
+            raise SpecimaskError(f"model {version} was removed while predicting; "
+                                 "nothing more is cached for it")
         write_image(folder / "probability" / f"{image_id}.png", to_byte(pred.probability))
         if pred.uncertainty is not None:
             write_image(folder / "uncertainty" / f"{image_id}.png", to_byte(pred.uncertainty))

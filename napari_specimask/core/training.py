@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sqlite3
 import threading
 import time
 import warnings
@@ -287,7 +288,8 @@ def train(project: Project, cfg: TrainConfig,
         if not keep.saved:  # stopped before the first epoch ended: keep what we have
             keep.save(module, trainer.current_epoch)
     except BaseException as exc:
-        with contextlib.suppress(OSError):  # a full disk must not hide the first error
+        with contextlib.suppress(OSError, sqlite3.Error):  # a full disk must not hide
+            # the first error (the store is updated before metrics.json is written)
             finish_version(project, version, "failed",
                            {"error": f"{type(exc).__name__}: {exc}"})
         if isinstance(exc, torch.OutOfMemoryError):

@@ -236,6 +236,26 @@ def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, train
     qtbot.waitUntil(lambda: "errors v001" in viewer.layers, timeout=60_000)
     assert viewer.layers["errors v001"].translate[1] > 0
 
+    # rows belong to the version they were evaluated with, and cleared maps come back
+    import shutil
+
+    from napari_specimask.core.model_removal import remove_versions
+    from napari_specimask.core.progress import run as run_job
+
+    active = session.active_model
+    qtbot.waitUntil(lambda: qa.worker is None, timeout=60_000)
+    qa.version.setCurrentText("v001")
+    shutil.rmtree(trained_demo / "cache" / active / "tta1")  # derived data, may go
+    viewer.layers.remove(f"errors {active}")
+    qa.show_row(0)
+    qtbot.waitUntil(lambda: f"errors {active}" in viewer.layers, timeout=60_000)
+    click(qtbot, qa.run_button)  # now the table is v001's
+    qtbot.waitUntil(lambda: qa.worker is None and qa.rows_version == "v001", timeout=60_000)
+    run_job(remove_versions(session.project, ["v001"]))
+    session.models_changed.emit()
+    assert qa.rows == [] and qa.model.rowCount() == 0 and "v001 is gone" in qa.summary.text()
+    assert "v001" not in [qa.compare.itemText(i) for i in range(qa.compare.count())]
+
 
 @pytest.mark.parametrize("answer, saved, moved", [("Save", True, True), ("Discard", False, True),
                                                   ("Cancel", False, False)])
@@ -505,7 +525,11 @@ def test_rounds_train_with_the_train_form_while_it_is_open(make_napari_viewer, q
     train.img_size.setValue(96)
     cfg = session.round_training(init_from="active")
     assert (cfg.epochs, cfg.img_size, cfg.init_from) == (default_epochs + 3, 96, "active")
-    viewer.window.remove_dock_widget(dock)
-    train.deleteLater()
-    qtbot.waitUntil(lambda: session._training_form is None, timeout=5_000)
+    viewer.window.remove_dock_widget(dock)  # its close button: unparented, still alive
     assert session.round_training().epochs == default_epochs
+    dock, train2 = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
+    train2.epochs.setValue(default_epochs + 5)
+    assert session.round_training().epochs == default_epochs + 5  # the newest form
+    train.deleteLater()  # the old one going away changes nothing
+    qtbot.wait(50)
+    assert session.round_training().epochs == default_epochs + 5
