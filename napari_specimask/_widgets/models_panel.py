@@ -25,8 +25,8 @@ from napari_specimask.core.model_removal import remove_versions, weights_bytes
 from ._jobs import start_job
 from ._table import RowsModel, sortable
 
-COLUMNS = ("version", "status", "model", "px", "val Dice", "images", "parent",
-           "weights MB")
+# what decides (val Dice, disk) first; the narrow dock shows these without scrolling
+COLUMNS = ("version", "status", "val Dice", "weights MB", "px", "model", "images", "parent")
 FINISHED = ("ready", "stopped")
 
 
@@ -77,9 +77,9 @@ class ModelsPanel(QWidget):
     def _row(project, m: dict) -> tuple:
         mark = "* " if m["active"] else ""
         return (mark + m["version"], "removed" if m["removed"] else m["status"],
-                f"{m['arch']}/{m['encoder']}", m["img_size"],
-                m["metrics"].get("best_val_dice"), len(m["train_image_ids"]),
-                m["parent"] or "", round(weights_bytes(project, m["version"]) / 1e6, 1))
+                m["metrics"].get("best_val_dice"),
+                round(weights_bytes(project, m["version"]) / 1e6), m["img_size"],
+                f"{m['arch']}/{m['encoder']}", len(m["train_image_ids"]), m["parent"] or "")
 
     def selected(self) -> list[dict]:
         rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
