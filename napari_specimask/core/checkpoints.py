@@ -140,8 +140,17 @@ def load_model(project: Project, version: str | None = None,
 def check_not_removed(project: Project, version: str) -> None:
     row = project.store.read_one("SELECT removed_at FROM models WHERE version = ?", (version,))
     if row is not None and row[0]:
-        raise SpecimaskError(f"the weights of model {version} were removed on {row[0]} to free "
-                             f"disk; use another version (`specimask models {project.root}`)")
+        raise weights_removed(project, version, row[0])
+
+
+def weights_removed(project: Project, version: str, when: str) -> SpecimaskError:
+    return SpecimaskError(f"the weights of model {version} were removed on {when} to free "
+                          f"disk; use another version (`specimask models {project.root}`)")
+
+
+def unknown_version(project: Project, version: str, known: list[str]) -> SpecimaskError:
+    return SpecimaskError(f"no model version {version!r} in {project.root} "
+                          f"(known: {', '.join(known) or 'none'})")
 
 
 _SHARED: OrderedDict[tuple, tuple[torch.nn.Module, ModelConfig]] = OrderedDict()
@@ -220,19 +229,17 @@ def active_version(project: Project) -> str | None:
 
 
 def activate(project: Project, version: str) -> None:
-    known = ", ".join(m["version"] for m in list_models(project)) or "none"
     with project.store.transaction() as conn:  # checked under the write lock: a removal
         row = conn.execute(  # in another process cannot slip in between
             "SELECT status, removed_at FROM models WHERE version = ?", (version,)).fetchone()
         if row is None:
-            raise SpecimaskError(f"no model version {version!r} in {project.root} "
-                                 f"(known: {known})")
+            known = conn.execute("SELECT version FROM models ORDER BY created_at, version")
+            raise unknown_version(project, version, [r[0] for r in known])
         if row[0] not in ("ready", "stopped"):
             raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be "
                                  "active")
         if row[1]:
-            raise SpecimaskError(f"the weights of model {version} were removed on {row[1]}; "
-                                 f"activate another version (`specimask models {project.root}`)")
+            raise weights_removed(project, version, row[1])
         conn.execute("UPDATE models SET active = (version = ?)", (version,))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import TMP_MARK
-from .checkpoints import list_models
+from .checkpoints import list_models, unknown_version
 from .errors import SpecimaskError
 from .prediction_cache import CACHE_DIR
 from .progress import Job, Progress, stopped
@@ -61,8 +61,7 @@ def check_removable(project: Project, versions: list[str], force: bool = False) 
     models = {m["version"]: m for m in list_models(project)}
     for v in versions:
         if v not in models:
-            known = ", ".join(models) or "none"
-            raise SpecimaskError(f"no model version {v!r} in {project.root} (known: {known})")
+            raise unknown_version(project, v, list(models))
         if models[v]["active"]:
             raise SpecimaskError(f"{v} is the active model; activate another version first "
                                  f"(`specimask activate {project.root} VERSION`)")
