@@ -29,14 +29,13 @@ def test_stopping_a_round_keeps_the_model_and_selects_nothing(project):
     stop = threading.Event()
     job = run_round(project, cfg, SelectionPlan(batch_size=2), "always", stop)
     reports = []
-    while True:
-        try:
-            reports.append(next(job))
-        except StopIteration as done:
-            result = done.value
-            break
+
+    def report(p):
+        reports.append(p)
         if len(reports) == 2:
             stop.set()
+
+    result = run(job, report)
     assert result.trained.status == "stopped" and result.selection is None
     assert result.activated  # "always": the stopped model is still usable
     assert project.image_ids(status="queued") == []

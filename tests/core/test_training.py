@@ -109,12 +109,7 @@ def test_stop_event_ends_within_one_step_with_usable_checkpoint(project):
 def test_train_job_yields_progress_and_returns_result(project):
     job = train_job(project, TrainConfig.from_settings(project.settings, **FAST, max_steps=1))
     reports = []
-    while True:
-        try:
-            reports.append(next(job))
-        except StopIteration as end:
-            result = end.value
-            break
+    result = run(job, reports.append)
     assert result.version == "v001" and reports[-1].stage == "done"
 
 

@@ -22,6 +22,15 @@ def demo(tmp_path):
     return tmp_path / "demo"
 
 
+def open_docked(make_napari_viewer, root):
+    """napari with the seven widgets docked and ``root`` opened in the Project widget, as
+    a person starts; returns the viewer, the widgets by name and the shared session."""
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    w["Project"].open_project(root)
+    return viewer, w, session_for(viewer)
+
+
 def click(qtbot, button):
     assert button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -176,10 +185,7 @@ def trained_demo(demo):
 
 
 def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, trained_demo):
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(trained_demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     preds, qa, al, train = w["Predictions"], w["QA"], w["Active learning"], w["Train"]
     preds.tta.setValue(4)
 
@@ -263,10 +269,7 @@ def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monke
                                           answer, saved, moved):
     from qtpy.QtWidgets import QMessageBox
 
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:2])
     annotate = w["Annotate"]
     annotate.on_move.setCurrentText("ask")
@@ -280,11 +283,8 @@ def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monke
 
 
 def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_demo):
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(trained_demo)
+    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     preds = w["Predictions"]
-    session = session_for(viewer)
     worker = preds.update_for(session.project.images()[0].id)  # not cached: a worker
     assert worker is not None
     viewer.window.remove_dock_widget(viewer.window._wrapped_dock_widgets[
@@ -297,10 +297,7 @@ def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_de
 def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo):
     from napari_specimask.core.image_io import save_mask_png
 
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, demo)
     annotate = w["Annotate"]
     ids = [r.id for r in session.project.images(role="pool")][:3]
     session.set_queue(ids)
@@ -333,10 +330,7 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
     active model), then one click trains, keeps the model and selects the next batch."""
     import json
 
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(trained_demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     train, al = w["Train"], w["Active learning"]
     train.weights.setCurrentText("none")
     train.img_size.setValue(64)
@@ -375,10 +369,7 @@ def test_import_and_export_from_the_widget(make_napari_viewer, qtbot, demo, tmp_
     from napari_specimask.core.image_io import read_mask, write_mask_png
     from napari_specimask.core.labelstudio import mask_to_rle
 
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, demo)
     ex = w["Import / export"]
     pool = session.project.images(role="pool")
 
@@ -439,10 +430,7 @@ def test_the_view_is_refit_only_for_clearly_different_sizes():
 
 
 def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo):
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, demo)
     records = session.project.images(role="pool")
     sheet = next(r for r in records if r.name.startswith("herbarium"))
     crop = next(r for r in records if r.name.startswith("plankton"))
@@ -457,10 +445,7 @@ def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo)
 def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, trained_demo):
     from napari_specimask.core.prediction_cache import compute_predictions
 
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(trained_demo)
-    session = session_for(viewer)
+    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     preds = w["Predictions"]
     preds.tta.setValue(2)
     ids = [r.id for r in session.project.images(role="pool")][:3]
@@ -486,14 +471,12 @@ def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, mon
 
     with Project.open(demo) as project:
         registered_versions(project, [0.6, 0.5, 0.4])
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(demo)
+    viewer, w, session = open_docked(make_napari_viewer, demo)
     panel = w["Train"].models
     assert panel.model.rowCount() == 3
     panel.select(["v002"])
     click(qtbot, panel.activate_button)
-    assert session_for(viewer).active_model == "v002"
+    assert session.active_model == "v002"
     assert [r[0] for r in panel.model.rows] == ["v001", "* v002", "v003"]
     panel.select(["v002"])
     assert not panel.remove_button.isEnabled()  # the active model cannot be removed
