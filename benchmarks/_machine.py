@@ -37,7 +37,7 @@ def forward_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
 def add_image_rows(project, relpaths: list[str], height: int, width: int) -> None:
     """Register images by path without importing them (import speed is measured by
     coldstart_zooscan.py); the pool sizes here would take minutes to import."""
-    from napari_specimask.core.store import now
+    from napari_specimask.core.store.db import now
 
     stamp = now()
     with project.store.transaction() as conn:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_specimask.core.coldstart import METHODS, ColdStart, propose_masks
-from napari_specimask.core.importer import import_images
+from napari_specimask.core.exchange.image_import import import_images
+from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
 from napari_specimask.core.progress import run
-from napari_specimask.core.project import Project
+from napari_specimask.core.store.project import Project
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "zooscan_pool"
 

@@ -52,11 +52,11 @@ def main() -> None:
 
     from napari_specimask._launch import dock_widgets
     from napari_specimask._widgets._session import session_for
-    from napari_specimask.core.checkpoints import activate
-    from napari_specimask.core.demo_project import create_demo_project
-    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.io.images import read_mask
+    from napari_specimask.core.model.weights import activate
     from napari_specimask.core.progress import run
-    from napari_specimask.core.training import TrainConfig, train
+    from napari_specimask.core.training.fit import TrainConfig, train
 
     tmp = Path(tempfile.mkdtemp(prefix="specimask-bench-"))
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
@@ -88,7 +88,7 @@ def main() -> None:
 
     # (b) TTA prediction in the background: 8 views, every queued image
     from napari_specimask._widgets._jobs import start_job
-    from napari_specimask.core.prediction_cache import compute_predictions
+    from napari_specimask.core.inference.cache import compute_predictions
 
     version, ids = session.active_model, list(session.queue)
     job = start_job(lambda: compute_predictions(session.project, version, ids, 8))
@@ -128,7 +128,7 @@ def make_big_project(root: Path, n: int) -> Path:
     from _machine import add_image_rows
     from PIL import Image
 
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     folder = root.parent / "big_images"
     folder.mkdir(parents=True)

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from _machine import forward_flops, matmul_peak_flops
 
-from napari_specimask.core.checkpoints import ModelConfig
-from napari_specimask.core.dataset import normalise
-from napari_specimask.core.models import create_model
-from napari_specimask.core.tta import View, to_unit_tensor, tta_probabilities
+from napari_specimask.core.inference.tta import View, to_unit_tensor, tta_probabilities
+from napari_specimask.core.model.factory import create_model
+from napari_specimask.core.model.weights import ModelConfig
+from napari_specimask.core.training.samples import normalise
 
 
 def timed(fn, repeats: int) -> float:

@@ -20,18 +20,18 @@ from pathlib import Path
 import numpy as np
 from _machine import add_image_rows
 
-from napari_specimask.core.checkpoints import (
+from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec, store_scores
+from napari_specimask.core.active.selection import select_next
+from napari_specimask.core.model.factory import create_model
+from napari_specimask.core.model.weights import (
     ModelConfig,
     activate,
     finish_version,
     new_version,
     save_weights,
 )
-from napari_specimask.core.models import create_model
 from napari_specimask.core.progress import run
-from napari_specimask.core.project import Project
-from napari_specimask.core.scoring import ModelScorer, ScoreSpec, store_scores
-from napari_specimask.core.selection import select_next
+from napari_specimask.core.store.project import Project
 
 
 def build(root: Path, n: int) -> Project:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from napari_specimask.core.demo_project import create_demo_project
-from napari_specimask.core.image_io import read_mask
+from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.progress import run
-from napari_specimask.core.training import TrainConfig, train
+from napari_specimask.core.training.fit import TrainConfig, train
 
 
 def main() -> None:

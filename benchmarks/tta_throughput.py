@@ -21,9 +21,14 @@ import numpy as np
 import torch
 from _machine import forward_flops, matmul_peak_flops
 
-from napari_specimask.core.dataset import normalise
-from napari_specimask.core.models import IMAGENET_MEAN, IMAGENET_STD, create_model
-from napari_specimask.core.tta import DIHEDRAL, to_unit_tensor, tta_probabilities, uncertainty
+from napari_specimask.core.inference.tta import (
+    DIHEDRAL,
+    to_unit_tensor,
+    tta_probabilities,
+    uncertainty,
+)
+from napari_specimask.core.model.factory import IMAGENET_MEAN, IMAGENET_STD, create_model
+from napari_specimask.core.training.samples import normalise
 
 
 def naive(model, boxed):
@@ -50,8 +55,8 @@ def timed(fn, repeats=2):
 def agreement(project_dir: str) -> None:
     from scipy.stats import spearmanr
 
-    from napari_specimask.core.project import Project
-    from napari_specimask.core.scoring import ModelScorer, ScoreSpec
+    from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
+    from napari_specimask.core.store.project import Project
 
     with Project.open(project_dir) as project:
         records = project.images()

@@ -23,8 +23,8 @@ def open_gui(project_root=None, screenshot=None, show_tab: str = "Annotate"):
     """napari with the widgets docked and, if given, the project open."""
     import napari
 
-    from ._viewer import check_display
-    from ._widgets._session import session_for
+    from napari_specimask._viewer import check_display
+    from napari_specimask._widgets._session import session_for
 
     check_display()
     viewer = napari.Viewer(title="specimask")

@@ -17,8 +17,8 @@ def read_project(path):
     """Open the project in the current viewer's session and dock the widgets."""
     import napari
 
-    from ._launch import dock_widgets
-    from ._widgets._session import session_for
+    from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets._session import session_for
 
     viewer = napari.current_viewer()
     dock_widgets(viewer)

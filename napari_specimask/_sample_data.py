@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_specimask.core.demo_data import make_herbarium_sheet, make_plankton
+from napari_specimask.core.collections.demo_data import make_herbarium_sheet, make_plankton
 
 
 def _layers(image: np.ndarray, mask: np.ndarray, name: str) -> list[tuple]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_specimask.core.image_io import write_mask_png
+from napari_specimask.core.io.images import write_mask_png
 
 
 def write_labels_png(path: str, data, meta: dict) -> list[str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from napari_specimask.core.coldstart import METHODS, ColdStart
-from napari_specimask.core.demo_data import demo_samples
-from napari_specimask.core.evaluate import dice_iou
+from napari_specimask.core.collections.demo_data import demo_samples
+from napari_specimask.core.masks.coldstart import METHODS, ColdStart
+from napari_specimask.core.masks.metrics import dice_iou
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 CELL = 150
@@ -46,8 +46,8 @@ def outline(img: np.ndarray, mask: np.ndarray, colour=(0, 220, 0)) -> np.ndarray
 
 
 def augment_figure() -> None:
-    from napari_specimask.core.augment import PRESETS, Augmentation
-    from napari_specimask.core.letterbox import Letterbox
+    from napari_specimask.core.masks.letterbox import Letterbox
+    from napari_specimask.core.training.augment import PRESETS, Augmentation
 
     samples = demo_samples()
     sheet = samples[1]

@@ -36,11 +36,11 @@ def main() -> None:
 
     from napari_specimask._launch import dock_widgets
     from napari_specimask._widgets._session import session_for
-    from napari_specimask.core.checkpoints import activate
-    from napari_specimask.core.demo_project import create_demo_project
-    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.io.images import read_mask
+    from napari_specimask.core.model.weights import activate
     from napari_specimask.core.progress import run
-    from napari_specimask.core.training import TrainConfig, train
+    from napari_specimask.core.training.fit import TrainConfig, train
 
     scratch = Path(tempfile.mkdtemp(prefix="specimask-shots-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # ~200 MB of project

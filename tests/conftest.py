@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_specimask.core.project import Project
+from napari_specimask.core.store.project import Project
 
 
 @pytest.fixture
@@ -56,13 +56,13 @@ def registered_versions():
     tiny stand-in weights: for what lists, activates and removes versions, not loads."""
     import torch
 
-    from napari_specimask.core.checkpoints import (
+    from napari_specimask.core.inference.cache import CACHE_DIR
+    from napari_specimask.core.model.weights import (
         ModelConfig,
         finish_version,
         new_version,
         save_weights,
     )
-    from napari_specimask.core.prediction_cache import CACHE_DIR
 
     def make(project: Project, dices: list[float | None]) -> list[str]:
         versions = []

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
-from napari_specimask.core.image_io import read_mask, write_mask_png
+from napari_specimask.core.io.images import read_mask, write_mask_png
 
 
 def sm(*args, capsys=None):

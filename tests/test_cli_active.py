@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_specimask.cli import main
-from napari_specimask.core.image_io import read_mask, write_mask_png
+from napari_specimask.core.io.images import read_mask, write_mask_png
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("al")
     demo = work / "demo"
     assert main(["demo", "--out", str(demo), "--no-viewer", "--small"]) == 0
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     with Project.open(demo) as p:
         for rec in p.images(role="pool")[:4]:
@@ -106,7 +106,7 @@ def test_select_without_model_needs_random(tmp_path, capsys):
 
 def test_annotate_reads_masks_exported_under_clash_names(tmp_path, capsys):
     """Two images named alike export as <stem>__<id>.png; annotate finds them again."""
-    from napari_specimask.core.image_io import write_image
+    from napari_specimask.core.io.images import write_image
 
     img = np.full((30, 40, 3), 220, np.uint8)
     img[5:25, 10:30] = 40

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from napari_specimask import cli
-from napari_specimask.core import datasets
-from napari_specimask.core.importer import find_mask
+from napari_specimask.core.collections import public_datasets as datasets
+from napari_specimask.core.exchange.image_import import find_mask
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from napari_specimask.cli import main
-from napari_specimask.core.image_io import read_mask
+from napari_specimask.core.io.images import read_mask
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, mon
     as 'training'."""
     import errno
 
-    from napari_specimask.core import checkpoints
+    from napari_specimask.core.model import weights as checkpoints
 
     def disk_full(path, tensors):
         with open(path, "wb") as fh:
@@ -121,7 +121,7 @@ def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, mon
 
 
 def test_models_remove_and_keep_best(tmp_path, capsys, registered_versions, monkeypatch):
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     p = tmp_path / "p"
     with Project.create(p) as project:
@@ -156,7 +156,7 @@ def test_models_remove_and_keep_best(tmp_path, capsys, registered_versions, monk
 
 
 def test_models_remove_asks_on_a_terminal(tmp_path, capsys, registered_versions, monkeypatch):
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     p = tmp_path / "p"
     with Project.create(p) as project:

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from napari_specimask.cli import main
-from napari_specimask.core.dataset import training_samples
-from napari_specimask.core.project import Project
+from napari_specimask.core.store.project import Project
+from napari_specimask.core.training.samples import training_samples
 
 FAST = ["--img-size", "64", "--epochs", "1", "--batch-size", "4", "--encoder-weights", "none",
         "--max-steps", "2", "--encoder", "resnet18"]

@@ -24,11 +24,11 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
-from napari_specimask.core.checkpoints import list_models
-from napari_specimask.core.demo_data import make_herbarium_sheet, make_plankton
-from napari_specimask.core.image_io import read_mask, write_image, write_mask_png
-from napari_specimask.core.labelstudio import mask_to_rle
-from napari_specimask.core.project import Project
+from napari_specimask.core.collections.demo_data import make_herbarium_sheet, make_plankton
+from napari_specimask.core.exchange.labelstudio import mask_to_rle
+from napari_specimask.core.io.images import read_mask, write_image, write_mask_png
+from napari_specimask.core.model.weights import list_models
+from napari_specimask.core.store.project import Project
 
 RECIPES = Path(__file__).parent.parent / "docs" / "recipes"
 TINY = ["--img-size", "64", "--epochs", "1", "--batch-size", "8",
@@ -185,7 +185,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 def masks_made_elsewhere(root: Path) -> None:
     """Another model's masks and a Label Studio export, for sample sheets not yet labelled."""
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     with Project.open(root / "herbarium") as project:
         sample = [project.image_path(r) for r in project.images(role="pool", status="unlabeled")]

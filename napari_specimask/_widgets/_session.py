@@ -12,8 +12,8 @@ from pathlib import Path
 
 from psygnal import Signal
 
-from napari_specimask.core.checkpoints import active_version
-from napari_specimask.core.project import Project
+from napari_specimask.core.model.weights import active_version
+from napari_specimask.core.store.project import Project
 
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -45,7 +45,7 @@ class Session:
         cfg = form(**overrides) if form is not None else None
         if cfg is not None:
             return cfg
-        from napari_specimask.core.rounds import round_config
+        from napari_specimask.core.loop.rounds import round_config
 
         return round_config(self.project, **overrides)
 

@@ -25,12 +25,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.annotations import iteration_summary
-from napari_specimask.core.checkpoints import list_models
-from napari_specimask.core.rounds import SelectionPlan, run_round
-from napari_specimask.core.scoring import ModelScorer, ScoreSpec
-from napari_specimask.core.selection import STRATEGIES, select_next
-from napari_specimask.core.tta import MEASURES
+from napari_specimask.core.active.annotations import iteration_summary
+from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
+from napari_specimask.core.active.selection import STRATEGIES, select_next
+from napari_specimask.core.inference.tta import MEASURES
+from napari_specimask.core.loop.rounds import SelectionPlan, run_round
+from napari_specimask.core.model.weights import list_models
 
 from ._jobs import start_job
 from ._plots import LinePlot

@@ -23,8 +23,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.annotations import iteration_summary, submit_mask
-from napari_specimask.core.prefetch import Prefetcher, load_annotation_item
+from napari_specimask._widgets._prefetch import Prefetcher, load_annotation_item
+from napari_specimask.core.active.annotations import iteration_summary, submit_mask
 
 from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for

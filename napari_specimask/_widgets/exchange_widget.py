@@ -24,8 +24,14 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.export import BACKGROUNDS, DEFAULT_FILES, EXPORT_FORMATS, WHICH, export
-from napari_specimask.core.mask_import import import_labelstudio, import_mask_folder
+from napari_specimask.core.exchange.export import (
+    BACKGROUNDS,
+    DEFAULT_FILES,
+    EXPORT_FORMATS,
+    WHICH,
+    export,
+)
+from napari_specimask.core.exchange.mask_import import import_labelstudio, import_mask_folder
 
 from ._jobs import start_job
 from ._session import session_for

@@ -19,8 +19,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.checkpoints import activate, list_models
-from napari_specimask.core.model_removal import remove_versions, weights_bytes
+from napari_specimask.core.model.removal import remove_versions, weights_bytes
+from napari_specimask.core.model.weights import activate, list_models
 
 from ._jobs import start_job
 from ._table import RowsModel, sortable

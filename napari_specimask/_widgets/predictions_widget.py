@@ -12,9 +12,9 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from scipy import ndimage as ndi
 
-from napari_specimask.core.prediction_cache import cached_prediction, compute_predictions
-from napari_specimask.core.prefetch import Prefetcher
-from napari_specimask.core.scoring import ScoreSpec, cached_scores
+from napari_specimask._widgets._prefetch import Prefetcher
+from napari_specimask.core.active.scoring import ScoreSpec, cached_scores
+from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
 
 from ._jobs import start_job
 from ._layers import put_image, put_labels

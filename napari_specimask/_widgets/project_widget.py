@@ -16,9 +16,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.importer import import_images
-from napari_specimask.core.overview import COLUMNS, image_rows
-from napari_specimask.core.project import Project
+from napari_specimask.core.exchange.image_import import import_images
+from napari_specimask.core.store.overview import COLUMNS, image_rows
+from napari_specimask.core.store.project import Project
 
 from ._jobs import start_job
 from ._session import session_for

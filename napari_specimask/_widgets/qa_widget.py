@@ -15,10 +15,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.checkpoints import list_models
-from napari_specimask.core.image_io import to_rgb8
-from napari_specimask.core.prediction_cache import cached_prediction, compute_predictions
-from napari_specimask.core.qa import FN, FP, SPLITS, TP, error_map, evaluate_version
+from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
+from napari_specimask.core.inference.qa import FN, FP, SPLITS, TP, error_map, evaluate_version
+from napari_specimask.core.io.images import to_rgb8
+from napari_specimask.core.model.weights import list_models
 
 from ._jobs import start_job
 from ._layers import put_image, put_labels

@@ -26,14 +26,14 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.augment import PRESETS
-from napari_specimask.core.checkpoints import activate, compare_with_parent
-from napari_specimask.core.losses import LOSSES
-from napari_specimask.core.models import ARCHS
-from napari_specimask.core.scoring import ModelScorer, ScoreSpec
-from napari_specimask.core.selection import refresh_proposals
+from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
+from napari_specimask.core.active.selection import refresh_proposals
+from napari_specimask.core.model.factory import ARCHS
+from napari_specimask.core.model.losses import LOSSES
+from napari_specimask.core.model.weights import activate, compare_with_parent
 from napari_specimask.core.settings import save_training_defaults
-from napari_specimask.core.training import LOGGERS, TrainConfig, train_job
+from napari_specimask.core.training.augment import PRESETS
+from napari_specimask.core.training.fit import LOGGERS, TrainConfig, train_job
 from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
 from ._jobs import start_job

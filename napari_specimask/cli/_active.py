@@ -6,14 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from napari_specimask.core.annotations import iteration_summary, submit_mask
+from napari_specimask.cli._jobs import drive
+from napari_specimask.core.active.annotations import iteration_summary, submit_mask
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.evaluate import mask_files_by_name
-from napari_specimask.core.image_io import read_mask
-from napari_specimask.core.project import Project
+from napari_specimask.core.io.images import read_mask
+from napari_specimask.core.masks.metrics import mask_files_by_name
+from napari_specimask.core.store.project import Project
 from napari_specimask.core.vocabulary import AGGREGATIONS, MEASURES, PHOTOMETRIC, STRATEGIES
-
-from ._jobs import drive
 
 
 def _score_options(p) -> None:
@@ -26,7 +25,7 @@ def _score_options(p) -> None:
 
 
 def spec_from_args(project: Project, args):
-    from napari_specimask.core.scoring import ScoreSpec
+    from napari_specimask.core.active.scoring import ScoreSpec
 
     sel = project.settings.selection
     photometric = tuple(s for s in (args.photometric or ",".join(sel.photometric)).split(",")
@@ -89,8 +88,8 @@ def register(sub) -> None:
 
 
 def _scorer(project: Project, args):
-    from napari_specimask.core.checkpoints import active_version
-    from napari_specimask.core.scoring import ModelScorer
+    from napari_specimask.core.active.scoring import ModelScorer
+    from napari_specimask.core.model.weights import active_version
 
     version = args.model or active_version(project)
     return ModelScorer(project, version, spec_from_args(project, args)) if version else None
@@ -121,7 +120,7 @@ def cmd_score(args) -> int:
 
 
 def cmd_select(args) -> int:
-    from napari_specimask.core.selection import select_next
+    from napari_specimask.core.active.selection import select_next
 
     with Project.open(args.project) as project:
         sel = project.settings.selection
@@ -185,7 +184,7 @@ def cmd_annotate(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from napari_specimask.core.simulate import SimConfig, simulate, summarise
+    from napari_specimask.core.loop.simulate import SimConfig, simulate, summarise
 
     cfg = SimConfig(strategies=tuple(s for s in args.strategies.split(",") if s),
                     seeds=args.seeds, iterations=args.iterations, batch_size=args.batch_size,

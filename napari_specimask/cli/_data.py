@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari_specimask.core.datasets import (
+from napari_specimask.cli._jobs import drive
+from napari_specimask.core.collections.public_datasets import (
     DATASETS,
     DatasetReport,
     download_ferns,
     download_halfearth,
 )
 from napari_specimask.core.errors import SpecimaskError
-
-from ._jobs import drive
 
 
 def register(sub) -> None:

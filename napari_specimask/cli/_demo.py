@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari_specimask.core.demo_project import create_demo_project
-from napari_specimask.core.project import Project
+from napari_specimask.cli._jobs import drive
+from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.settings import SETTINGS_FILE
-
-from ._jobs import drive
+from napari_specimask.core.store.project import Project
 
 
 def register(sub) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari_specimask.core.mask_import import (
+from napari_specimask.cli._jobs import drive
+from napari_specimask.core.exchange.mask_import import (
     AS_KINDS,
     MaskImportReport,
     import_labelstudio,
     import_mask_folder,
 )
-from napari_specimask.core.project import Project
-
-from ._jobs import drive
+from napari_specimask.core.store.project import Project
 
 LISTED = 10  # long lists (images without a mask) are cut to this many lines
 

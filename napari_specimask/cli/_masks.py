@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from napari_specimask.core.coldstart import METHODS, ColdStart, propose_masks
-from napari_specimask.core.evaluate import BOTH_EMPTY_NOTE, evaluate_folders
-from napari_specimask.core.postprocess import PostProcess, postprocess_folder
-from napari_specimask.core.project import Project
-
-from ._jobs import drive
+from napari_specimask.cli._jobs import drive
+from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
+from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folders
+from napari_specimask.core.masks.postprocess import PostProcess, postprocess_folder
+from napari_specimask.core.store.project import Project
 
 
 def _post_options(p, kernel, iters, min_size, fill_holes=True) -> None:

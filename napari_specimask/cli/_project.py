@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from napari_specimask.cli._jobs import drive
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.export import BACKGROUNDS, EXPORT_FORMATS, FORMATS, WHICH, export
-from napari_specimask.core.importer import ImportReport, import_images
-from napari_specimask.core.project import Project
+from napari_specimask.core.exchange.export import (
+    BACKGROUNDS,
+    EXPORT_FORMATS,
+    FORMATS,
+    WHICH,
+    export,
+)
+from napari_specimask.core.exchange.image_import import ImportReport, import_images
 from napari_specimask.core.settings import Settings
-from napari_specimask.core.store import ROLES, STATUSES
-
-from ._jobs import drive
+from napari_specimask.core.store.db import ROLES, STATUSES
+from napari_specimask.core.store.project import Project
 
 
 def register(sub) -> None:

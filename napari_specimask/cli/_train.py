@@ -9,12 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
+from napari_specimask.cli._jobs import drive
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.project import Project
 from napari_specimask.core.settings import save_training_defaults
+from napari_specimask.core.store.project import Project
 from napari_specimask.core.vocabulary import ARCHS, GRID_KEYS, LOSSES, PRESETS
-
-from ._jobs import drive
 
 
 def _train_options(p, grid: bool = False) -> None:
@@ -75,7 +74,7 @@ def _train_options(p, grid: bool = False) -> None:
 def config_from_args(project: Project, args, scheduled: bool = True):
     """The run's config: specimask.toml, the per-iteration schedule (unless not
     ``scheduled``: the base values stored as defaults), then the options given."""
-    from napari_specimask.core.training import TrainConfig
+    from napari_specimask.core.training.fit import TrainConfig
 
     overrides = {k: getattr(args, k, None) for k in (
         "arch", "encoder", "encoder_weights", "img_size", "batch_size", "epochs", "lr", "loss",
@@ -148,10 +147,9 @@ def register(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    from napari_specimask.core.checkpoints import activate, active_version, compare_with_parent
-    from napari_specimask.core.training import summary_line, train
-
-    from ._jobs import ProgressBar
+    from napari_specimask.cli._jobs import ProgressBar
+    from napari_specimask.core.model.weights import activate, active_version, compare_with_parent
+    from napari_specimask.core.training.fit import summary_line, train
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
@@ -196,7 +194,7 @@ def stop_on_ctrl_c():
 
 
 def cmd_lr_find(args) -> int:
-    from napari_specimask.core.lr_find import find_lr
+    from napari_specimask.core.training.lr_find import find_lr
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
@@ -208,8 +206,8 @@ def cmd_lr_find(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from napari_specimask.core.checkpoints import list_models
-    from napari_specimask.core.model_removal import version_bytes
+    from napari_specimask.core.model.removal import version_bytes
+    from napari_specimask.core.model.weights import list_models
 
     if args.remove or args.keep_best is not None:
         return remove_models(args)
@@ -240,7 +238,7 @@ def cmd_models(args) -> int:
 
 
 def remove_models(args) -> int:
-    from napari_specimask.core.model_removal import (
+    from napari_specimask.core.model.removal import (
         check_removable,
         remove_versions,
         version_bytes,
@@ -277,7 +275,7 @@ def remove_models(args) -> int:
 
 
 def cmd_activate(args) -> int:
-    from napari_specimask.core.checkpoints import activate
+    from napari_specimask.core.model.weights import activate
 
     with Project.open(args.project) as project:
         activate(project, args.version)
@@ -286,8 +284,8 @@ def cmd_activate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from napari_specimask.core.checkpoints import active_version
-    from napari_specimask.core.predict import predict_to_folder
+    from napari_specimask.core.inference.predict import predict_to_folder
+    from napari_specimask.core.model.weights import active_version
 
     with Project.open(args.project) as project:
         version = args.model or active_version(project)

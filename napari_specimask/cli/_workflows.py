@@ -6,9 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from napari_specimask.core.project import Project
+from napari_specimask.cli._active import spec_from_args
+from napari_specimask.cli._jobs import drive
+from napari_specimask.cli._train import _train_options, config_from_args, stop_on_ctrl_c
+from napari_specimask.core.exchange.splits import split_roles
 from napari_specimask.core.settings import save_training_defaults
-from napari_specimask.core.splits import split_roles
+from napari_specimask.core.store.project import Project
 from napari_specimask.core.vocabulary import (
     ACTIVATE_WHEN,
     AGGREGATIONS,
@@ -17,10 +20,6 @@ from napari_specimask.core.vocabulary import (
     PHOTOMETRIC,
     STRATEGIES,
 )
-
-from ._active import spec_from_args
-from ._jobs import drive
-from ._train import _train_options, config_from_args, stop_on_ctrl_c
 
 
 def register(sub) -> None:
@@ -75,7 +74,7 @@ def cmd_split(args) -> int:
 
 
 def cmd_round(args) -> int:
-    from napari_specimask.core.rounds import SelectionPlan, run_round
+    from napari_specimask.core.loop.rounds import SelectionPlan, run_round
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
@@ -109,7 +108,7 @@ def cmd_round(args) -> int:
 
 
 def cmd_grid(args) -> int:
-    from napari_specimask.core.grid import grid_search, parse_grid
+    from napari_specimask.core.training.grid import grid_search, parse_grid
 
     grid = parse_grid({key: getattr(args, key, None) for key in GRID_KEYS})
     for key in grid:  # config_from_args must not see the comma lists

@@ -9,9 +9,9 @@ from pathlib import Path
 import tomli_w
 import tomllib
 
-from .atomic import atomic_write_bytes
 from .errors import ProjectError
-from .image_io import DEFAULT_MAX_PIXELS
+from .io.atomic import atomic_write_bytes
+from .io.images import DEFAULT_MAX_PIXELS
 
 SETTINGS_FILE = "specimask.toml"
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.gui
 
 from napari_specimask._launch import WIDGETS, dock_widgets  # noqa: E402
 from napari_specimask._widgets._session import session_for  # noqa: E402
-from napari_specimask.core.demo_project import create_demo_project  # noqa: E402
+from napari_specimask.core.collections.demo_project import create_demo_project  # noqa: E402
 from napari_specimask.core.progress import run  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def test_reader_opens_a_dropped_project_folder(make_napari_viewer, demo):
 
 
 def test_writer_saves_labels_as_png_mask(make_napari_viewer, tmp_path):
-    from napari_specimask.core.image_io import read_mask
+    from napari_specimask.core.io.images import read_mask
 
     viewer = make_napari_viewer()
     data = np.zeros((20, 30), np.uint8)
@@ -170,10 +170,10 @@ def test_train_widget_opened_from_the_menu_after_the_viewer_exists():
 
 @pytest.fixture
 def trained_demo(demo):
-    from napari_specimask.core.checkpoints import activate
-    from napari_specimask.core.image_io import read_mask
-    from napari_specimask.core.project import Project
-    from napari_specimask.core.training import TrainConfig, train
+    from napari_specimask.core.io.images import read_mask
+    from napari_specimask.core.model.weights import activate
+    from napari_specimask.core.store.project import Project
+    from napari_specimask.core.training.fit import TrainConfig, train
 
     with Project.open(demo) as p:
         for rec in p.images(role="pool")[:4]:
@@ -245,7 +245,7 @@ def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, train
     # rows belong to the version they were evaluated with, and cleared maps come back
     import shutil
 
-    from napari_specimask.core.model_removal import remove_versions
+    from napari_specimask.core.model.removal import remove_versions
     from napari_specimask.core.progress import run as run_job
 
     active = session.active_model
@@ -295,7 +295,7 @@ def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_de
 
 
 def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo):
-    from napari_specimask.core.image_io import save_mask_png
+    from napari_specimask.core.io.images import save_mask_png
 
     viewer, w, session = open_docked(make_napari_viewer, demo)
     annotate = w["Annotate"]
@@ -366,8 +366,8 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
 def test_import_and_export_from_the_widget(make_napari_viewer, qtbot, demo, tmp_path):
     import json
 
-    from napari_specimask.core.image_io import read_mask, write_mask_png
-    from napari_specimask.core.labelstudio import mask_to_rle
+    from napari_specimask.core.exchange.labelstudio import mask_to_rle
+    from napari_specimask.core.io.images import read_mask, write_mask_png
 
     viewer, w, session = open_docked(make_napari_viewer, demo)
     ex = w["Import / export"]
@@ -443,7 +443,7 @@ def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo)
 
 
 def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, trained_demo):
-    from napari_specimask.core.prediction_cache import compute_predictions
+    from napari_specimask.core.inference.cache import compute_predictions
 
     viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     preds = w["Predictions"]
@@ -467,7 +467,7 @@ def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, mon
                                             registered_versions):
     from qtpy.QtWidgets import QMessageBox
 
-    from napari_specimask.core.project import Project
+    from napari_specimask.core.store.project import Project
 
     with Project.open(demo) as project:
         registered_versions(project, [0.6, 0.5, 0.4])

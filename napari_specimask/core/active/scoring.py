@@ -1,0 +1,141 @@
+"""Per-image uncertainty scores from TTA, cached per (image, model version).
+
+Score = mean uncertainty over the pixels inside the letterbox (padding excluded), at
+model size. Scores live in the ``scores`` table, so after a retrain only images not yet
+scored by the new version are computed, and re-selecting with the same model reads them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..inference.predict import default_device
+from ..inference.tta import MEASURES, make_views, to_unit_tensor, tta_probabilities, uncertainty
+from ..io.images import to_rgb8
+from ..masks.letterbox import Letterbox
+from ..model.weights import load_model
+from ..progress import Job, Progress, stopped
+from ..store.db import now
+from ..store.project import ImageRecord, Project
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    measure: str = "jsd"
+    tta: int = 8
+    photometric: tuple[str, ...] = ()
+    alpha: float = 0.5
+    precision: str = "auto"  # TTA in bf16 on AMX CPUs / fp16 on CUDA (docs/benchmarks.md)
+
+    @property
+    def views_key(self) -> str:
+        return "d" + str(self.tta) + "".join(f"+{p}" for p in self.photometric)
+
+
+@dataclass
+class TTAMaps:
+    record: ImageRecord
+    letterbox: Letterbox
+    mean: np.ndarray         # (size, size) mean probability over views
+    uncertainty: np.ndarray  # (size, size) in [0, 1]
+
+    @property
+    def score(self) -> float:
+        return float(self.uncertainty[self.letterbox.valid()].mean())
+
+
+class ModelScorer:
+    """A model version loaded once, scoring project images with TTA."""
+
+    def __init__(self, project: Project, version: str | None = None,
+                 spec: ScoreSpec = ScoreSpec(), device=None, batch_images: int | None = None):
+        if spec.measure not in MEASURES:
+            from ..errors import SpecimaskError
+
+            raise SpecimaskError(f"unknown measure {spec.measure!r}; choose one of "
+                                 f"{', '.join(MEASURES)}")
+        self.project, self.spec = project, spec
+        self.device = device or default_device()
+        self.model, self.config, self.version = load_model(project, version, self.device)
+        self.model = self.model.to(memory_format=torch.channels_last)
+        self.views = make_views(spec.tta, spec.photometric)
+        # images per network call; each brings len(views) items
+        self.batch_images = batch_images or (8 if self.device.type == "cuda" else 2)
+        self.scored = 0  # images actually run through the network (cache misses)
+
+    def maps(self, records: list[ImageRecord]) -> Iterator[TTAMaps]:
+        """TTA mean and uncertainty of each record, batched."""
+        size = self.config.img_size
+        for start in range(0, len(records), self.batch_images):
+            chunk = records[start : start + self.batch_images]
+            boxes, boxed = [], []
+            for rec in chunk:
+                img = to_rgb8(self.project.read_image(rec))
+                lb = Letterbox.fit(*img.shape[:2], size)
+                boxes.append(lb)
+                boxed.append(lb.apply(img))
+            probs = tta_probabilities(self.model, to_unit_tensor(boxed), self.views,
+                                      self.config.mean, self.config.std, self.device,
+                                      self.spec.precision)
+            unc = uncertainty(probs, self.spec.measure, self.spec.alpha).cpu().numpy()
+            mean = probs.mean(0).cpu().numpy()
+            for i, rec in enumerate(chunk):
+                yield TTAMaps(rec, boxes[i], mean[i], unc[i])
+
+    def score(self, ids: list[int],
+              stop: threading.Event | None = None) -> Job[dict[int, float]]:
+        """Scores of the images ``ids``: cached ones read, the rest computed and stored."""
+        scores = cached_scores(self.project, self.version, self.spec, ids)
+        todo = self.project.images_by_id([i for i in ids if i not in scores])
+        fresh: dict[int, float] = {}
+        yield Progress(0, len(todo), f"scoring {len(todo)} image(s) with {self.version}")
+        for i, maps in enumerate(self.maps(todo)):
+            self.scored += 1
+            fresh[maps.record.id] = maps.score
+            if len(fresh) % 64 == 0:
+                store_scores(self.project, self.version, self.spec, fresh)
+                scores.update(fresh)
+                fresh = {}
+            yield Progress(i + 1, len(todo), maps.record.relpath)
+            if stopped(stop):
+                break
+        store_scores(self.project, self.version, self.spec, fresh)
+        scores.update(fresh)
+        return scores
+
+
+def cached_scores(project: Project, version: str, spec: ScoreSpec,
+                  ids: list[int] | None = None) -> dict[int, float]:
+    """Cached scores of ``ids`` (all when None): a few by primary key, many in one scan."""
+    key = (version, spec.measure, spec.views_key)
+    sql = ("SELECT image_id, score FROM scores WHERE model_version = ? AND measure = ?"
+           " AND views = ?")
+    if ids is not None and len(ids) <= 5000:
+        out: dict[int, float] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = project.store.read(f"{sql} AND image_id IN ({','.join('?' * len(chunk))})",
+                                      (*key, *chunk))
+            out.update((r[0], r[1]) for r in rows)
+        return out
+    rows = project.store.read(sql, key)
+    wanted = None if ids is None else set(ids)
+    return {r[0]: r[1] for r in rows if wanted is None or r[0] in wanted}
+
+
+def store_scores(project: Project, version: str, spec: ScoreSpec,
+                 scores: dict[int, float]) -> None:
+    if not scores:
+        return
+    stamp = now()
+    with project.store.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO scores (image_id, model_version, measure, views, score,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, version, spec.measure, spec.views_key, float(s), stamp)
+             for i, s in scores.items()])

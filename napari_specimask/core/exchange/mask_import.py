@@ -1,0 +1,337 @@
+"""Masks made elsewhere, for images already in a project: a folder of mask images (any
+model's predictions, another tool's labels) or a Label Studio JSON export.
+
+Imported ``labels`` count as verified (origin ``imported``); imported ``pseudo`` masks
+become the cold-start proposals a person corrects. As with images, one bad file never
+stops an import: it is listed with the reason and the rest go in. A verified mask a
+person already made is never replaced unless asked (``overwrite``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ..errors import ImageReadError, SpecimaskError
+from ..io.images import IMAGE_SUFFIXES, _read_pixels, is_image_path, read_mask
+from ..masks.postprocess import PREDICTION_MAP_DIRS
+from ..progress import Job, Progress, stopped
+from ..store.project import ImageRecord, Project
+from . import labelstudio as ls
+from .image_import import MASK_SUFFIXES, Skipped, list_files
+
+AS_KINDS = ("labels", "pseudo")
+_ORIGIN = {"labels": "imported", "pseudo": "pseudo"}
+
+
+@dataclass
+class MaskImportReport:
+    imported: list[int] = field(default_factory=list)  # image ids
+    without_mask: list[str] = field(default_factory=list)  # images (or tasks) with none
+    skipped: list[Skipped] = field(default_factory=list)  # found but not used, with why
+    unmatched: list[str] = field(default_factory=list)  # masks/tasks of no project image
+    stopped: bool = False
+
+
+def _origin(as_: str) -> str:
+    if as_ not in AS_KINDS:
+        raise SpecimaskError(f"unknown import kind {as_!r}; choose one of {', '.join(AS_KINDS)}")
+    return _ORIGIN[as_]
+
+
+# -- a folder of masks -----------------------------------------------------------------
+
+
+def import_mask_folder(
+    project: Project,
+    masks_dir: str | Path,
+    as_: str = "labels",
+    method: str | None = None,
+    threshold: float | None = None,
+    overwrite: bool = False,
+    stop: threading.Event | None = None,
+) -> Job[MaskImportReport]:
+    """Pair masks with project images by stem (``leaf1.jpg`` takes ``leaf1.png`` or
+    ``leaf1_mask.tif``), in subfolders mirroring the images' or flat; yields Progress.
+
+    ``threshold`` (0-1 of the value range) reads grey maps, such as a model's
+    probabilities; without it a mask must have two values, as everywhere else.
+    """
+    origin = _origin(as_)
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise SpecimaskError(f"threshold {threshold} is outside (0, 1]; give a fraction of "
+                             "the value range, e.g. 0.5")
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise SpecimaskError(f"{masks_dir}: masks folder not found")
+    index = _index_masks(masks_dir)
+    if not index:
+        raise SpecimaskError(f"{masks_dir}: no mask images here (looked for "
+                             f"{', '.join(sorted(IMAGE_SUFFIXES))}, recursively)")
+    records = project.images()
+    report = MaskImportReport()
+    matches: dict[int, Path] = {}
+    users: dict[Path, list[ImageRecord]] = defaultdict(list)
+    for record in records:
+        found = _match(index, masks_dir, record.relpath, project.image_path(record))
+        if found is None:
+            report.without_mask.append(record.relpath)
+        else:
+            matches[record.id] = found
+            users[found].append(record)
+    for path, recs in users.items():
+        if len(recs) > 1:  # a flat folder and two images with the same stem
+            names = ", ".join(r.relpath for r in recs)
+            for r in recs:
+                del matches[r.id]
+                report.skipped.append(Skipped(str(path), (
+                    f"matches {len(recs)} images ({names}); put masks in subfolders "
+                    "mirroring the images' folders so each has its own")))
+    used = set(users)
+    images = {project.image_path(r).resolve() for r in records}  # beside their masks
+    report.unmatched = [str(p) for folder in index.values() for p in folder.values()
+                        if p not in used and p.resolve() not in images]
+    if not users:
+        example = next(iter(next(iter(index.values())).values())).name
+        raise SpecimaskError(
+            f"{masks_dir}: none of its {sum(len(v) for v in index.values())} mask file(s) "
+            f"matches an image of the project by name (e.g. {example}); masks are paired by "
+            "the image's file stem, like leaf1.jpg -> leaf1.png or leaf1_mask.png")
+    todo = [r for r in records if r.id in matches]
+    max_pixels = project.settings.images.max_pixels
+    for i, record in enumerate(todo):
+        if stopped(stop):
+            report.stopped = True
+            break
+        yield Progress(i, len(todo), record.relpath)
+        path = matches[record.id]
+        if origin == "imported" and not overwrite and _has_verified(project, record):
+            report.skipped.append(Skipped(str(path), _kept_reason(record)))
+            continue
+        if path.resolve() == project.image_path(record).resolve():
+            report.skipped.append(Skipped(str(path), "this is the image itself; give the "
+                                                     "folder of masks, not of images"))
+            continue
+        try:
+            mask = _read_import_mask(path, record, project.image_path(record), threshold,
+                                     max_pixels)
+            name = method or (PurePosixPath(masks_dir.name) /
+                              path.relative_to(masks_dir).as_posix()).as_posix()
+            project.save_mask(record.id, mask, origin, method=name)
+        except SpecimaskError as exc:
+            reason = _reason(exc)
+            if threshold is None and "distinct values" in reason:
+                reason += "; for a grey map (a model's probabilities) give --threshold 0.5"
+            report.skipped.append(Skipped(str(path), reason))
+            continue
+        report.imported.append(record.id)
+    yield Progress(len(todo), len(todo), "done")
+    return report
+
+
+def _index_masks(masks_dir: Path) -> dict[str, dict[str, Path]]:
+    """Mask files by folder (relative, posix) and name (suffix lower-cased).
+
+    The maps ``specimask predict`` writes beside its masks (``probability/``,
+    ``uncertainty/``) are left out; point at ``probability/`` with a threshold to use them.
+    """
+    index: dict[str, dict[str, Path]] = defaultdict(dict)
+    for path in list_files(masks_dir):
+        rel = path.relative_to(masks_dir)
+        if is_image_path(path) and rel.parts[0] not in PREDICTION_MAP_DIRS:
+            index[rel.parent.as_posix()][rel.stem + rel.suffix.lower()] = path
+    return dict(index)
+
+
+def _match(index: dict[str, dict[str, Path]], masks_dir: Path, relpath: str,
+           image_path: Path | None = None) -> Path | None:
+    """Most specific folder first: ``imgs/sub``, then ``sub``, then the masks folder itself.
+
+    The image's own file (``image_path``, when the images sit among their masks) is passed
+    over so ``leaf1_mask.png`` beside ``leaf1.jpg`` is found; it is returned only if nothing
+    else matches, for the caller to say that this is the folder of images.
+    """
+    parts = [p for p in PurePosixPath(relpath).parts if p not in ("..", ".")]
+    stem = PurePosixPath(relpath).stem
+    folders = [PurePosixPath(*parts[k:-1]).as_posix() for k in range(len(parts) - 1)] + ["."]
+    image = image_path.resolve() if image_path is not None else None
+    itself = None
+    for folder in dict.fromkeys(folders):
+        names = index.get(folder)
+        if not names:
+            continue
+        for tag in MASK_SUFFIXES:
+            for suffix in sorted(IMAGE_SUFFIXES):
+                found = names.get(f"{stem}{tag}{suffix}")
+                if found is None:
+                    continue
+                if image is not None and found.resolve() == image:
+                    itself = itself or found
+                    continue
+                return found
+    return itself
+
+
+def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
+                      threshold: float | None, max_pixels: int) -> np.ndarray:
+    shape = (record.height, record.width)
+    if threshold is None:
+        return read_mask(path, shape, image_path, max_pixels)
+    arr = _read_pixels(path, max_pixels)
+    # The value range comes from the file's type: averaging channels below makes floats.
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(arr.dtype))
+    if top is None and np.issubdtype(arr.dtype, np.integer):
+        top = float(np.iinfo(arr.dtype).max)
+    if arr.ndim == 3:
+        if arr.shape[2] in (2, 4):
+            colour, alpha = arr[..., :-1], arr[..., -1]
+            flat = (colour == colour.flat[0]).all()
+            arr = alpha if flat and alpha.min() != alpha.max() else colour
+        arr = arr.mean(axis=2) if arr.ndim == 3 else arr
+    if len(np.unique(arr)) <= 2:  # a two-valued mask means what it says, 0/1 included
+        return read_mask(path, shape, image_path, max_pixels)
+    mask = np.asarray(arr, np.float64) >= threshold * (top or 1.0)
+    if mask.shape != shape:
+        raise ImageReadError(path, f"mask is {mask.shape[1]} x {mask.shape[0]} px but the "
+                             f"size of image {image_path} is {shape[1]} x {shape[0]} px; "
+                             "masks are never resized silently")
+    return mask
+
+
+# -- a Label Studio export -------------------------------------------------------------
+
+
+def import_labelstudio(
+    project: Project,
+    export_path: str | Path,
+    label: str | None = None,
+    as_: str = "labels",
+    method: str | None = None,
+    overwrite: bool = False,
+    stop: threading.Event | None = None,
+) -> Job[MaskImportReport]:
+    """Brush masks of a Label Studio JSON export for the project's images; yields Progress.
+
+    A task is paired by its image's file name, with Label Studio's upload prefix
+    (``3f2a9c1d-``) stripped if the exact name is not in the project. Of its annotations
+    the latest non-cancelled one counts; its brush results (``label`` only, if given) are
+    merged into one mask.
+    """
+    origin = _origin(as_)
+    export_path = Path(export_path)
+    tasks = ls.load_export(export_path)
+    labels = ls.labels_in(tasks)
+    if not labels:
+        raise SpecimaskError(f"{export_path}: no brush annotations in {len(tasks)} task(s); "
+                             "only BrushLabels (RLE) masks can be imported")
+    if label is not None and label not in labels:
+        raise SpecimaskError(f"{export_path}: no brush results labelled {label!r}; the export "
+                             f"has {', '.join(repr(x) for x in labels)}")
+    items = ls.brush_tasks(tasks, label)
+    by_name: dict[str, list[ImageRecord]] = defaultdict(list)
+    records = project.images()
+    for record in records:
+        by_name[PurePosixPath(record.relpath).name].append(record)
+    report = MaskImportReport()
+    done: dict[int, str] = {}  # image id -> the task that gave it a mask in this run
+    any_matched = False
+    for k, item in enumerate(items):
+        if stopped(stop):
+            report.stopped = True
+            break
+        what = _task_label(item)
+        yield Progress(k, len(items), what)
+        try:
+            record = _match_task(item, by_name)
+        except SpecimaskError as exc:
+            any_matched = True
+            report.skipped.append(Skipped(what, str(exc)))
+            continue
+        if record is None:
+            report.unmatched.append(what)
+            continue
+        any_matched = True
+        if item.note is not None:
+            report.without_mask.append(f"{what}: {item.note}")
+            continue
+        if record.id in done:
+            report.skipped.append(Skipped(what, f"{record.relpath} already got a mask from "
+                                                f"{done[record.id]} in this export"))
+            continue
+        if origin == "imported" and not overwrite and _has_verified(project, record):
+            report.skipped.append(Skipped(what, _kept_reason(record)))
+            continue
+        try:
+            mask = _task_mask(item, record)
+            name = method or f"labelstudio task {item.task_id} annotation {item.annotation_id}"
+            project.save_mask(record.id, mask, origin, method=name, author=item.author)
+        except SpecimaskError as exc:
+            report.skipped.append(Skipped(what, str(exc)))
+            continue
+        done[record.id] = what
+        report.imported.append(record.id)
+    if not any_matched and not report.stopped:
+        names = [n for item in items for n in item.names[:1]][:3]
+        raise SpecimaskError(
+            f"{export_path}: none of its {len(items)} task(s) names an image of the project "
+            f"(e.g. {', '.join(names) or 'no file names'}); add the images first with "
+            "`specimask import`, then import the export again")
+    yield Progress(len(items), len(items), "done")
+    return report
+
+
+def _task_label(item: ls.BrushTask) -> str:
+    tid = item.task_id if item.task_id is not None else f"#{item.index + 1}"
+    return f"task {tid} ({item.names[0] if item.names else item.source})"
+
+
+def _match_task(item: ls.BrushTask, by_name: dict[str, list[ImageRecord]]
+                ) -> ImageRecord | None:
+    for names in (item.names, [ls.strip_upload_prefix(n) for n in item.names]):
+        for name in names:
+            found = by_name.get(name, [])
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise SpecimaskError(
+                    f"{name} names {len(found)} project images "
+                    f"({', '.join(r.relpath for r in found)}); rename one so each is unique")
+    return None
+
+
+def _task_mask(item: ls.BrushTask, record: ImageRecord) -> np.ndarray:
+    mask = np.zeros((record.height, record.width), bool)
+    for result in item.results:
+        try:
+            w, h = int(result["original_width"]), int(result["original_height"])
+        except (KeyError, TypeError, ValueError):
+            raise SpecimaskError("brush result lacks original_width/original_height") from None
+        if (h, w) != mask.shape:
+            turned = (" (width and height swapped: was the image turned, e.g. by its EXIF "
+                      "orientation?)") if (w, h) == mask.shape else ""
+            raise SpecimaskError(
+                f"Label Studio's mask is {w} x {h} px, the project image {record.relpath} is "
+                f"{record.width} x {record.height} px{turned}; masks are never resized")
+        part, _, _ = ls.result_mask(result)
+        mask |= part
+    return mask
+
+
+# -- shared ----------------------------------------------------------------------------
+
+
+def _has_verified(project: Project, record: ImageRecord) -> bool:
+    return project.mask_file(record.id, "imported").exists()
+
+
+def _kept_reason(record: ImageRecord) -> str:
+    return (f"{record.relpath} already has a verified mask; kept it (use --overwrite to "
+            "replace it, or --as pseudo to import this one as a proposal)")
+
+
+def _reason(exc: SpecimaskError) -> str:
+    return exc.reason if isinstance(exc, ImageReadError) else str(exc)

@@ -1,0 +1,320 @@
+"""Resumable HTTP downloads with checksums, using only the standard library.
+
+Data sets are gigabytes fetched over flaky links, so a download writes ``NAME.part``, picks
+up where it stopped with an HTTP ``Range`` request, checks sha256/md5 before the file takes
+its real name, and turns every network failure into a one-line ``SpecimaskError`` that
+names the URL and says what to do (a traceback helps nobody on a field laptop).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+
+from ... import __version__
+from ..errors import SpecimaskError
+from ..progress import Job, Progress, stopped
+
+CHUNK = 1 << 20
+TIMEOUT = float(os.environ.get("SPECIMASK_DOWNLOAD_TIMEOUT", "60"))
+USER_AGENT = f"napari-specimask/{__version__} (+urllib)"
+
+# Digests computed during a download, keyed by (path, size, mtime_ns), so a caller that
+# records sha256 in a manifest does not read a multi-gigabyte file a second time.
+_DIGESTS: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
+class DownloadError(SpecimaskError):
+    """A download that failed; the message names the URL and the fix."""
+
+
+def part_path(target: Path) -> Path:
+    return target.with_suffix(target.suffix + ".part")
+
+
+def download_file(
+    url: str,
+    target: str | Path,
+    sha256: str | None = None,
+    md5: str | None = None,
+    stop: threading.Event | None = None,
+    *,
+    size: int | None = None,
+    offline_hint: str | None = None,
+) -> Job[Path | None]:
+    """Fetch ``url`` to ``target``; yields Progress(bytes), returns the path (None if stopped).
+
+    An existing ``target`` whose checksums (or, without any, its ``size``) match is kept
+    without a request. A ``.part`` left by an earlier run is resumed with ``Range``; a
+    server that answers 200 instead of 206, or 206 from another start than asked for (or
+    without saying where), makes it start over (the latter once, without ``Range``),
+    whether or not a checksum would catch it. A checksum mismatch deletes
+    the ``.part`` and raises with both digests. Stopping keeps the ``.part`` for next time.
+    """
+    target = Path(target)
+    algos = _algos(sha256, md5)
+    if target.is_file():
+        ok = yield from _verify_existing(target, sha256, md5, size, stop)
+        if ok is None:
+            return None
+        if ok:
+            return target
+        target.unlink()  # a damaged or outdated copy: fetch it again
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = part_path(target)
+    hint = offline_hint or f"or download it on a connected machine and copy it to {target}"
+    restarted = False
+    while True:
+        have = part.stat().st_size if part.is_file() else 0
+        if size is not None and have > size:
+            part.unlink()
+            have = 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            response = _open(url, headers, hint)
+        except _RangeNotSatisfiable as exc:
+            if exc.total is not None and exc.total != have:
+                part.unlink()  # longer than the file now published: start over
+                continue
+            break  # the .part is already whole: check it as it is
+        with response:
+            status = getattr(response, "status", 200)
+            start = _range_start(response) if status == 206 else have
+            if start != have and (have or start is not None):
+                # Part of the file, but not from where the .part ends (or not saying where):
+                # neither appending nor writing it as the start would give the file.
+                if restarted or not have:
+                    raise DownloadError(
+                        f"{url}: the server sent a part of the file other than the one asked "
+                        f"for (Content-Range {response.headers.get('Content-Range')!r}); "
+                        f"run the same command again later, {hint}"
+                    )
+                restarted = True
+                part.unlink(missing_ok=True)  # start over, without Range
+                continue
+            if have and status == 206:
+                mode, done = "ab", have
+            else:
+                mode, done = "wb", 0  # server ignored Range (200): start over
+            length = response.headers.get("Content-Length")
+            total = done + int(length) if length and length.isdigit() else (size or 0)
+            shown = total or -1  # for messages: 0 means "not announced"
+            name = target.name
+            yield Progress(done, total, _bytes_message(name, done, total))
+            with open(part, mode) as fh:
+                while True:
+                    try:
+                        block = response.read(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise DownloadError(
+                            f"{url}: connection dropped after {_mb(done)} of {_mb(shown)} "
+                            f"({_reason(exc)}); run the same command again to resume from "
+                            f"{part.name}, {hint}"
+                        ) from None
+                    if not block:
+                        break
+                    fh.write(block)  # disk full or read-only: an OSError the CLI reports
+                    done += len(block)
+                    yield Progress(done, total, _bytes_message(name, done, total))
+                    if stopped(stop):
+                        return None
+        if total and done < total:
+            raise DownloadError(
+                f"{url}: connection closed after {_mb(done)} of {_mb(total)}; run the same "
+                f"command again to resume from {part.name}, {hint}"
+            )
+        break
+    digests = yield from hash_file(part, algos, stop)
+    if digests is None:
+        return None
+    bad = _mismatches(digests, sha256, md5)
+    if bad:
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{url}: checksum mismatch ({bad}); the partial file was deleted, run the command "
+            "again to download it afresh (if it keeps failing the published file changed)"
+        )
+    if size is not None and part.stat().st_size != size and not (sha256 or md5):
+        got = part.stat().st_size
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{url}: expected {size} bytes, got {got}; the partial file was deleted, run the "
+            "command again"
+        )
+    os.replace(part, target)
+    _remember(target, digests)
+    return target
+
+
+def fetch_json(url: str, offline_hint: str | None = None):
+    """GET ``url`` and parse JSON, with the same one-line errors as ``download_file``."""
+    hint = offline_hint or "or run it on a connected machine"
+    with _open(url, {"Accept": "application/json"}, hint) as response:
+        try:
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise DownloadError(
+                f"{url}: connection dropped ({_reason(exc)}); run the command again, {hint}"
+            ) from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DownloadError(
+            f"{url}: the answer is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
+            "check the address (a proxy or captive portal may be answering instead)"
+        ) from None
+
+
+def hash_file(
+    path: str | Path, algos: Iterable[str] = ("sha256",), stop: threading.Event | None = None
+) -> Job[dict[str, str] | None]:
+    """Digests of ``path`` in one pass; yields Progress(bytes), returns {algo: hex} or None."""
+    path = Path(path)
+    algos = tuple(algos) or ("sha256",)
+    cached = file_digests_cached(path)
+    if cached and all(a in cached for a in algos):
+        return {a: cached[a] for a in algos}
+    hashers = {a: hashlib.new(a) for a in algos}
+    total = path.stat().st_size
+    done = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            for h in hashers.values():
+                h.update(block)
+            done += len(block)
+            yield Progress(done, total, f"verifying {path.name}")
+            if stopped(stop):
+                return None
+    digests = {a: h.hexdigest() for a, h in hashers.items()}
+    _remember(path, digests)
+    return digests
+
+
+def file_digests_cached(path: str | Path) -> dict[str, str] | None:
+    """Digests computed earlier in this process for this exact file (same size and mtime)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return _DIGESTS.get((str(Path(path).resolve()), st.st_size, st.st_mtime_ns))
+
+
+# -- internals -------------------------------------------------------------------------
+
+
+class _RangeNotSatisfiable(Exception):
+    def __init__(self, total: int | None):
+        self.total = total
+
+
+def _open(url: str, headers: dict[str, str], hint: str):
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
+    try:
+        return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 (http/https only)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 416 and "Range" in headers:
+            m = re.match(r"bytes\s+\*/(\d+)", exc.headers.get("Content-Range", "") or "")
+            raise _RangeNotSatisfiable(int(m.group(1)) if m else None) from None
+        raise DownloadError(f"{url}: {_http_reason(exc.code, exc.reason)}") from None
+    except urllib.error.URLError as exc:
+        raise DownloadError(f"{url}: {_reason(exc.reason)}; {_network_fix(hint)}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise DownloadError(f"{url}: {_reason(exc)}; {_network_fix(hint)}") from None
+    except ValueError as exc:  # "unknown url type": a typo, not the network
+        raise DownloadError(f"{url}: not a usable http(s) address ({exc}); check it") from None
+
+
+def _network_fix(hint: str) -> str:
+    return f"check the network connection and run the same command again, {hint}"
+
+
+def _http_reason(code: int, reason: str) -> str:
+    what = f"HTTP {code} {reason}".strip()
+    if code == 404:
+        return f"{what}: the file is not there; check the address (or the article id)"
+    if code in (401, 403):
+        return f"{what}: access refused; check that the data set is public and the address"
+    if code == 429 or code >= 500:
+        return f"{what}: the server is busy or failing; run the same command again later"
+    return f"{what}; check the address"
+
+
+def _reason(exc: BaseException | str) -> str:
+    """A short human reason for a network failure (never a traceback)."""
+    if isinstance(exc, str):
+        return exc
+    if isinstance(exc, socket.gaierror):
+        return "no network: the host name cannot be resolved"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing is listening there)"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"no answer within {TIMEOUT:g} s (network down or very slow)"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, ssl.SSLError):
+        return f"secure connection failed ({exc.reason or exc})"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the server sent less than it announced"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _range_start(response) -> int | None:
+    m = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+    return int(m.group(1)) if m else None
+
+
+def _algos(sha256: str | None, md5: str | None) -> tuple[str, ...]:
+    return tuple(a for a, want in (("sha256", sha256), ("md5", md5)) if want) or ("sha256",)
+
+
+def _mismatches(digests: dict[str, str], sha256: str | None, md5: str | None) -> str:
+    bad = []
+    for algo, want in (("sha256", sha256), ("md5", md5)):
+        if want and digests.get(algo, "").lower() != want.lower():
+            bad.append(f"{algo} expected {want.lower()}, got {digests.get(algo)}")
+    return "; ".join(bad)
+
+
+def _verify_existing(
+    target: Path, sha256: str | None, md5: str | None, size: int | None,
+    stop: threading.Event | None,
+) -> Job[bool | None]:
+    """True when ``target`` is the wanted file, False when it must be fetched again."""
+    have = target.stat().st_size
+    if size is not None and have != size:
+        return False
+    if not (sha256 or md5):
+        # Only a finished download is renamed into place, so a file there is whole.
+        yield Progress(have, have, f"{target.name} already downloaded")
+        return True
+    digests = yield from hash_file(target, _algos(sha256, md5), stop)
+    if digests is None:
+        return None
+    return not _mismatches(digests, sha256, md5)
+
+
+def _remember(path: Path, digests: dict[str, str]) -> None:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    _DIGESTS[key] = {**_DIGESTS.get(key, {}), **digests}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 0 else "an unknown size"
+
+
+def _bytes_message(name: str, done: int, total: int) -> str:
+    return f"{name} {_mb(done)} / {_mb(total)}" if total else f"{name} {_mb(done)}"

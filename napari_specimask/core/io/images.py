@@ -1,0 +1,307 @@
+"""Reading specimen images and masks, with errors that name the file and what is wrong.
+
+JPEG/PNG/BMP go through Pillow (EXIF orientation applied), TIFF through tifffile (8/16 bit,
+grey/RGB/RGBA/palette). Sizes are checked from the header before any pixel is decoded, so a
+decompression bomb is refused without allocating it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImageReadError
+from .atomic import atomic_path
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
+TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+DEFAULT_MAX_PIXELS = 250_000_000  # a 9000 x 6000 herbarium scan is 54 MP
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def is_image_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with _open_checked(path) as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Return (H, W), (H, W, 3) or (H, W, 4) uint8/uint16 pixels in display orientation."""
+    arr = _read_pixels(path, max_pixels)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(
+            path, f"unsupported pixel type {arr.dtype}; save it as 8- or 16-bit integer"
+        )
+    return arr
+
+
+def image_shape(path: str | Path) -> tuple[int, int]:
+    """(height, width) in display orientation, read from the header only."""
+    path = Path(path)
+    _check_nonempty(path)
+    if _is_tiff(path):
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tf:
+                page = tf.pages[0]
+                h, w = page.imagelength, page.imagewidth
+                orient = _tiff_orientation(page)
+        except Exception as exc:  # tifffile raises many types for bad files
+            reason = f"not a readable TIFF (corrupt or truncated: {exc})"
+            raise ImageReadError(path, reason) from exc
+    else:
+        with _pil_open(path, None) as im:
+            w, h = im.size
+            orient = im.getexif().get(0x0112, 1)
+    return (w, h) if orient in (5, 6, 7, 8) else (h, w)
+
+
+def to_rgb8(img: np.ndarray) -> np.ndarray:
+    """Any image from ``read_image`` as (H, W, 3) uint8, the one form models and methods see.
+
+    16-bit data is stretched from its own min to max, since scientific cameras rarely fill
+    the 16-bit range and a fixed >> 8 would leave them near black. Alpha is dropped.
+    """
+    if img.dtype == np.uint16 or img.dtype != np.uint8:
+        lo, hi = float(img.min()), float(img.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        img = ((img.astype(np.float32) - lo) * scale + 0.5).astype(np.uint8)
+    if img.ndim == 2:
+        return np.repeat(img[..., None], 3, axis=2)
+    if img.shape[2] == 1:
+        return np.repeat(img, 3, axis=2)
+    return np.ascontiguousarray(img[..., :3])
+
+
+def read_mask(
+    path: str | Path,
+    shape: tuple[int, int] | None = None,
+    image_path: str | Path | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Read a binary mask as bool (H, W): 0/255, 0/1, bool or any two-valued image.
+
+    With two values the larger one is foreground; a one-valued image is all foreground if
+    that value is non-zero. ``shape`` (of the image it belongs to) is checked, never resized.
+    """
+    arr = _read_pixels(path, max_pixels)
+    if arr.ndim == 3:
+        arr = _collapse_channels(arr)
+    if arr.ndim != 2:
+        raise ImageReadError(path, f"a mask must be a single 2-D image, got shape {arr.shape}")
+    values = np.unique(arr)
+    if len(values) > 2:
+        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        raise ImageReadError(
+            path,
+            f"mask has {len(values)} distinct values ({shown}); a mask must have two "
+            "(0/255, 0/1 or true/false). JPEG compression adds values: save masks as PNG",
+        )
+    mask = arr == values[-1] if len(values) == 2 else np.full(arr.shape, bool(values[0]))
+    if shape is not None and mask.shape != tuple(shape):
+        other = f" of image {image_path}" if image_path else ""
+        raise ImageReadError(
+            path,
+            f"mask is {mask.shape[1]} x {mask.shape[0]} px but the size{other} is "
+            f"{shape[1]} x {shape[0]} px; masks are never resized silently",
+        )
+    return mask
+
+
+def save_mask_png(path: str | Path, mask: np.ndarray) -> None:
+    """Encode a bool mask as an 8-bit PNG of 0/255 (not atomic: see ``write_mask_png``)."""
+    data = np.where(np.asarray(mask, dtype=bool), 255, 0).astype(np.uint8)
+    Image.fromarray(data).save(path, format="PNG")
+
+
+def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
+    """Write a bool mask as PNG 0/255 atomically (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        save_mask_png(tmp, mask)
+
+
+def write_image(path: str | Path, img: np.ndarray) -> None:
+    """Write an image atomically; the format follows the suffix (PNG, JPEG, TIFF)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            tifffile.imwrite(tmp, img)
+        else:
+            fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+            Image.fromarray(img).save(tmp, format=fmt)
+
+
+# -- internals -------------------------------------------------------------------------
+
+
+def _open_checked(path: str | Path):
+    path = Path(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageReadError(
+            path, "permission denied; make it readable (e.g. chmod a+r) or run as its owner"
+        ) from None
+
+
+def _check_nonempty(path: Path) -> None:
+    with _open_checked(path) as fh:
+        if not fh.read(1):
+            raise ImageReadError(path, "file is empty (0 bytes)")
+
+
+def _is_tiff(path: Path) -> bool:
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return True
+    with _open_checked(path) as fh:
+        return fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _check_pixels(path: Path, h: int, w: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and h * w > max_pixels:
+        raise ImageReadError(
+            path,
+            f"image is {w} x {h} = {h * w:,} pixels, over the limit of {max_pixels:,} "
+            "(a guard against decompression bombs); raise it with --max-pixels or "
+            "[images] max_pixels in specimask.toml if the image is genuine",
+        )
+
+
+def _pil_open(path: Path, max_pixels: int | None) -> Image.Image:
+    # Pillow has its own global bomb limit; ours replaces it (checked on the header) so a
+    # genuine 300 MP scan can be allowed by a setting without touching Pillow globally.
+    fh = _open_checked(path)
+    try:
+        with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                im = Image.open(fh)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except UnidentifiedImageError:
+        fh.close()
+        raise ImageReadError(path, "not an image (format not recognised)") from None
+    except Exception as exc:
+        fh.close()
+        raise ImageReadError(path, f"cannot read the image header ({exc})") from exc
+    w, h = im.size
+    try:
+        _check_pixels(path, h, w, max_pixels)
+    except ImageReadError:
+        im.close()
+        raise
+    return im
+
+
+def _read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
+    path = Path(path)
+    _check_nonempty(path)
+    if _is_tiff(path):
+        return _read_tiff(path, max_pixels)
+    with _pil_open(path, max_pixels) as im:
+        try:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageReadError(path, f"image data is truncated or corrupt ({exc})") from exc
+        return _pil_to_array(path, im)
+
+
+def _pil_to_array(path: Path, im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA" or mode == "LA":
+        im = im.convert("RGBA")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)
+    elif mode == "I":
+        arr = np.asarray(im)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ImageReadError(path, "32-bit integer pixels out of 16-bit range; save as 16 bit")
+        return arr.astype(np.uint16)
+    elif mode == "F":
+        return np.asarray(im)
+    return np.asarray(im)
+
+
+def _read_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages[0]
+            _check_pixels(path, page.imagelength, page.imagewidth, max_pixels)
+            arr = page.asarray()
+            if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
+                cmap = page.colormap  # (3, N) uint16
+                arr = (np.moveaxis(cmap[:, arr], 0, -1) >> 8).astype(np.uint8)
+            orient = _tiff_orientation(page)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # tifffile raises many types for bad files
+        raise ImageReadError(path, f"not a readable TIFF (corrupt or truncated: {exc})") from exc
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples
+    if arr.ndim not in (2, 3):
+        raise ImageReadError(path, f"unsupported TIFF layout with shape {arr.shape}")
+    return np.ascontiguousarray(_apply_orientation(arr, orient))
+
+
+def _tiff_orientation(page) -> int:
+    tag = page.tags.get(274)  # Orientation
+    return int(tag.value) if tag is not None else 1
+
+
+def _apply_orientation(arr: np.ndarray, orient: int) -> np.ndarray:
+    """EXIF/TIFF orientation 1-8 to display orientation (as Pillow's exif_transpose)."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
+    }
+    return ops[orient](arr) if orient in ops else arr
+
+
+def _collapse_channels(arr: np.ndarray) -> np.ndarray:
+    """Reduce a colour mask to one channel, keeping it two-valued if it was."""
+    if arr.shape[2] == 4:
+        rgb, alpha = arr[..., :3], arr[..., 3]
+        if (rgb == rgb[..., :1]).all() and rgb.min() == rgb.max() and alpha.min() != alpha.max():
+            return alpha  # shape carried only by transparency
+        arr = rgb
+    if (arr == arr[..., :1]).all():
+        return arr[..., 0]
+    # Distinct colours: rank them by brightness so "two colours" stays two values.
+    flat = arr.reshape(-1, arr.shape[2]).astype(np.int64)
+    key = flat.sum(axis=1) * 1_000_003 + flat[:, 0] * 1009 + flat[:, 1]
+    return key.reshape(arr.shape[:2])

@@ -1,0 +1,119 @@
+"""Segmentation networks from segmentation-models-pytorch, one output channel (logits).
+
+Encoder weights: ``imagenet`` (fetched once from the Hugging Face hub, where smp keeps
+them, then cached), ``none`` (train from scratch) or a path to a weights file a person
+made or copied (``.safetensors``, or a ``.pt``/``.pth`` read with ``weights_only=True``).
+Offline, a clear message says how to get the weights or train without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import SpecimaskError
+from ..vocabulary import ARCHS
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class EncoderWeightsError(SpecimaskError):
+    """Pretrained encoder weights could not be had (offline, bad file, unknown name)."""
+
+
+def create_model(arch: str = "unet", encoder: str = "resnet34",
+                 encoder_weights: str | None = "imagenet", freeze_encoder: bool = False,
+                 endpoint: str | None = None, cache_dir: str | Path | None = None) -> nn.Module:
+    """``endpoint`` and ``cache_dir`` default to the hub and its usual cache; set
+    SPECIMASK_WEIGHTS_ENDPOINT / SPECIMASK_WEIGHTS_CACHE to use a mirror or another cache."""
+    import segmentation_models_pytorch as smp
+
+    if arch not in ARCHS:
+        raise SpecimaskError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+    if encoder not in smp.encoders.get_encoder_names() and not encoder.startswith("tu-"):
+        raise SpecimaskError(f"unknown encoder {encoder!r}; see "
+                             "segmentation_models_pytorch.encoders.get_encoder_names()")
+    model = smp.create_model(arch, encoder_name=encoder, encoder_weights=None,
+                             in_channels=3, classes=1)
+    weights = None if encoder_weights in (None, "", "none", "None") else encoder_weights
+    if weights is not None:
+        state = load_encoder_weights(encoder, weights, endpoint, cache_dir)
+        try:
+            model.encoder.load_state_dict(state)
+        except RuntimeError as exc:
+            raise EncoderWeightsError(
+                f"encoder weights {weights} do not fit encoder {encoder}: {str(exc)[:200]}"
+            ) from None
+    set_encoder_frozen(model, freeze_encoder)
+    return model
+
+
+def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
+    for p in model.encoder.parameters():
+        p.requires_grad_(not frozen)
+
+
+def load_encoder_weights(encoder: str, weights: str, endpoint: str | None = None,
+                         cache_dir: str | Path | None = None) -> dict:
+    """State dict for ``model.encoder``: from a local file or smp's hub repository."""
+    from safetensors.torch import load_file
+
+    path = Path(weights).expanduser()
+    if path.suffix in (".safetensors", ".pt", ".pth") or path.exists():
+        if not path.is_file():
+            raise EncoderWeightsError(f"{path}: encoder weights file not found")
+        try:
+            if path.suffix == ".safetensors":
+                return load_file(path)
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise EncoderWeightsError(f"{path}: not a readable weights file ({exc})") from None
+    return load_file(_download(encoder, weights, endpoint, cache_dir))
+
+
+def _download(encoder: str, weights: str, endpoint: str | None,
+              cache_dir: str | Path | None) -> str:
+    import segmentation_models_pytorch as smp
+    from huggingface_hub import hf_hub_download
+
+    options = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {})
+    if weights not in options:
+        raise EncoderWeightsError(
+            f"no {weights!r} weights for encoder {encoder}; available: "
+            f"{', '.join(options) or 'none'} (or --encoder-weights none, or a file path)")
+    repo, rev = options[weights]["repo_id"], options[weights]["revision"]
+    endpoint = endpoint or os.environ.get("SPECIMASK_WEIGHTS_ENDPOINT")
+    cache_dir = cache_dir or os.environ.get("SPECIMASK_WEIGHTS_CACHE")
+    with contextlib.suppress(Exception):  # cached already: no network at all
+        return hf_hub_download(repo, "model.safetensors", revision=rev, cache_dir=cache_dir,
+                               local_files_only=True)
+    where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    advice = (f"could not download the {weights} weights of encoder {encoder} from "
+              f"{where}/{repo} ({{}}). Connect once to cache them (~/.cache/huggingface), copy "
+              "that cache from a connected machine, pass a weights file with "
+              "--encoder-weights PATH, or train from scratch with --encoder-weights none")
+    if not _reachable(where):  # offline: say so now, not after the hub client's retries
+        raise EncoderWeightsError(advice.format("no connection"))
+    try:
+        return hf_hub_download(repo, "model.safetensors", revision=rev, endpoint=endpoint,
+                               cache_dir=cache_dir, etag_timeout=10)
+    except Exception as exc:
+        raise EncoderWeightsError(advice.format(type(exc).__name__)) from None
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,213 @@
+"""The project database (``specimask.db``, SQLite): images, annotations, iterations, models.
+
+One connection per thread (SQLite connections must not be shared across threads), WAL
+journal so the GUI thread can read while a worker writes, and ``BEGIN IMMEDIATE``
+transactions so writers queue instead of failing. The schema carries a version
+(``PRAGMA user_version``) and is brought up to date by the ``MIGRATIONS`` list on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ProjectError
+
+DB_FILE = "specimask.db"
+ROLES = ("pool", "val", "test", "source")
+STATUSES = ("unlabeled", "queued", "labeled", "skipped")
+ORIGINS = ("hand", "corrected", "accepted", "pseudo", "imported")
+VERIFIED_ORIGINS = ("hand", "corrected", "accepted", "imported")
+
+_V1 = f"""
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    relpath TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL UNIQUE,
+    height INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    role TEXT NOT NULL DEFAULT 'pool' CHECK (role IN {ROLES}),
+    status TEXT NOT NULL DEFAULT 'unlabeled' CHECK (status IN {STATUSES}),
+    added_at TEXT NOT NULL
+);
+CREATE INDEX images_role_status ON images (role, status);
+CREATE TABLE annotations (
+    id INTEGER PRIMARY KEY,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    origin TEXT NOT NULL CHECK (origin IN {ORIGINS}),
+    mask_path TEXT NOT NULL,
+    method TEXT,
+    foreground_fraction REAL,
+    edited_fraction REAL,
+    seconds REAL,
+    model_version TEXT,
+    iteration INTEGER,
+    author TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX annotations_image ON annotations (image_id, id);
+CREATE TABLE iterations (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    seed INTEGER,
+    batch_size INTEGER,
+    model_version TEXT,
+    params TEXT
+);
+CREATE TABLE iteration_items (
+    iteration_id INTEGER NOT NULL REFERENCES iterations (id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    score REAL,
+    batch_score REAL,
+    PRIMARY KEY (iteration_id, image_id)
+);
+CREATE TABLE models (
+    version TEXT PRIMARY KEY,
+    parent TEXT,
+    created_at TEXT NOT NULL,
+    arch TEXT,
+    encoder TEXT,
+    img_size INTEGER,
+    path TEXT NOT NULL,
+    metrics TEXT,
+    iteration INTEGER,
+    train_image_ids TEXT,
+    active INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+MODEL_STATUSES = ("training", "ready", "stopped", "failed")
+_V2 = f"""
+ALTER TABLE models ADD COLUMN status TEXT NOT NULL DEFAULT 'ready'
+    CHECK (status IN {MODEL_STATUSES});
+ALTER TABLE models ADD COLUMN config TEXT
+"""
+
+_V3 = """
+CREATE TABLE scores (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    model_version TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    views TEXT NOT NULL,
+    score REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (model_version, measure, views, image_id)
+);
+ALTER TABLE annotations ADD COLUMN proposal_dice REAL;
+ALTER TABLE iteration_items ADD COLUMN proposal TEXT
+"""
+
+# MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
+# Each runs inside one transaction (executescript would commit early, so statements go
+# one by one).
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    lambda conn: execute_statements(conn, _V1),
+    # v2: a model row exists from the start of training; status says how it ended.
+    lambda conn: execute_statements(conn, _V2),
+    # v3: TTA scores cached per (image, model version, measure, views); how good each
+    # proposal was; where a queued image's proposal came from.
+    lambda conn: execute_statements(conn, _V3),
+    # v4: a version whose weights were removed to free disk keeps its row (provenance,
+    # history) with the time of removal.
+    lambda conn: conn.execute("ALTER TABLE models ADD COLUMN removed_at TEXT"),
+]
+
+
+def execute_statements(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """Thread-safe access to ``specimask.db``; use ``read()`` and ``transaction()``."""
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise ProjectError(f"{self.path}: database not found; is this a specimask project?")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return self._conn().execute("PRAGMA user_version").fetchone()[0]
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                       check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.DatabaseError as exc:
+                raise ProjectError(f"{self.path}: not a usable SQLite database ({exc})") from None
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing write; other writers wait (up to 30 s) rather than fail."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        return self._conn().execute(sql, params).fetchall()
+
+    def read_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self._conn().execute(sql, params).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        current = self.schema_version
+        target = len(MIGRATIONS)
+        if current > target:
+            raise ProjectError(
+                f"{self.path}: made by a newer specimask (schema {current}, this one knows "
+                f"{target}); upgrade napari-specimask to open it"
+            )
+        if current == target:
+            return
+        if current > 0:  # keep the old file until the migration has committed
+            shutil.copy2(self.path, self.path.with_name(f"{self.path.name}.bak-v{current}"))
+        for version in range(current, target):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")

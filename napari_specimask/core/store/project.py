@@ -1,0 +1,245 @@
+"""A project folder: settings, database, verified masks and proposals, movable as a zip.
+
+Images are referenced by path relative to the project folder (large collections are not
+copied). Masks are PNG 0/255 at the image's original size, named by image id.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ProjectError
+from ..io.atomic import publish, remove_stale_temps, stage_file
+from ..io.images import read_image, read_mask, save_mask_png
+from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from .db import DB_FILE, ORIGINS, ROLES, STATUSES, VERIFIED_ORIGINS, Store, now
+
+MASKS_DIR = "masks"
+PSEUDO_DIR = "pseudo"
+PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    relpath: str
+    sha256: str
+    height: int
+    width: int
+    bytes: int
+    role: str
+    status: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.relpath).stem
+
+
+class Project:
+    """Open with ``Project.open(folder)`` or make one with ``Project.create(folder)``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        if not (self.root / SETTINGS_FILE).is_file():
+            raise ProjectError(
+                f"{self.root}: not a specimask project (no {SETTINGS_FILE}); "
+                "create one with `specimask init`"
+            )
+        self.settings = load_settings(self.root)
+        self.store = Store(self.root / DB_FILE)
+        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR):
+            remove_stale_temps(self.root / folder)
+
+    @classmethod
+    def open(cls, root: str | Path) -> Project:
+        return cls(root)
+
+    @classmethod
+    def create(cls, root: str | Path, settings: Settings | None = None) -> Project:
+        root = Path(root)
+        if (root / SETTINGS_FILE).exists() or (root / DB_FILE).exists():
+            raise ProjectError(f"{root}: a project already exists here; open it instead")
+        root.mkdir(parents=True, exist_ok=True)
+        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR, MODELS_DIR):
+            (root / folder).mkdir(exist_ok=True)
+        Store(root / DB_FILE, create=True).close()
+        settings = settings or Settings(name=root.resolve().name)
+        save_settings(root, settings)
+        return cls(root)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def save_settings(self) -> None:
+        save_settings(self.root, self.settings)
+
+    # -- images ------------------------------------------------------------------------
+
+    def images(self, role: str | None = None, status: str | None = None) -> list[ImageRecord]:
+        sql, params = self._where(role, status)
+        rows = self.store.read(f"SELECT {_FIELDS} FROM images{sql} ORDER BY id", params)
+        return [ImageRecord(*r) for r in rows]
+
+    def image_ids(self, role: str | None = None, status: str | None = None) -> list[int]:
+        """Ids only: what selection over a pool of millions needs, without the records."""
+        sql, params = self._where(role, status)
+        return [r[0] for r in self.store.read(f"SELECT id FROM images{sql} ORDER BY id", params)]
+
+    def images_by_id(self, ids: list[int]) -> list[ImageRecord]:
+        """Records of the given ids, in that order."""
+        found: dict[int, ImageRecord] = {}
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for r in self.store.read(f"SELECT {_FIELDS} FROM images WHERE id IN ({marks})",
+                                     tuple(chunk)):
+                found[r[0]] = ImageRecord(*r)
+        return [found[i] for i in ids if i in found]
+
+    def _where(self, role: str | None, status: str | None) -> tuple[str, tuple]:
+        clauses, params = [], []
+        if role is not None:
+            clauses.append("role = ?")
+            params.append(_check(role, ROLES, "role"))
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(_check(status, STATUSES, "status"))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+    def image(self, image_id: int) -> ImageRecord:
+        row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))
+        if row is None:
+            raise ProjectError(f"{self.root}: no image with id {image_id}")
+        return ImageRecord(*row)
+
+    def image_path(self, record: ImageRecord) -> Path:
+        return self.root / record.relpath
+
+    def read_image(self, record: ImageRecord) -> np.ndarray:
+        return read_image(self.image_path(record), self.settings.images.max_pixels)
+
+    def relpath_for(self, path: str | Path) -> str:
+        return Path(os.path.relpath(Path(path).resolve(), self.root)).as_posix()
+
+    def set_status(self, image_ids: list[int], status: str) -> None:
+        _check(status, STATUSES, "status")
+        with self.store.transaction() as conn:
+            conn.executemany("UPDATE images SET status = ? WHERE id = ?",
+                             [(status, i) for i in image_ids])
+
+    def set_role(self, image_ids: list[int], role: str) -> None:
+        _check(role, ROLES, "role")
+        with self.store.transaction() as conn:
+            conn.executemany("UPDATE images SET role = ? WHERE id = ?",
+                             [(role, i) for i in image_ids])
+
+    # -- masks -------------------------------------------------------------------------
+
+    def mask_file(self, image_id: int, origin: str) -> Path:
+        """Where a mask of this origin lives; ``origin='proposal'`` is what a queued image
+        is shown with (not an annotation)."""
+        folder = {"pseudo": PSEUDO_DIR, "proposal": PROPOSALS_DIR}.get(origin, MASKS_DIR)
+        return self.root / folder / f"{image_id}.png"
+
+    def save_mask(
+        self,
+        image_id: int,
+        mask: np.ndarray,
+        origin: str,
+        *,
+        method: str | None = None,
+        edited_fraction: float | None = None,
+        seconds: float | None = None,
+        model_version: str | None = None,
+        iteration: int | None = None,
+        author: str | None = None,
+        proposal_dice: float | None = None,
+    ) -> int:
+        """Write a mask and its annotation record together; returns the annotation id.
+
+        The PNG is staged to a temp file first, then renamed over the old mask inside the
+        same SQLite transaction that records it: a crash at any point leaves the previous
+        mask file intact and the database consistent with it.
+        """
+        _check(origin, ORIGINS, "origin")
+        record = self.image(image_id)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (record.height, record.width):
+            raise ProjectError(
+                f"mask for {record.relpath} is {mask.shape[1]} x {mask.shape[0]} px, the image "
+                f"is {record.width} x {record.height} px"
+            )
+        target = self.mask_file(image_id, origin)
+        tmp = stage_file(target, lambda p: save_mask_png(p, mask))
+        try:
+            with self.store.transaction() as conn:
+                cur = conn.execute(
+                    "INSERT INTO annotations (image_id, origin, mask_path, method,"
+                    " foreground_fraction, edited_fraction, seconds, model_version, iteration,"
+                    " author, created_at, proposal_dice)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (image_id, origin, target.relative_to(self.root).as_posix(), method,
+                     float(mask.mean()), edited_fraction, seconds, model_version, iteration,
+                     author, now(), proposal_dice),
+                )
+                if origin in VERIFIED_ORIGINS:
+                    conn.execute("UPDATE images SET status = 'labeled' WHERE id = ?", (image_id,))
+                publish(tmp, target)
+                return cur.lastrowid
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
+        """The ``verified``, cold-start (``pseudo``) or ``proposal`` mask, or None."""
+        path = self.mask_file(image_id, kind if kind in ("pseudo", "proposal") else "hand")
+        if not path.exists():
+            return None
+        record = self.image(image_id)
+        return read_mask(path, (record.height, record.width), self.image_path(record))
+
+    def annotations(self, image_id: int | None = None) -> list[dict]:
+        sql = "SELECT * FROM annotations" + (" WHERE image_id = ?" if image_id else "")
+        rows = self.store.read(sql + " ORDER BY id", (image_id,) if image_id else ())
+        return [dict(r) for r in rows]
+
+    # -- summary -----------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        """What ``specimask status --json`` prints."""
+        count = lambda col: {r[0]: r[1] for r in self.store.read(  # noqa: E731
+            f"SELECT {col}, COUNT(*) FROM images GROUP BY {col} ORDER BY {col}")}
+        origins = {r[0]: r[1] for r in self.store.read(
+            "SELECT origin, COUNT(DISTINCT image_id) FROM annotations GROUP BY origin")}
+        iteration = self.store.read_one("SELECT COALESCE(MAX(id), 0) FROM iterations")[0]
+        active = self.store.read_one("SELECT version FROM models WHERE active = 1")
+        return {
+            "project": str(self.root),
+            "name": self.settings.name,
+            "images": self.store.read_one("SELECT COUNT(*) FROM images")[0],
+            "by_status": {s: count("status").get(s, 0) for s in STATUSES},
+            "by_role": {r: count("role").get(r, 0) for r in ROLES},
+            "masks_by_origin": {o: origins.get(o, 0) for o in ORIGINS},
+            "iteration": iteration,
+            "active_model": active[0] if active else None,
+            "schema_version": self.store.schema_version,
+        }
+
+
+_FIELDS = ", ".join(ImageRecord.__dataclass_fields__)
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ProjectError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+    return value
