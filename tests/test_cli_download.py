@@ -15,7 +15,7 @@ from PIL import Image
 
 from napari_specimask import cli
 from napari_specimask.core.collections import public_datasets as datasets
-from napari_specimask.core.exchange.image_import import find_mask
+from napari_specimask.core.io.files import find_mask
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 from napari_specimask.cli._jobs import drive
 from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
 from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folders
-from napari_specimask.core.masks.postprocess import PostProcess, postprocess_folder
+from napari_specimask.core.masks.postprocess import PostProcess
+from napari_specimask.core.masks.postprocess_folder import postprocess_folder
 from napari_specimask.core.store.project import Project
 
 

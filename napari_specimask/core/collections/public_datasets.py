@@ -29,7 +29,8 @@ import numpy as np
 from ..errors import SpecimaskError
 from ..io.archives import extract_archive
 from ..io.atomic import atomic_path
-from ..io.download import DownloadError, download_file, fetch_json, file_digests_cached, hash_file
+from ..io.download import DownloadError, download_file, fetch_json
+from ..io.hashing import file_digests, known_digests
 from ..io.images import is_image_path, read_image, write_mask_png
 from ..progress import Job, Progress, map_progress, stopped
 
@@ -177,9 +178,9 @@ def download_ferns(
         else:
             report.files += 1
             report.bytes += path.stat().st_size
-        digests = file_digests_cached(path) or {}
+        digests = known_digests(path) or {}
         if "sha256" not in digests:
-            digests = yield from hash_file(path, ("sha256",), stop)
+            digests = yield from file_digests(path, ("sha256",), stop)
             if digests is None:
                 report.stopped = True
                 return report

@@ -12,18 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ImageReadError, SpecimaskError
-from ..io.images import IMAGE_SUFFIXES, is_image_path, read_image, read_mask, sha256_file
+from ..io.files import MASK_SUFFIXES, Skipped, find_mask, list_files  # noqa: F401 (re-used by callers)
+from ..io.hashing import sha256_file
+from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_image, read_mask
 from ..progress import Job, Progress, stopped
 from ..store.db import ROLES, now
 from ..store.project import Project
-
-MASK_SUFFIXES = ("", "_mask", "-mask", ".mask")
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
 
 
 @dataclass
@@ -32,30 +26,6 @@ class ImportReport:
     masks: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     stopped: bool = False
-
-
-def list_files(folder: str | Path) -> list[Path]:
-    """All files under ``folder`` (recursively), hidden ones left out, in stable order."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SpecimaskError(f"{folder}: not a folder")
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
-def find_mask(masks_dir: Path, rel: Path) -> Path | None:
-    """The mask for image ``rel`` (relative to its folder): same relative stem, any image
-    suffix, optionally with a ``_mask`` tag (``leaf1.jpg`` -> ``leaf1.png``, ``leaf1_mask.png``);
-    a flat masks folder also serves images in subfolders."""
-    for folder in dict.fromkeys((masks_dir / rel.parent, masks_dir)):
-        for tag in MASK_SUFFIXES:
-            for suffix in sorted(IMAGE_SUFFIXES):
-                candidate = folder / f"{rel.stem}{tag}{suffix}"
-                if candidate.is_file():
-                    return candidate
-    return None
 
 
 def import_images(
@@ -117,7 +87,10 @@ def _add_one(project: Project, path: Path, role: str, known: dict, max_pixels: i
     if not is_image_path(path):
         raise ImageReadError(path, f"unsupported file type {path.suffix or '(no extension)'!r}; "
                              f"images must be one of {', '.join(sorted(IMAGE_SUFFIXES))}")
-    digest = sha256_file(path)
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise read_error(path, exc) from None
     if digest in known:
         raise ImageReadError(path, f"duplicate of {known[digest]} (same content, sha256)")
     relpath = project.relpath_for(path)

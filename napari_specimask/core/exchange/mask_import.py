@@ -17,12 +17,12 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..errors import ImageReadError, SpecimaskError
+from ..io.files import MASK_SUFFIXES, Skipped, list_files
 from ..io.images import IMAGE_SUFFIXES, _read_pixels, is_image_path, read_mask
-from ..masks.postprocess import PREDICTION_MAP_DIRS
+from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..progress import Job, Progress, stopped
 from ..store.project import ImageRecord, Project
 from . import labelstudio as ls
-from .image_import import MASK_SUFFIXES, Skipped, list_files
 
 AS_KINDS = ("labels", "pseudo")
 _ORIGIN = {"labels": "imported", "pseudo": "pseudo"}

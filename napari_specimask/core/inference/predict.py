@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import SpecimaskError
-from ..exchange.image_import import list_files
+from ..io.files import list_files
 from ..io.images import is_image_path, read_image, to_rgb8, write_image, write_mask_png
 from ..masks.letterbox import Letterbox
 from ..model.weights import ModelConfig, load_model

@@ -8,7 +8,6 @@ names the URL and says what to do (a traceback helps nobody on a field laptop).
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -18,12 +17,12 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from pathlib import Path
 
 from ... import __version__
 from ..errors import SpecimaskError
 from ..progress import Job, Progress, stopped
+from .hashing import file_digests, remember_digests
 
 CHUNK = 1 << 20
 TIMEOUT = float(os.environ.get("SPECIMASK_DOWNLOAD_TIMEOUT", "60"))
@@ -31,9 +30,6 @@ USER_AGENT = f"napari-specimask/{__version__} (+urllib)"
 
 # Digests computed during a download, keyed by (path, size, mtime_ns), so a caller that
 # records sha256 in a manifest does not read a multi-gigabyte file a second time.
-_DIGESTS: dict[tuple[str, int, int], dict[str, str]] = {}
-
-
 class DownloadError(SpecimaskError):
     """A download that failed; the message names the URL and the fix."""
 
@@ -134,7 +130,7 @@ def download_file(
                 f"command again to resume from {part.name}, {hint}"
             )
         break
-    digests = yield from hash_file(part, algos, stop)
+    digests = yield from file_digests(part, algos, stop)
     if digests is None:
         return None
     bad = _mismatches(digests, sha256, md5)
@@ -152,7 +148,7 @@ def download_file(
             "command again"
         )
     os.replace(part, target)
-    _remember(target, digests)
+    remember_digests(target, digests)
     return target
 
 
@@ -173,40 +169,6 @@ def fetch_json(url: str, offline_hint: str | None = None):
             f"{url}: the answer is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
             "check the address (a proxy or captive portal may be answering instead)"
         ) from None
-
-
-def hash_file(
-    path: str | Path, algos: Iterable[str] = ("sha256",), stop: threading.Event | None = None
-) -> Job[dict[str, str] | None]:
-    """Digests of ``path`` in one pass; yields Progress(bytes), returns {algo: hex} or None."""
-    path = Path(path)
-    algos = tuple(algos) or ("sha256",)
-    cached = file_digests_cached(path)
-    if cached and all(a in cached for a in algos):
-        return {a: cached[a] for a in algos}
-    hashers = {a: hashlib.new(a) for a in algos}
-    total = path.stat().st_size
-    done = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            for h in hashers.values():
-                h.update(block)
-            done += len(block)
-            yield Progress(done, total, f"verifying {path.name}")
-            if stopped(stop):
-                return None
-    digests = {a: h.hexdigest() for a, h in hashers.items()}
-    _remember(path, digests)
-    return digests
-
-
-def file_digests_cached(path: str | Path) -> dict[str, str] | None:
-    """Digests computed earlier in this process for this exact file (same size and mtime)."""
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return None
-    return _DIGESTS.get((str(Path(path).resolve()), st.st_size, st.st_mtime_ns))
 
 
 # -- internals -------------------------------------------------------------------------
@@ -300,16 +262,10 @@ def _verify_existing(
         # Only a finished download is renamed into place, so a file there is whole.
         yield Progress(have, have, f"{target.name} already downloaded")
         return True
-    digests = yield from hash_file(target, _algos(sha256, md5), stop)
+    digests = yield from file_digests(target, _algos(sha256, md5), stop)
     if digests is None:
         return None
     return not _mismatches(digests, sha256, md5)
-
-
-def _remember(path: Path, digests: dict[str, str]) -> None:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    _DIGESTS[key] = {**_DIGESTS.get(key, {}), **digests}
 
 
 def _mb(n: int) -> str:

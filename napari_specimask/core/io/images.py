@@ -7,7 +7,6 @@ decompression bomb is refused without allocating it.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import warnings
 from pathlib import Path
@@ -26,14 +25,6 @@ _PIL_LIMIT_LOCK = threading.Lock()
 
 def is_image_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with _open_checked(path) as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -151,17 +142,23 @@ def write_image(path: str | Path, img: np.ndarray) -> None:
 
 
 def _open_checked(path: str | Path):
-    path = Path(path)
     try:
         return open(path, "rb")
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ImageReadError(path, "is a folder, not an image file") from None
-    except PermissionError:
-        raise ImageReadError(
-            path, "permission denied; make it readable (e.g. chmod a+r) or run as its owner"
-        ) from None
+    except OSError as exc:
+        raise read_error(path, exc) from None
+
+
+def read_error(path: str | Path, exc: OSError) -> ImageReadError:
+    """An OSError met while reading ``path``, said with the fix."""
+    path = Path(path)
+    if isinstance(exc, FileNotFoundError):
+        return ImageReadError(path, "file not found")
+    if isinstance(exc, IsADirectoryError):
+        return ImageReadError(path, "is a folder, not an image file")
+    if isinstance(exc, PermissionError):
+        return ImageReadError(
+            path, "permission denied; make it readable (e.g. chmod a+r) or run as its owner")
+    return ImageReadError(path, exc.strerror or str(exc))
 
 
 def _check_nonempty(path: Path) -> None:

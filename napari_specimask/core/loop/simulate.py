@@ -21,8 +21,9 @@ from ..active.annotations import submit_mask
 from ..active.scoring import ModelScorer, ScoreSpec
 from ..active.selection import STRATEGIES, select_next
 from ..errors import SpecimaskError
-from ..exchange.image_import import find_mask, import_files, list_files
+from ..exchange.image_import import import_files
 from ..inference.predict import predict_images
+from ..io.files import find_mask, list_files
 from ..io.images import is_image_path, read_mask
 from ..masks.metrics import dice_iou
 from ..model.weights import activate, load_model

@@ -7,7 +7,6 @@ and the weights' sha256), ``metrics.json`` and Lightning's CSV log (``metrics.cs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -19,6 +18,7 @@ import torch
 
 from ..errors import SpecimaskError
 from ..io.atomic import atomic_write_bytes, atomic_write_with
+from ..io.hashing import sha256_file
 from ..store.db import now
 from ..store.project import MODELS_DIR, Project
 from ..vocabulary import ACTIVATE_WHEN
@@ -81,7 +81,7 @@ def save_weights(folder: Path, state_dict: dict, config: ModelConfig) -> None:
     """Write weights then config (with their sha256), each atomically."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     atomic_write_with(folder / WEIGHTS_FILE, lambda tmp: write_safetensors(tmp, tensors))
-    config.weights_sha256 = _sha256(folder / WEIGHTS_FILE)
+    config.weights_sha256 = sha256_file(folder / WEIGHTS_FILE)
     atomic_write_bytes(folder / CONFIG_FILE, json.dumps(asdict(config), indent=2).encode())
 
 
@@ -192,7 +192,7 @@ def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, Mode
         raise SpecimaskError(f"{folder}: not a model folder (needs {CONFIG_FILE} and "
                              f"{WEIGHTS_FILE})")
     config = ModelConfig.from_json(cfg_path.read_text(), str(cfg_path))
-    if config.weights_sha256 and _sha256(weights) != config.weights_sha256:
+    if config.weights_sha256 and sha256_file(weights) != config.weights_sha256:
         raise SpecimaskError(f"{weights}: sha256 differs from {cfg_path}; the file was changed "
                              "or damaged after training")
     try:
@@ -287,11 +287,3 @@ def compare_with_parent(project: Project, version: str) -> Comparison:
     parent = models[version]["parent"]
     dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
     return Comparison(version, parent, dice(version), dice(parent))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
