@@ -51,12 +51,14 @@ def main() -> None:
     import napari
 
     from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets._process import settle_heap
     from napari_specimask._widgets._session import session_for
     from napari_specimask.core.collections.demo_project import create_demo_project
     from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.model.weights import activate
     from napari_specimask.core.progress import run
-    from napari_specimask.core.training.fit import TrainConfig, train
+    from napari_specimask.core.store.registry import activate
+    from napari_specimask.core.training.config import TrainConfig
+    from napari_specimask.core.training.fit import train
 
     tmp = Path(tempfile.mkdtemp(prefix="specimask-bench-"))
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
@@ -75,14 +77,15 @@ def main() -> None:
     w["Project"].open_project(demo)
     session = session_for(viewer)
     session.set_queue([r.id for r in session.project.images()][:50])
+    settle_heap()  # as `specimask gui` does once its widgets are docked
     heartbeat(app, 2.0)  # settle
 
     # (a) training on CPU in the background
     t = w["Train"]
-    t.weights.setCurrentText("none")
-    t.img_size.setValue(128)
-    t.epochs.setValue(3)
-    t.activate_when.setCurrentText("never")
+    t.form.encoder_weights.value = "none"
+    t.form.img_size.value = 128
+    t.form.epochs.value = 3
+    t.activate_when.value = "never"
     t.start()
     report("(a) training, 128 px, CPU", heartbeat(app, 120, until=lambda: t.worker is None))
 
@@ -101,7 +104,7 @@ def main() -> None:
 
     w["Predictions"].tta.setValue(8)
     annotate = w["Annotate"]
-    annotate.show(ids[0])
+    annotate.show_image(ids[0])
     steps = []
     stepper = QTimer()
     stepper.setInterval(150)

@@ -2,7 +2,7 @@
 
     python benchmarks/predict_throughput.py [--size 512] [--batch 8] [--arch unet]
 
-Runs the production path (`core.tta.tta_probabilities` with the identity view, as
+Runs the production path (`core.inference.tta.tta_probabilities` with the identity view, as
 `specimask predict` does: batched, channels-last, inference mode, fp32 on CPU) on
 letterboxed images and, for comparison, a naive eager NCHW forward of one image at a
 time. Achieved FLOP/s = model FLOP per image (FlopCounterMode) x images/s; the fraction of

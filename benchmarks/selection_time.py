@@ -15,37 +15,36 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from _machine import add_image_rows
 
-from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec, store_scores
-from napari_specimask.core.active.selection import select_next
+from napari_specimask.core.active.queue import select_next
+from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
 from napari_specimask.core.model.factory import create_model
-from napari_specimask.core.model.weights import (
-    ModelConfig,
-    activate,
-    finish_version,
-    new_version,
-    save_weights,
-)
+from napari_specimask.core.model.weights import ModelConfig, save_weights
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.registry import activate, finish_version, new_version
+from napari_specimask.core.store.scores import store_scores
 
 
 def build(root: Path, n: int) -> Project:
     project = Project.create(root)
     add_image_rows(project, [f"img/{i:07d}.jpg" for i in range(n)], 100, 100)
     config = ModelConfig(arch="unet", encoder="resnet18", img_size=64)
-    version = new_version(project, None, None, [], config)
+    version = new_version(project, None, None, [], asdict(config))
     save_weights(project.root / "models" / version,
                  create_model("unet", "resnet18", None).state_dict(), config)
     finish_version(project, version, "ready", {})
     activate(project, version)
     rng = np.random.default_rng(0)
     ids = [r[0] for r in project.store.read("SELECT id FROM images")]
-    store_scores(project, version, ScoreSpec(), dict(zip(ids, rng.random(n).tolist())))
+    spec = ScoreSpec()
+    store_scores(project, version, spec.measure, spec.views_key,
+                 dict(zip(ids, rng.random(n).tolist())))
     return project
 
 

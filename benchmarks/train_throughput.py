@@ -19,7 +19,8 @@ import torch
 from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.progress import run
-from napari_specimask.core.training.fit import TrainConfig, train
+from napari_specimask.core.training.config import TrainConfig
+from napari_specimask.core.training.fit import train
 
 
 def main() -> None:

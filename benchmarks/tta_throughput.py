@@ -4,7 +4,7 @@
 
 Three paths, measured in one run with the fp32 matmul peak:
 - naive: for each image and view, flip/rotate the array, one eager NCHW forward, invert;
-- engine fp32: `core.tta.tta_probabilities`, all views of all images in one batched,
+- engine fp32: `core.inference.tta.tta_probabilities`, all views of all images in one batched,
   channels-last, inference-mode call (what `specimask score --precision 32` runs);
 - engine auto: the same under autocast (bf16 on CPUs with AMX/AVX512-BF16, fp16 on CUDA),
   the default for scoring.

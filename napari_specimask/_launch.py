@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+PLUGIN = "napari-specimask"
 WIDGETS = ("Project", "Annotate", "Predictions", "Active learning", "Train", "QA",
            "Import / export")
 
@@ -13,32 +14,43 @@ def dock_widgets(viewer) -> dict:
     """
     docked = {}
     for i, name in enumerate(WIDGETS):
-        _dock, widget = viewer.window.add_plugin_dock_widget("napari-specimask", name,
-                                                             tabify=i > 0)
+        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=i > 0)
         docked[name] = widget
     return docked
 
 
+def raise_tab(viewer, name: str) -> None:
+    """Bring a docked widget's tab to the front (docking it if it is not yet)."""
+    dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    dock.raise_()
+
+
 def open_gui(project_root=None, screenshot=None, show_tab: str = "Annotate"):
-    """napari with the widgets docked and, if given, the project open."""
+    """napari with the widgets docked and, if given, the project open.
+
+    This process is specimask's own, so the heap is frozen here once everything is
+    loaded (``_widgets._process.settle_heap``); a plugin import never does that.
+    """
     import napari
 
     from napari_specimask._viewer import check_display
-    from napari_specimask._widgets._session import session_for
 
     check_display()
     viewer = napari.Viewer(title="specimask")
     widgets = dock_widgets(viewer)
+
+    from napari_specimask._widgets._process import settle_heap
+    from napari_specimask._widgets._session import session_for
+
     if project_root is not None:
         session = session_for(viewer)
         session.open(project_root)
         if not session.queue and session.project.images():
             session.show_requested.emit(session.project.images()[0].id)
-    dock = viewer.window._wrapped_dock_widgets.get(f"{show_tab} (napari-specimask)")
-    if dock is not None:
-        dock.raise_()
+    raise_tab(viewer, show_tab)
+    settle_heap()
     if screenshot is not None:
-        viewer.window._qt_window.resize(1400, 900)
+        viewer.window.resize(1400, 900)
         viewer.screenshot(str(screenshot), canvas_only=False)
         viewer.close()
         return widgets

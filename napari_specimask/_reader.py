@@ -1,4 +1,9 @@
-"""npe2 reader: dropping a project folder on napari opens it in the specimask widgets."""
+"""npe2 reader: dropping a project folder (or its specimask.toml) on napari opens it.
+
+The project opens in the viewer's session, so the specimask widgets show it: those
+docked already, and those opened later from Plugins > specimask. The reader docks
+nothing and makes no layer (the Annotate widget shows the images).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,28 @@ from pathlib import Path
 from napari_specimask.core.settings import SETTINGS_FILE
 
 
-def get_project_reader(path):
-    if isinstance(path, list) or not (Path(path) / SETTINGS_FILE).is_file():
+def project_root(path) -> Path | None:
+    """The project a dropped path stands for: a folder with specimask.toml, or that file."""
+    if isinstance(path, list):
         return None
-    return read_project
+    root = Path(path)
+    if root.name == SETTINGS_FILE:
+        root = root.parent
+    return root if (root / SETTINGS_FILE).is_file() else None
+
+
+def get_project_reader(path):
+    return read_project if project_root(path) is not None else None
 
 
 def read_project(path):
-    """Open the project in the current viewer's session and dock the widgets."""
+    """Open the project in the current viewer's session."""
     import napari
+    from napari.utils.notifications import show_info
 
-    from napari_specimask._launch import dock_widgets
     from napari_specimask._widgets._session import session_for
 
-    viewer = napari.current_viewer()
-    dock_widgets(viewer)
-    session_for(viewer).open(path)
-    return [(None,)]  # the Annotate widget shows the images; no layer from the reader
+    project = session_for(napari.current_viewer()).open(project_root(path))
+    show_info(f"specimask project {project.root.name} is open: its widgets are under "
+              "Plugins > specimask")
+    return [(None,)]

@@ -34,13 +34,14 @@ def wait(app, condition, timeout=600.0):
 def main() -> None:
     import napari
 
-    from napari_specimask._launch import dock_widgets
+    from napari_specimask._launch import dock_widgets, raise_tab
     from napari_specimask._widgets._session import session_for
     from napari_specimask.core.collections.demo_project import create_demo_project
     from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.model.weights import activate
     from napari_specimask.core.progress import run
-    from napari_specimask.core.training.fit import TrainConfig, train
+    from napari_specimask.core.store.registry import activate
+    from napari_specimask.core.training.config import TrainConfig
+    from napari_specimask.core.training.fit import train
 
     scratch = Path(tempfile.mkdtemp(prefix="specimask-shots-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # ~200 MB of project
@@ -55,14 +56,14 @@ def main() -> None:
     project.close()
 
     viewer = napari.Viewer(title="specimask")
-    viewer.window._qt_window.resize(1400, 900)
+    viewer.window.resize(1400, 900)
     app = napari.qt.get_qapp()
     w = dock_widgets(viewer)
     session = session_for(viewer)
 
     def shot(tab: str, name: str):
         wait(app, lambda: True)
-        viewer.window._wrapped_dock_widgets[f"{tab} (napari-specimask)"].raise_()
+        raise_tab(viewer, tab)
         wait(app, lambda: True)
         viewer.screenshot(str(OUT / name), canvas_only=False)
         print(OUT / name)
@@ -96,9 +97,9 @@ def main() -> None:
     shot("Active learning", "widget_active_learning.png")
 
     t = w["Train"]
-    t.img_size.setValue(128)
-    t.epochs.setValue(6)
-    t.weights.setCurrentText("none")
+    t.form.img_size.value = 128
+    t.form.epochs.value = 6
+    t.form.encoder_weights.value = "none"
     reports = []
     t.start()
     t.worker.yielded.connect(reports.append)

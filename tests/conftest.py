@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from dataclasses import asdict
 from types import SimpleNamespace
 
 import numpy as np
@@ -56,19 +57,15 @@ def registered_versions():
     tiny stand-in weights: for what lists, activates and removes versions, not loads."""
     import torch
 
-    from napari_specimask.core.inference.cache import CACHE_DIR
-    from napari_specimask.core.model.weights import (
-        ModelConfig,
-        finish_version,
-        new_version,
-        save_weights,
-    )
+    from napari_specimask.core.model.weights import ModelConfig, save_weights
+    from napari_specimask.core.store.project import CACHE_DIR
+    from napari_specimask.core.store.registry import finish_version, new_version
 
     def make(project: Project, dices: list[float | None]) -> list[str]:
         versions = []
         for i, dice in enumerate(dices):
             config = ModelConfig(img_size=64)
-            v = new_version(project, versions[-1] if versions else None, i, [1, 2], config)
+            v = new_version(project, versions[-1] if versions else None, i, [1, 2], asdict(config))
             save_weights(project.root / "models" / v, {"w": torch.full((1000,), float(i))},
                          config)
             finish_version(project, v, "ready", {"best_val_dice": dice})

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from napari_specimask import cli
-from napari_specimask.core.collections import public_datasets as datasets
 from napari_specimask.core.io.files import find_mask
 
 
@@ -67,8 +66,8 @@ def test_download_ferns_then_init(sm, ndownloader, monkeypatch, tmp_path, encode
         "/nd/files/2": encode.tar_gz({"hires_masks/US1_mask.png": encode.png(mask)}),
         "/nd/files/3": b"catalog\nUS1\n",
     })
-    monkeypatch.setattr(datasets, "FERN_FILES", (("images.tar.gz", 1), ("masks.tar.gz", 2),
-                                                 ("metadata.tsv", 3)))
+    monkeypatch.setattr("napari_specimask.core.collections.ferns.FERN_FILES",
+                        (("images.tar.gz", 1), ("masks.tar.gz", 2), ("metadata.tsv", 3)))
     code, out = sm("download", "ferns", "--root", tmp_path)
     assert code == 0, out.err
     base = tmp_path / "ferns"

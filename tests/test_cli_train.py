@@ -89,22 +89,23 @@ def test_full_disk_names_the_file_and_marks_the_version_failed(proj, capsys, mon
     as 'training'."""
     import errno
 
-    from napari_specimask.core.model import weights as checkpoints
+    from napari_specimask.core.model import weights
+    from napari_specimask.core.store import registry
 
     def disk_full(path, tensors):
         with open(path, "wb") as fh:
             fh.write(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    real_write_bytes = checkpoints.atomic_write_bytes
+    real_write_bytes = registry.atomic_write_bytes
 
     def metrics_too(target, data):  # the failure's own bookkeeping meets the full disk
         if target.name == "metrics.json":
             raise OSError(errno.ENOSPC, "No space left on device", str(target))
         real_write_bytes(target, data)
 
-    monkeypatch.setattr(checkpoints, "write_safetensors", disk_full)
-    monkeypatch.setattr(checkpoints, "atomic_write_bytes", metrics_too)
+    monkeypatch.setattr(weights, "write_safetensors", disk_full)
+    monkeypatch.setattr(registry, "atomic_write_bytes", metrics_too)
     p, _ = proj
     capsys.readouterr()
     assert main(["train", str(p), "--img-size", "64", "--epochs", "1", "--encoder-weights",
@@ -177,3 +178,55 @@ def test_models_remove_asks_on_a_terminal(tmp_path, capsys, registered_versions,
     assert "nothing removed" in capsys.readouterr().out
     assert main(["models", str(p), "--remove", "v002"]) == 0
     assert not (p / "models" / "v002" / "weights.safetensors").exists()
+
+
+def _other_value(o):
+    """A value unlike the option's default, as typed after its flag (None: a switch)."""
+    if o.kind is bool:
+        return None, not o.default
+    if o.kind is list:
+        pick = [o.option.choices[-1]] if o.default != [o.option.choices[-1]] \
+            else [o.option.choices[0]]
+        return ",".join(pick), pick
+    if o.option.choices:
+        pick = next(c for c in o.option.choices if c != o.default)
+        return pick, pick
+    if o.kind is str:
+        return "other", "other"
+    value = o.kind((o.default or 0) + 2)
+    return str(value), value
+
+
+def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
+    """The flags are generated from the settings' fields: a new field in ModelSettings,
+    TrainSettings or TrainConfig gets one. Unset, a flag leaves specimask.toml in charge;
+    set, its value reaches the run's config as given."""
+    from dataclasses import fields
+
+    from napari_specimask.cli import build_parser
+    from napari_specimask.cli._options import TRAIN_OPTIONS, flag
+    from napari_specimask.cli._train import config_from_args
+    from napari_specimask.core.settings import ModelSettings, TrainSettings
+    from napari_specimask.core.store.project import Project
+    from napari_specimask.core.training.config import TrainConfig
+
+    names = [o.name for o in TRAIN_OPTIONS]
+    assert names == [f.name for f in fields(TrainConfig)]
+    assert {f.name for c in (ModelSettings, TrainSettings) for f in fields(c)} < set(names)
+    assert all(o.option.help for o in TRAIN_OPTIONS)
+    parser = build_parser()
+    for command in ("train", "lr-find", "round", "grid"):
+        args = parser.parse_args([command, "p"])
+        assert [n for n in names if getattr(args, n) is not None] == [], command
+    argv, expected = ["train", "p"], {}
+    for o in TRAIN_OPTIONS:
+        text, expected[o.name] = _other_value(o)
+        argv += [flag(o)] if text is None else [flag(o), text]
+    args = parser.parse_args(argv)
+    with Project.create(tmp_path / "p") as project:
+        assert config_from_args(project, parser.parse_args(["train", "p"])) == \
+            TrainConfig.from_settings(project.settings, iteration=0)
+        cfg = config_from_args(project, args)
+        base = config_from_args(project, args, scheduled=False)
+    assert {k: getattr(cfg, k) for k in names} == expected  # given: not rescheduled
+    assert {k: getattr(base, k) for k in names} == {**expected, "iteration": None}

@@ -25,29 +25,107 @@ def test_core_never_imports_gui_code_statically():
     assert not offenders
 
 
-def test_core_import_loads_no_gui_module():
-    code = (
-        "import sys, importlib, pkgutil, napari_specimask.core as c\n"
-        "for m in pkgutil.iter_modules(c.__path__): importlib.import_module(f'{c.__name__}.{m.name}')\n"
-        f"bad = [m for m in sys.modules if m.split('.')[0] in {GUI_MODULES!r}]\n"
-        "print(bad); sys.exit(1 if bad else 0)\n"
-    )
+HEAVY = ("torch", "lightning", "albumentations", "segmentation_models_pytorch")
+
+
+def _loaded_after(import_code: str, watched: tuple[str, ...]) -> list[str]:
+    """The top-level packages of ``watched`` that a fresh interpreter has loaded after
+    running ``import_code``."""
+    code = (f"import sys\n{import_code}\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({watched!r})))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
+def _import_all(packages: tuple[str, ...]) -> str:
+    return ("import importlib, pkgutil\n"
+            f"for name in {packages!r}:\n"
+            "    pkg = importlib.import_module(name)\n"
+            "    for m in pkgutil.walk_packages(getattr(pkg, '__path__', []), name + '.'):\n"
+            "        importlib.import_module(m.name)\n")
+
+
+def test_core_import_loads_no_gui_module():
+    assert _loaded_after(_import_all(("napari_specimask.core",)), GUI_MODULES) == []
+
+
+CORE = ROOT / "napari_specimask" / "core"
+BASICS = {"errors", "progress", "settings", "vocabulary"}
+# What each subpackage of core may import besides the basics: the pipeline's direction.
+MAY_IMPORT = {
+    "io": set(),
+    "store": {"io"},
+    "masks": {"io"},
+    "exchange": {"io", "store", "masks"},
+    "collections": {"io", "store", "masks", "exchange"},
+    "model": {"io", "store"},
+    "inference": {"io", "store", "masks", "model"},
+    "training": {"io", "store", "masks", "model", "inference"},
+    "active": {"io", "store", "masks", "model", "inference", "exchange"},
+    "loop": {"io", "store", "masks", "model", "inference", "exchange", "training", "active",
+             "collections"},
+}
+TORCH_FREE = ("io", "store", "masks", "exchange", "collections")
+
+
+def _core_imports(core: Path, path: Path) -> set[str]:
+    """The core modules ``path`` imports (statically, lazy imports included), as dotted
+    names relative to core (``store.project``, ``errors``); ``..`` for the package root."""
+    package = path.relative_to(core).parent.parts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom) or not node.level:
+            continue
+        if node.level - 1 > len(package):
+            found.add("..")
+            continue
+        target = list(package[: len(package) - (node.level - 1)])
+        target += node.module.split(".") if node.module else []
+        found |= {".".join(target + ([a.name] if not node.module else [])) for a in node.names}
+    return found
+
+
+def _direction_offenders(core: Path) -> list[str]:
+    offenders = []
+    for path in sorted(core.rglob("*.py")):
+        rel = path.relative_to(core)
+        own = rel.parts[0] if len(rel.parts) > 1 else None
+        for target in _core_imports(core, path):
+            top = target.split(".")[0]
+            if target == ".." or top in BASICS or top == own:
+                continue
+            if own is None and top == "io":  # settings: atomic writes, the pixel limit
+                continue
+            if own is None or top not in MAY_IMPORT[own]:
+                offenders.append(f"{rel}: imports {target}")
+    return offenders
+
+
+def test_core_subpackages_import_only_in_the_pipeline_direction():
+    assert {p.name for p in CORE.iterdir() if (p / "__init__.py").is_file()} == set(MAY_IMPORT)
+    assert _direction_offenders(CORE) == []
+
+
+def test_direction_check_sees_a_forbidden_import(tmp_path):
+    """The check must be able to fail: a store module importing training, lazily, is seen."""
+    bad = tmp_path / "core" / "store" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("from . import db\n\ndef f():\n    from ..training.fit import train\n")
+    assert _direction_offenders(tmp_path / "core") == ["store/bad.py: imports training.fit"]
+
+
+def test_light_subpackages_load_without_torch():
+    """io, store, masks, exchange and collections serve `specimask status`, import and
+    export on machines where importing torch takes seconds: none of them may load it."""
+    packages = tuple(f"napari_specimask.core.{m}" for m in (*TORCH_FREE, *sorted(BASICS)))
+    assert _loaded_after(_import_all(packages), HEAVY) == []
 
 
 def test_command_line_starts_without_the_deep_learning_stack():
     """`specimask status` and `--help` must not wait for torch / Lightning (seconds on a
     laptop, far more on a cluster file system): those load when a command needs them."""
-    code = (
-        "import sys, napari_specimask.cli as cli\n"
-        "cli.build_parser()\n"
-        "heavy = sorted(m for m in ('torch', 'lightning', 'albumentations',\n"
-        "               'segmentation_models_pytorch') if m in sys.modules)\n"
-        "print(heavy); sys.exit(1 if heavy else 0)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert _loaded_after("import napari_specimask.cli as cli\ncli.build_parser()", HEAVY) == []
 
 
 def test_manifest_found_through_entry_point_and_valid():

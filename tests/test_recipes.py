@@ -24,11 +24,12 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
-from napari_specimask.core.collections.demo_data import make_herbarium_sheet, make_plankton
-from napari_specimask.core.exchange.labelstudio import mask_to_rle
+from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
+from napari_specimask.core.collections.demo_plankton import make_plankton
+from napari_specimask.core.exchange.brush_rle import mask_to_rle
 from napari_specimask.core.io.images import read_mask, write_image, write_mask_png
-from napari_specimask.core.model.weights import list_models
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.registry import list_models
 
 RECIPES = Path(__file__).parent.parent / "docs" / "recipes"
 TINY = ["--img-size", "64", "--epochs", "1", "--batch-size", "8",

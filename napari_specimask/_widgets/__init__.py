@@ -1,13 +1,31 @@
 """The napari dock widgets: wiring and display over ``napari_specimask.core``.
 
-Importing triton (torch.compile's GPU compiler, which torch._dynamo pulls in through
-torchvision and Lightning) after napari has made its OpenGL context crashes the process
-under Mesa: triton's bundled LLVM clashes with the one llvmpipe loaded. specimask never
-uses torch.compile, so in the GUI process triton is marked unavailable unless something
-loaded it already (``specimask gui`` imports the torch stack before any window exists).
+Importing this package changes nothing in the process. napari.yaml names each widget
+class through it (``napari_specimask._widgets:TrainWidget``), so that asking for a
+widget first applies the triton guard (``_process.keep_triton_out``): a widget's module
+imports the torch stack, and napari asks once its OpenGL context exists.
 """
 
-import sys
+from __future__ import annotations
 
-if "triton" not in sys.modules:
-    sys.modules["triton"] = None  # torch then reports triton as not installed
+from importlib import import_module
+
+WIDGET_MODULES = {
+    "ProjectWidget": "project_widget",
+    "AnnotateWidget": "annotate_widget",
+    "ActiveLearningWidget": "active_learning_widget",
+    "TrainWidget": "train_widget",
+    "PredictionsWidget": "predictions_widget",
+    "QAWidget": "qa_widget",
+    "ExchangeWidget": "exchange_widget",
+}
+
+
+def __getattr__(name: str):
+    """A widget class by name, its module imported behind the triton guard."""
+    if name not in WIDGET_MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ._process import keep_triton_out
+
+    keep_triton_out()
+    return getattr(import_module(f"{__name__}.{WIDGET_MODULES[name]}"), name)

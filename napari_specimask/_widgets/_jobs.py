@@ -11,6 +11,8 @@ from qtpy.QtWidgets import QProgressBar
 
 from napari_specimask.core.errors import SpecimaskError
 
+from ._process import keep_triton_out
+
 
 def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
               on_progress: Callable | None = None, on_done: Callable | None = None,
@@ -27,6 +29,7 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
         return (yield from make_job())
 
     gc.freeze()  # long-lived objects made since (layers, models) stay out of GC scans
+    keep_triton_out()  # the job may import the torch stack first: see _process
 
     worker = create_worker(body, _start_thread=False)
 

@@ -6,14 +6,13 @@ closing the viewer frees it. Widgets talk through its signals, never to each oth
 
 from __future__ import annotations
 
-import gc
 import weakref
 from pathlib import Path
 
 from psygnal import Signal
 
-from napari_specimask.core.model.weights import active_version
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.registry import active_version
 
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -78,18 +77,5 @@ class Session:
 def session_for(viewer) -> Session:
     """The viewer's session (made on first use)."""
     if viewer not in _SESSIONS:
-        settle_heap()
         _SESSIONS[viewer] = Session()
     return _SESSIONS[viewer]
-
-
-def settle_heap() -> None:
-    """Collect once, then freeze what is alive (napari, torch, Lightning: ~500k objects).
-
-    A full garbage collection over that heap holds the GIL for about 0.2 s, and worker
-    threads trigger such collections; a frozen heap is never scanned again, so the
-    viewer stays responsive while training runs. Called when the widgets are made, where
-    a pause is expected anyway.
-    """
-    gc.collect()
-    gc.freeze()

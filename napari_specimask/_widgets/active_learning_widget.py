@@ -26,11 +26,12 @@ from qtpy.QtWidgets import (
 )
 
 from napari_specimask.core.active.annotations import iteration_summary
+from napari_specimask.core.active.queue import select_next
 from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
-from napari_specimask.core.active.selection import STRATEGIES, select_next
 from napari_specimask.core.inference.tta import MEASURES
 from napari_specimask.core.loop.rounds import SelectionPlan, run_round
-from napari_specimask.core.model.weights import list_models
+from napari_specimask.core.store.registry import list_models
+from napari_specimask.core.vocabulary import STRATEGIES
 
 from ._jobs import start_job
 from ._plots import LinePlot

@@ -86,7 +86,7 @@ class AnnotateWidget(QWidget):
             self.buttons[name].clicked.connect(fn)
             napari_viewer.bind_key(HOTKEYS[name], lambda _v, f=fn: f(), overwrite=True)
         self.session.queue_changed.connect(self._queue_changed)
-        self.session.show_requested.connect(self.show)
+        self.session.show_requested.connect(self.show_image)
         self.session.project_changed.connect(self._project_changed)
         self.session.images_changed.connect(self._images_changed)
         self.session.models_changed.connect(self._images_changed)
@@ -94,7 +94,7 @@ class AnnotateWidget(QWidget):
 
     # -- showing -----------------------------------------------------------------------
 
-    def show(self, image_id: int) -> None:
+    def show_image(self, image_id: int) -> None:
         if self.prefetcher is None:  # no project open (or the widget was closed)
             return
         item = self.prefetcher.get(image_id)
@@ -189,7 +189,7 @@ class AnnotateWidget(QWidget):
         target = min(max(here + delta, 0), len(queue) - 1)
         self.direction = 1 if delta >= 0 else -1
         if target != here or self.image_id not in queue:
-            self.show(queue[target])
+            self.show_image(queue[target])
 
     def _settle_edits(self) -> bool:
         """Save, ask or discard unsaved edits (the setting); False means stay here."""
@@ -220,7 +220,7 @@ class AnnotateWidget(QWidget):
 
     def _queue_changed(self, queue) -> None:
         if queue:
-            self.show(queue[0])
+            self.show_image(queue[0])
         self._update_progress()
 
     def _update_progress(self) -> None:

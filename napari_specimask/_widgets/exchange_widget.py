@@ -31,7 +31,8 @@ from napari_specimask.core.exchange.export import (
     WHICH,
     export,
 )
-from napari_specimask.core.exchange.mask_import import import_labelstudio, import_mask_folder
+from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
+from napari_specimask.core.exchange.mask_import import import_mask_folder
 
 from ._jobs import start_job
 from ._session import session_for

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_specimask.core.model.removal import remove_versions, weights_bytes
-from napari_specimask.core.model.weights import activate, list_models
+from napari_specimask.core.store.registry import activate, list_models
 
 from ._jobs import start_job
 from ._table import RowsModel, sortable
@@ -36,6 +36,7 @@ class ModelsPanel(QWidget):
         self.session = session
         self.worker = None
         self.models: dict[str, dict] = {}
+        self.versions: list[str] = []  # each source row's version (its text has the mark)
         self.model = RowsModel(COLUMNS, self)
         self.proxy = sortable(self.model, self)
         self.table = QTableView(sortingEnabled=True)
@@ -69,6 +70,7 @@ class ModelsPanel(QWidget):
     def refresh(self, *_):
         project = self.session.project
         self.models = {m["version"]: m for m in list_models(project)} if project else {}
+        self.versions = list(self.models)
         self.model.set_rows([self._row(project, m) for m in self.models.values()])
         self.table.resizeColumnsToContents()
         self._enable()
@@ -83,7 +85,7 @@ class ModelsPanel(QWidget):
 
     def selected(self) -> list[dict]:
         rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
-        return [self.models[self.model.rows[r][0].lstrip("* ")] for r in sorted(rows)]
+        return [self.models[self.versions[r]] for r in sorted(rows)]
 
     def select(self, versions: list[str]) -> None:
         """Select rows by version (what a click on them does)."""
@@ -91,7 +93,7 @@ class ModelsPanel(QWidget):
         mode = self.table.selectionMode()
         self.table.setSelectionMode(QTableView.SelectionMode.MultiSelection)
         for row in range(self.proxy.rowCount()):
-            if self.proxy.index(row, 0).data().lstrip("* ") in versions:
+            if self.versions[self.proxy.mapToSource(self.proxy.index(row, 0)).row()] in versions:
                 self.table.selectRow(row)
         self.table.setSelectionMode(mode)
 

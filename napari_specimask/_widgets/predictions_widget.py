@@ -13,8 +13,9 @@ from qtpy.QtWidgets import QCheckBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout
 from scipy import ndimage as ndi
 
 from napari_specimask._widgets._prefetch import Prefetcher
-from napari_specimask.core.active.scoring import ScoreSpec, cached_scores
+from napari_specimask.core.active.scoring import ScoreSpec
 from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
+from napari_specimask.core.store.scores import cached_scores
 
 from ._jobs import start_job
 from ._layers import put_image, put_labels
@@ -29,7 +30,8 @@ def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
 
 def score_text(project, version: str, image_id: int, tta: int, measure: str) -> str:
     """The image's uncertainty score and its rank among the scored images."""
-    scores = cached_scores(project, version, ScoreSpec(measure, tta))
+    spec = ScoreSpec(measure, tta)
+    scores = cached_scores(project, version, spec.measure, spec.views_key)
     if image_id not in scores:
         return f"model {version}: not scored yet (Select next batch scores the pool)"
     rank = 1 + sum(s > scores[image_id] for s in scores.values())

@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
 from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
 from napari_specimask.core.inference.qa import FN, FP, SPLITS, TP, error_map, evaluate_version
 from napari_specimask.core.io.images import to_rgb8
-from napari_specimask.core.model.weights import list_models
+from napari_specimask.core.store.registry import list_models
 
 from ._jobs import start_job
 from ._layers import put_image, put_labels
@@ -73,22 +73,22 @@ class QAWidget(QWidget):
         versions = [m["version"] for m in list_models(project)
                     if m["status"] in ("ready", "stopped") and not m["removed"]] if project else []
         for box, extra in ((self.version, []), (self.compare, [NONE])):
-            current = box.currentText()
+            current = box.currentData()  # the version (None for "(none)"), not its text
             box.clear()
-            box.addItems(extra + versions)
-            if current in extra + versions:
-                box.setCurrentText(current)
+            for version in extra + versions:
+                box.addItem(version, None if version == NONE else version)
+            box.setCurrentIndex(max(0, box.findData(current)))
         if self.rows_version is not None and self.rows_version not in versions:
             self.summary.setText(f"{self.rows_version} is gone (removed, or another project); "
                                  "evaluate a version")
             self.rows, self.rows_version = [], None
             self.model.set_rows([])
         if self.session.active_model in versions and not self.rows:
-            self.version.setCurrentText(self.session.active_model)
+            self.version.setCurrentIndex(self.version.findData(self.session.active_model))
         self.run_button.setEnabled(bool(versions))
 
     def evaluate(self):
-        project, version, split = (self.session.project, self.version.currentText(),
+        project, version, split = (self.session.project, self.version.currentData(),
                                    self.split.currentText())
         self.run_button.setEnabled(False)
 
@@ -119,8 +119,8 @@ class QAWidget(QWidget):
         record = project.image(image_id)
         image = to_rgb8(project.read_image(record))
         truth = project.load_mask(image_id)
-        version = self.rows_version or self.version.currentText()
-        other = self.compare.currentText()
+        version = self.rows_version or self.version.currentData()
+        other = self.compare.currentData()
         pred = cached_prediction(project, version, image_id, 1)
         if pred is None:  # its cached maps were deleted: predict the image again first
             self.worker = start_job(
@@ -133,7 +133,7 @@ class QAWidget(QWidget):
         for layer in [ly for ly in self.viewer.layers if ly.name.startswith("errors ")]:
             if layer.name != f"errors {version}":  # a comparison is drawn fresh below
                 self.viewer.layers.remove(layer)
-        if other != NONE:  # the second version's errors to the right of the first
+        if other is not None:  # the second version's errors to the right of the first
             shift = (0, record.width * 1.05)
             put_image(self.viewer, "qa image (compare)", image, rgb=True, translate=shift)
             self.worker = start_job(

@@ -11,38 +11,32 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from napari_specimask.core.active.queue import refresh_proposals
 from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
-from napari_specimask.core.active.selection import refresh_proposals
-from napari_specimask.core.model.factory import ARCHS
-from napari_specimask.core.model.losses import LOSSES
-from napari_specimask.core.model.weights import activate, compare_with_parent
 from napari_specimask.core.settings import save_training_defaults
-from napari_specimask.core.training.augment import PRESETS
-from napari_specimask.core.training.fit import LOGGERS, TrainConfig, train_job
+from napari_specimask.core.store.registry import activate, compare_with_parent
+from napari_specimask.core.training.config import TrainConfig
+from napari_specimask.core.training.fit import train_job
 from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
+from ._form import SettingsForm
 from ._jobs import start_job
 from ._plots import LinePlot
 from ._session import session_for
 from .models_panel import ModelsPanel
 
-ACTIVATE = ("if val Dice is better", "always", "never")  # labels of ACTIVATE_WHEN
-START_FROM = ("encoder weights", "active model (fine-tune)")
+# the choices the form cannot take from the settings: (label, value)
+ACTIVATE = tuple(zip(("if val Dice is better", "always", "never"), ACTIVATE_WHEN))
+START_FROM = (("encoder weights", ""), ("active model (fine-tune)", "active"))
+LOGGER_TIPS = {
+    "csv": "always written to models/VERSION/metrics.csv",
+    "tensorboard": "models/VERSION/tensorboard; needs tensorboard",
+    "wandb": "Weights & Biases project 'specimask'; needs wandb and a login (`wandb login`)",
+}
 
 
 class TrainWidget(QWidget):
@@ -55,99 +49,59 @@ class TrainWidget(QWidget):
         self.stop_event: threading.Event | None = None
         self.result = None
         self.listed = False  # the version being trained is in the model table
-        self.arch = QComboBox()
-        self.arch.addItems(ARCHS)
-        self.weights = QComboBox(editable=True)
-        self.weights.addItems(["imagenet", "none"])
-        self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32)
-        self.epochs = QSpinBox(minimum=1, maximum=10_000)
-        self.batch = QSpinBox(minimum=1, maximum=1024)
-        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4)
-        self.loss = QComboBox()
-        self.loss.addItems(LOSSES)
-        self.augment = QComboBox()
-        self.augment.addItems(PRESETS)
-        self.two_stage = QCheckBox("two-stage (frozen encoder first)")
-        self.use_pseudo = QCheckBox("also train on cold-start masks")
-        self.activate_when = QComboBox()
-        self.activate_when.addItems(ACTIVATE)
-        self.start_from = QComboBox()
-        self.start_from.addItems(START_FROM)
-        self.loggers = {name: QCheckBox(name) for name in LOGGERS}
-        self.loggers["csv"].setEnabled(False)  # always written: the metrics file of a model
-        self.loggers["csv"].setToolTip("always written to models/VERSION/metrics.csv")
-        self.loggers["tensorboard"].setToolTip("models/VERSION/tensorboard; needs tensorboard")
-        self.loggers["wandb"].setToolTip("Weights & Biases project 'specimask'; needs wandb "
-                                         "and a login (`wandb login`)")
-        logger_row = QHBoxLayout()
-        for box in self.loggers.values():
-            logger_row.addWidget(box)
-        form = QFormLayout()
-        for label, w in (("architecture", self.arch), ("encoder weights", self.weights),
-                         ("image size", self.img_size), ("epochs", self.epochs),
-                         ("batch size", self.batch), ("learning rate", self.lr),
-                         ("loss", self.loss), ("augmentation", self.augment),
-                         ("start from", self.start_from),
-                         ("activate new model", self.activate_when)):
-            form.addRow(label, w)
-        form.addRow("experiment logs", logger_row)
-        self.train_button = QPushButton("Train")
-        self.stop_button = QPushButton("Stop", enabled=False)
-        self.defaults_button = QPushButton("Save as project defaults")
-        self.defaults_button.setToolTip("write this form to specimask.toml: the CLI and the "
-                                        "Active learning widget's rounds train with it")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.defaults_button)
+        self.form = self._build_form()
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
         self.plot = LinePlot("step", "loss, Dice")
         self.models = ModelsPanel(self.session, self)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        for w in (self.two_stage, self.use_pseudo):
-            layout.addWidget(w)
-        layout.addLayout(buttons)
+        layout.addWidget(self.form.native)
+        layout.addLayout(self._build_buttons())
         for w in (self.bar, self.state, self.plot, self.models):
             layout.addWidget(w)
-        self.train_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        self.defaults_button.clicked.connect(self.save_defaults)
         self.session.project_changed.connect(self._load_defaults)
         self.session.set_training_form(self.docked_config)  # rounds train with this form
         self._load_defaults(self.session.project)
+
+    def _build_form(self) -> SettingsForm:
+        """The training options (generated from TrainConfig's fields), then what only this
+        widget asks: start from the encoder weights or the active model, and activation."""
+        form = SettingsForm(TrainConfig)
+        csv = form.loggers["csv"]
+        csv.enabled = False  # always written: the metrics file of a model
+        for name, tip in LOGGER_TIPS.items():
+            form.loggers[name].tooltip = tip
+        self.start_from = ComboBox(label="start from", choices=START_FROM)
+        self.activate_when = ComboBox(label="activate new model", choices=ACTIVATE)
+        form.main.extend([self.start_from, self.activate_when])
+        return form
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.train_button = QPushButton("Train")
+        self.stop_button = QPushButton("Stop", enabled=False)
+        self.defaults_button = QPushButton("Save as project defaults")
+        self.defaults_button.setToolTip("write this form to specimask.toml: the CLI and the "
+                                        "Active learning widget's rounds train with it")
+        self.train_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.defaults_button.clicked.connect(self.save_defaults)
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.stop_button, self.defaults_button):
+            buttons.addWidget(b)
+        return buttons
 
     def _load_defaults(self, project) -> None:
         self.train_button.setEnabled(project is not None and self.worker is None)
         self.defaults_button.setEnabled(project is not None)
         if project is None:
             return
-        m, t = project.settings.model, project.settings.train
-        self.arch.setCurrentText(m.arch)
-        self.weights.setCurrentText(m.encoder_weights)
-        self.img_size.setValue(m.img_size)
-        self.epochs.setValue(t.epochs)
-        self.batch.setValue(t.batch_size)
-        self.lr.setValue(t.lr)
-        self.loss.setCurrentText(t.loss)
-        self.augment.setCurrentText(t.augment)
-        self.two_stage.setChecked(t.two_stage)
-        self.use_pseudo.setChecked(t.use_pseudo)
-        for name, box in self.loggers.items():
-            box.setChecked(name == "csv" or name in t.loggers)
+        self.form.set_values(TrainConfig.from_settings(project.settings))
+        self.form.loggers["csv"].value = True
 
     def form_config(self, **overrides) -> TrainConfig:
         """The form as a config: its values are the base ones, before the schedule."""
-        form = dict(
-            arch=self.arch.currentText(), encoder_weights=self.weights.currentText(),
-            img_size=self.img_size.value(), epochs=self.epochs.value(),
-            batch_size=self.batch.value(), lr=self.lr.value(), loss=self.loss.currentText(),
-            augment=self.augment.currentText(), two_stage=self.two_stage.isChecked(),
-            use_pseudo=self.use_pseudo.isChecked(),
-            loggers=[n for n, box in self.loggers.items() if box.isChecked()],
-            init_from="active" if self.start_from.currentIndex() == 1 else "")
+        form = {**self.form.values(), "init_from": self.start_from.value}
         return TrainConfig.from_settings(self.session.project.settings, **{**form, **overrides})
 
     def config(self, **overrides) -> TrainConfig:
@@ -209,7 +163,7 @@ class TrainWidget(QWidget):
         project = self.session.project
         c = compare_with_parent(project, result.version)
         text = c.describe(result.status)
-        if c.should_activate(ACTIVATE_WHEN[self.activate_when.currentIndex()]):
+        if c.should_activate(self.activate_when.value):
             activate(project, result.version)
             text += f"; {result.version} is now active"
         self.state.setText(text)

@@ -89,7 +89,7 @@ def register(sub) -> None:
 
 def _scorer(project: Project, args):
     from napari_specimask.core.active.scoring import ModelScorer
-    from napari_specimask.core.model.weights import active_version
+    from napari_specimask.core.store.registry import active_version
 
     version = args.model or active_version(project)
     return ModelScorer(project, version, spec_from_args(project, args)) if version else None
@@ -120,7 +120,7 @@ def cmd_score(args) -> int:
 
 
 def cmd_select(args) -> int:
-    from napari_specimask.core.active.selection import select_next
+    from napari_specimask.core.active.queue import select_next
 
     with Project.open(args.project) as project:
         sel = project.settings.selection

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
 from napari_specimask.core.exchange.mask_import import (
     AS_KINDS,
     MaskImportReport,
-    import_labelstudio,
     import_mask_folder,
 )
 from napari_specimask.core.store.project import Project

@@ -10,84 +10,20 @@ import threading
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.cli._options import add_train_options, train_overrides
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.project import Project
-from napari_specimask.core.vocabulary import ARCHS, GRID_KEYS, LOSSES, PRESETS
+from napari_specimask.core.training.config import TrainConfig
 
 
-def _train_options(p, grid: bool = False) -> None:
-    """Training options; with ``grid`` the searchable ones take comma lists of values."""
-    g = p.add_argument_group("model and training (defaults: specimask.toml)")
-
-    def option(flag, help=None, grid_help=None, **kw):
-        if grid and flag.lstrip("-").replace("-", "_") in GRID_KEYS:
-            g.add_argument(flag, help=f"comma list to search: {grid_help or help or ''}".strip())
-        else:
-            g.add_argument(flag, help=help, **kw)
-
-    option("--arch", choices=tuple(ARCHS), grid_help=",".join(ARCHS))
-    option("--encoder", help="any segmentation-models-pytorch encoder (resnet34)")
-    g.add_argument("--encoder-weights", help="imagenet, none, or a weights file")
-    option("--img-size", type=int, help="model input size (px, square)")
-    option("--batch-size", type=int)
-    option("--epochs", type=int)
-    option("--lr", type=float)
-    option("--loss", choices=LOSSES, grid_help=",".join(LOSSES))
-    option("--augment", choices=PRESETS, grid_help=",".join(PRESETS))
-    if grid:
-        option("--freeze-encoder", grid_help="yes,no")
-        option("--two-stage", grid_help="yes,no")
-    else:
-        g.add_argument("--freeze-encoder", action="store_true", default=None)
-        g.add_argument("--two-stage", action="store_true", default=None,
-                       help="frozen encoder first, then all layers at lr / 10")
-    g.add_argument("--stage1-epochs", type=int)
-    g.add_argument("--init-from", help="fine-tune: start from this model version's weights "
-                                       "('active': the active model)")
-    g.add_argument("--hand-weight", type=float,
-                   help="sampling weight of hand-verified target images (10)")
-    g.add_argument("--use-pseudo", action="store_true", default=None,
-                   help="also train on cold-start (pseudo) masks")
-    g.add_argument("--pseudo-roles", help="roles whose cold-start masks are used: "
-                                          "pool,source (default) or source (transfer)")
-    g.add_argument("--no-val", dest="require_val", action="store_false", default=None,
-                   help="allow training without validation images")
-    g.add_argument("--patience", type=int, help="early stopping patience (0: off)")
-    g.add_argument("--devices", help="auto, a count, or GPU ids like 0,1")
-    g.add_argument("--strategy", help="Lightning strategy: auto, ddp, ...")
-    g.add_argument("--num-nodes", type=int)
-    g.add_argument("--precision", help="auto, 32-true, 16-mixed, bf16-mixed")
-    g.add_argument("--logger", dest="loggers", help="comma list of csv,tensorboard,wandb")
-    g.add_argument("--num-workers", type=int)
-    g.add_argument("--seed", type=int)
-    g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    g.add_argument("--epochs-per-iteration", type=int,
-                   help="schedule: add this many epochs per active-learning iteration")
-    g.add_argument("--px-per-iteration", type=int,
-                   help="schedule: add this many px of image size per iteration")
-    g.add_argument("--iteration", type=int,
-                   help="active-learning iteration for the +epochs/+px schedule "
-                        "(default: the project's current one)")
-
-
-def config_from_args(project: Project, args, scheduled: bool = True):
+def config_from_args(project: Project, args, scheduled: bool = True) -> TrainConfig:
     """The run's config: specimask.toml, the per-iteration schedule (unless not
     ``scheduled``: the base values stored as defaults), then the options given."""
-    from napari_specimask.core.training.fit import TrainConfig
-
-    overrides = {k: getattr(args, k, None) for k in (
-        "arch", "encoder", "encoder_weights", "img_size", "batch_size", "epochs", "lr", "loss",
-        "augment", "freeze_encoder", "two_stage", "stage1_epochs", "hand_weight", "use_pseudo",
-        "require_val", "patience", "devices", "strategy", "num_nodes", "precision",
-        "num_workers", "seed", "max_steps", "init_from", "epochs_per_iteration",
-        "px_per_iteration")}
-    if args.loggers:
-        overrides["loggers"] = [s.strip() for s in args.loggers.split(",") if s.strip()]
-    if getattr(args, "pseudo_roles", None):
-        overrides["pseudo_roles"] = [s.strip() for s in args.pseudo_roles.split(",")
-                                     if s.strip()]
-    iteration = args.iteration if args.iteration is not None else project.summary()["iteration"]
+    overrides = train_overrides(args)
+    iteration = overrides.pop("iteration", None)
+    if iteration is None:
+        iteration = project.summary()["iteration"]
     return TrainConfig.from_settings(project.settings, iteration=iteration if scheduled else None,
                                      **overrides)
 
@@ -95,7 +31,7 @@ def config_from_args(project: Project, args, scheduled: bool = True):
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a segmentation network on the verified masks")
     p.add_argument("project", type=Path)
-    _train_options(p)
+    add_train_options(p)
     p.add_argument("--activate", choices=("better", "yes", "no"), default="better",
                    help="make the new model active: if its val Dice beats the active one "
                         "(default), always, or never")
@@ -105,7 +41,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("lr-find", help="learning-rate range test; saves its plot")
     p.add_argument("project", type=Path)
-    _train_options(p)
+    add_train_options(p)
     p.add_argument("--out", type=Path, help="plot file (default PROJECT/models/lr_find.png)")
     p.add_argument("--num-training", type=int, default=100)
     p.set_defaults(func=cmd_lr_find)
@@ -148,7 +84,7 @@ def register(sub) -> None:
 
 def cmd_train(args) -> int:
     from napari_specimask.cli._jobs import ProgressBar
-    from napari_specimask.core.model.weights import activate, active_version, compare_with_parent
+    from napari_specimask.core.store.registry import activate, active_version, compare_with_parent
     from napari_specimask.core.training.fit import summary_line, train
 
     with Project.open(args.project) as project:
@@ -207,7 +143,7 @@ def cmd_lr_find(args) -> int:
 
 def cmd_models(args) -> int:
     from napari_specimask.core.model.removal import version_bytes
-    from napari_specimask.core.model.weights import list_models
+    from napari_specimask.core.store.registry import list_models
 
     if args.remove or args.keep_best is not None:
         return remove_models(args)
@@ -275,7 +211,7 @@ def remove_models(args) -> int:
 
 
 def cmd_activate(args) -> int:
-    from napari_specimask.core.model.weights import activate
+    from napari_specimask.core.store.registry import activate
 
     with Project.open(args.project) as project:
         activate(project, args.version)
@@ -285,7 +221,7 @@ def cmd_activate(args) -> int:
 
 def cmd_predict(args) -> int:
     from napari_specimask.core.inference.predict import predict_to_folder
-    from napari_specimask.core.model.weights import active_version
+    from napari_specimask.core.store.registry import active_version
 
     with Project.open(args.project) as project:
         version = args.model or active_version(project)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from napari_specimask.cli._active import spec_from_args
 from napari_specimask.cli._jobs import drive
-from napari_specimask.cli._train import _train_options, config_from_args, stop_on_ctrl_c
+from napari_specimask.cli._options import add_train_options
+from napari_specimask.cli._train import config_from_args, stop_on_ctrl_c
 from napari_specimask.core.exchange.splits import split_roles
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.project import Project
@@ -34,7 +35,7 @@ def register(sub) -> None:
     p = sub.add_parser("round", help="one active-learning round: train, score, select the "
                                      "next batch")
     p.add_argument("project", type=Path)
-    _train_options(p)
+    add_train_options(p)
     p.add_argument("--activate", choices=ACTIVATE_WHEN, default="better",
                    help="make the new model active: if its val Dice beats the active one "
                         "(default), always, or never; selection uses the active model")
@@ -55,7 +56,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("grid", help="train every combination of settings; rank on val")
     p.add_argument("project", type=Path)
-    _train_options(p, grid=True)
+    add_train_options(p, grid=True)
     p.add_argument("--out", type=Path, help="folder for results.csv / results.md "
                                             "(default PROJECT/grids/TIMESTAMP)")
     p.add_argument("--activate-best", action="store_true",

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import tomli_w
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
+    import tomli as tomllib
 
 from .errors import ProjectError
 from .io.atomic import atomic_write_bytes
 from .io.images import DEFAULT_MAX_PIXELS
+from .vocabulary import ARCHS, LOGGERS, LOSSES, PRESETS, TRAIN_ROLES
 
 SETTINGS_FILE = "specimask.toml"
 
@@ -33,41 +40,111 @@ class ColdStartSettings:
     min_size: int = 30
 
 
+@dataclass(frozen=True)
+class Option:
+    """How a setting is offered: the CLI flag and the Train widget's form are generated
+    from this (cli/_options.py, _widgets/_form.py), so an option is declared once."""
+
+    help: str                     # --help text; the form's tooltip unless ``tip``
+    form: str = "more"            # "main": the Train widget's form; "more": under *more
+    #                               options*; "": not in the form (run-only caps)
+    label: str = ""               # the form's label (default: the name, spaced)
+    flag: str = ""                # the CLI flag when not --name-with-dashes
+    choices: tuple = ()           # the allowed values (of each item, for a list)
+    suggestions: tuple = ()       # offered values; others allowed (a file, a count, ...)
+    min: float | None = None      # the form's range
+    max: float | None = None
+    step: float | None = None
+    tip: str = ""                 # the form's tooltip where ``help`` reads as the CLI's
+
+
+def option(default, help: str, **how):
+    """A dataclass field with its default and how it is offered (``Option``)."""
+    meta = {"option": Option(help, **how)}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Offered:
+    name: str
+    kind: type                    # int, float, str, bool or list (of str)
+    default: object
+    option: Option
+
+
+def offered(cls) -> list[Offered]:
+    """The fields of a settings dataclass that carry an ``Option``, in order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in fields(cls):
+        if "option" not in f.metadata:
+            continue
+        kind = hints[f.name]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):  # int | None
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        kind = typing.get_origin(kind) or kind  # list[str] -> list
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append(Offered(f.name, kind, default, f.metadata["option"]))
+    return out
+
+
 @dataclass
 class ModelSettings:
-    arch: str = "unet"
-    encoder: str = "resnet34"
-    encoder_weights: str = "imagenet"
-    img_size: int = 512
+    arch: str = option("unet", "network architecture", form="main", label="architecture",
+                       choices=tuple(ARCHS))
+    encoder: str = option("resnet34", "any segmentation-models-pytorch encoder (resnet34)")
+    encoder_weights: str = option("imagenet", "imagenet, none, or a weights file",
+                                  form="main", suggestions=("imagenet", "none"))
+    img_size: int = option(512, "model input size (px, square)", form="main",
+                           label="image size", min=32, max=4096, step=32)
 
 
 @dataclass
 class TrainSettings:
-    """Training defaults shared by `specimask train` and the Train widget."""
+    """Training defaults shared by `specimask train`, the Train widget and rounds."""
 
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1e-3
-    loss: str = "tversky"             # tversky | dice | bce | dicefocal
-    augment: str = "basic"            # basic | occlusion | affine | domain | specialized
-    freeze_encoder: bool = False
-    two_stage: bool = False           # frozen encoder first, then all layers at lr / 10
-    stage1_epochs: int = 5
-    hand_weight: float = 10.0         # sampling weight of hand-verified target images
-    use_pseudo: bool = False          # also train on cold-start (pseudo) masks
-    pseudo_roles: list = field(default_factory=lambda: ["pool", "source"])  # ... of these
-    require_val: bool = True
-    patience: int = 10                # early stopping on val Dice (0: off)
-    devices: str = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    precision: str = "auto"           # auto: 16-mixed on GPU, 32 on CPU
-    epochs_per_iteration: int = 0     # +E epochs per active-learning iteration
-    px_per_iteration: int = 0         # +P px of image size per iteration
-    loggers: list = field(default_factory=lambda: ["csv"])  # + tensorboard, wandb
-    num_workers: int = 0
-    samples_per_epoch: int = 0        # 0: one pass over the training set per epoch
-    seed: int = 0
+    epochs: int = option(30, "most epochs to train (early stopping may end sooner)",
+                         form="main", min=1, max=10_000)
+    batch_size: int = option(8, "images per optimizer step", form="main", min=1, max=1024)
+    lr: float = option(1e-3, "learning rate (AdamW, cosine schedule)", form="main",
+                       label="learning rate", min=1e-6, max=1.0, step=1e-4)
+    loss: str = option("tversky", "training loss", form="main", choices=LOSSES)
+    augment: str = option("basic", "augmentation preset", form="main", label="augmentation",
+                          choices=PRESETS)
+    freeze_encoder: bool = option(False, "keep the encoder's weights fixed")
+    two_stage: bool = option(False, "frozen encoder first, then all layers at lr / 10",
+                             form="main", label="two-stage (frozen encoder first)")
+    stage1_epochs: int = option(5, "two-stage: epochs with the encoder frozen")
+    hand_weight: float = option(10.0, "sampling weight of hand-verified target images (10)",
+                                min=0, max=1000)
+    use_pseudo: bool = option(False, "also train on cold-start (pseudo) masks", form="main",
+                              label="also train on cold-start masks")
+    pseudo_roles: list = option(["pool", "source"], "roles whose cold-start masks are used: "
+                                "pool,source (default) or source (transfer)",
+                                label="cold-start masks of", choices=TRAIN_ROLES)
+    require_val: bool = option(True, "allow training without validation images",
+                               flag="--no-val", label="require validation images",
+                               tip="refuse to train without validation images (role val)")
+    patience: int = option(10, "early stopping patience (0: off)")
+    devices: str = option("auto", "auto, a count, or GPU ids like 0,1")
+    strategy: str = option("auto", "Lightning strategy: auto, ddp, ...",
+                           suggestions=("auto", "ddp"))
+    num_nodes: int = option(1, "machines to train on (Lightning)", min=1)
+    precision: str = option("auto", "auto, 32-true, 16-mixed, bf16-mixed",
+                            suggestions=("auto", "32-true", "16-mixed", "bf16-mixed"),
+                            tip="auto: 16-mixed on a GPU, 32-true on the CPU")
+    epochs_per_iteration: int = option(
+        0, "schedule: add this many epochs per active-learning iteration")
+    px_per_iteration: int = option(
+        0, "schedule: add this many px of image size per iteration")
+    loggers: list = option(["csv"], "comma list of csv,tensorboard,wandb", flag="--logger",
+                           form="main", label="experiment logs", choices=LOGGERS)
+    num_workers: int = option(0, "data loader processes (0: load in the training process)")
+    samples_per_epoch: int = option(0, "images drawn per epoch (0: one pass over the "
+                                       "training set)")
+    seed: int = option(0, "seed of sampling, augmentation and the network's start")
 
 
 @dataclass

@@ -11,7 +11,8 @@ ARCHS = {"unet": "Unet", "deeplabv3plus": "DeepLabV3Plus", "unetplusplus": "Unet
 LOSSES = ("tversky", "dice", "bce", "dicefocal")
 PRESETS = ("none", "basic", "occlusion", "affine", "domain", "specialized")
 LOGGERS = ("csv", "tensorboard", "wandb")
-STRATEGIES = ("random", "uncertainty", "stochastic")
+TRAIN_ROLES = ("pool", "source")  # the roles whose images train (val and test never do)
+STRATEGIES = ("random", "uncertainty", "stochastic")  # = core.active.strategies.REGISTRY
 AGGREGATIONS = ("mean", "max", "sum")
 MEASURES = ("variance", "entropy", "mi", "jsd")
 PHOTOMETRIC = {"gamma": (0.8, 1.25), "noise": (0.03,)}  # extra TTA views and their settings

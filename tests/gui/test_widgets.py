@@ -44,10 +44,29 @@ def test_each_widget_loads_through_the_manifest(make_napari_viewer, name):
 
 
 def test_reader_opens_a_dropped_project_folder(make_napari_viewer, demo):
+    """The reader opens the project in the session and docks nothing; widgets opened
+    afterwards (Plugins > specimask) show it."""
     viewer = make_napari_viewer()
     viewer.open(str(demo), plugin="napari-specimask")
     session = session_for(viewer)
     assert session.project is not None and session.project.root == demo.resolve()
+    assert not viewer.window.dock_widgets and not viewer.layers
+    _dock, project_w = viewer.window.add_plugin_dock_widget("napari-specimask", "Project")
+    assert project_w.model.rowCount() == 12
+
+
+def test_reader_claims_only_project_folders_and_their_settings_file(
+        make_napari_viewer, demo, tmp_path):
+    from napari_specimask._reader import get_project_reader
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "a.png").write_bytes(b"")
+    for other in (tmp_path / "plain", tmp_path / "plain" / "a.png"):
+        assert get_project_reader(str(other)) is None
+    assert get_project_reader([str(demo)]) is None  # a stack of paths is not a project
+    viewer = make_napari_viewer()
+    viewer.open(str(demo / "specimask.toml"), plugin="napari-specimask")
+    assert session_for(viewer).project.root == demo.resolve()
 
 
 def test_writer_saves_labels_as_png_mask(make_napari_viewer, tmp_path):
@@ -101,10 +120,10 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     assert "2 / 3 saved, 1 corrected, 1 accepted" in annotate.progress.text()
 
     # train in the background: see progress, stop it, start again and let it finish
-    train.weights.setCurrentText("none")
-    train.img_size.setValue(64)
-    train.batch.setValue(2)
-    train.epochs.setValue(500)
+    train.form.encoder_weights.value = "none"
+    train.form.img_size.value = 64
+    train.form.batch_size.value = 2
+    train.form.epochs.value = 500
     reports = []
     click(qtbot, train.train_button)
     train.worker.yielded.connect(reports.append)
@@ -114,7 +133,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     click(qtbot, train.stop_button)
     qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
     assert train.result.status == "stopped"
-    train.epochs.setValue(2)
+    train.form.epochs.value = 2
     click(qtbot, train.train_button)
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert train.result.status == "ready" and session.active_model is not None
@@ -152,28 +171,13 @@ def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewe
     assert w["Annotate"].image_id == int(index.data())
 
 
-def test_train_widget_opened_from_the_menu_after_the_viewer_exists():
-    """The user's path: `napari`, then Plugins > specimask > Train (regression: segfault
-    when torch._dynamo imported triton after the OpenGL context existed)."""
-    import subprocess
-    import sys
-
-    code = ("import napari; v = napari.Viewer()\n"
-            "_, w = v.window.add_plugin_dock_widget('napari-specimask', 'Train')\n"
-            "import lightning, torchvision.ops\n"
-            "print(type(w).__name__); v.close()\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "TrainWidget" in result.stdout
-
-
 @pytest.fixture
 def trained_demo(demo):
     from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.model.weights import activate
     from napari_specimask.core.store.project import Project
-    from napari_specimask.core.training.fit import TrainConfig, train
+    from napari_specimask.core.store.registry import activate
+    from napari_specimask.core.training.config import TrainConfig
+    from napari_specimask.core.training.fit import train
 
     with Project.open(demo) as p:
         for rec in p.images(role="pool")[:4]:
@@ -220,11 +224,11 @@ def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, train
     assert set(np.unique(errors)) <= {0, 1, 2, 3} and errors.any()
 
     # a retrain refreshes the proposals of queued images not yet reached
-    train.weights.setCurrentText("none")
-    train.img_size.setValue(64)
-    train.batch.setValue(2)
-    train.epochs.setValue(1)
-    train.activate_when.setCurrentText("always")
+    train.form.encoder_weights.value = "none"
+    train.form.img_size.value = 64
+    train.form.batch_size.value = 2
+    train.form.epochs.value = 1
+    train.activate_when.value = "always"
     click(qtbot, train.train_button)
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert session.active_model == train.result.version
@@ -287,8 +291,7 @@ def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_de
     preds = w["Predictions"]
     worker = preds.update_for(session.project.images()[0].id)  # not cached: a worker
     assert worker is not None
-    viewer.window.remove_dock_widget(viewer.window._wrapped_dock_widgets[
-        "Predictions (napari-specimask)"])
+    viewer.window.remove_dock_widget(preds)  # napari finds its dock
     preds.deleteLater()
     qtbot.waitUntil(lambda: worker.abort_requested, timeout=10_000)
     qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
@@ -332,18 +335,18 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
 
     viewer, w, session = open_docked(make_napari_viewer, trained_demo)
     train, al = w["Train"], w["Active learning"]
-    train.weights.setCurrentText("none")
-    train.img_size.setValue(64)
-    train.epochs.setValue(1)
-    train.batch.setValue(2)
-    assert train.loggers["csv"].isChecked() and not train.loggers["csv"].isEnabled()
-    train.loggers["tensorboard"].setChecked(True)
+    train.form.encoder_weights.value = "none"
+    train.form.img_size.value = 64
+    train.form.epochs.value = 1
+    train.form.batch_size.value = 2
+    assert train.form.loggers["csv"].value and not train.form.loggers["csv"].enabled
+    train.form.loggers["tensorboard"].value = True
     click(qtbot, train.defaults_button)
     text = (trained_demo / "specimask.toml").read_text()
     assert '"tensorboard"' in text and "img_size = 64" in text and "epochs = 1" in text
-    train.start_from.setCurrentIndex(1)
+    train.start_from.value = "active"
     assert train.config().init_from == "active"
-    train.epochs.setValue(2)  # changed after saving: the round trains with the form
+    train.form.epochs.value = 2  # changed after saving: the round trains with the form
     expected_epochs = train.config().epochs
 
     al.strategy.setCurrentText("stochastic")
@@ -366,7 +369,7 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
 def test_import_and_export_from_the_widget(make_napari_viewer, qtbot, demo, tmp_path):
     import json
 
-    from napari_specimask.core.exchange.labelstudio import mask_to_rle
+    from napari_specimask.core.exchange.brush_rle import mask_to_rle
     from napari_specimask.core.io.images import read_mask, write_mask_png
 
     viewer, w, session = open_docked(make_napari_viewer, demo)
@@ -504,15 +507,44 @@ def test_rounds_train_with_the_train_form_while_it_is_open(make_napari_viewer, q
     default_epochs = session.project.settings.train.epochs
     assert session.round_training().epochs == default_epochs  # no Train widget: defaults
     dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
-    train.epochs.setValue(default_epochs + 3)
-    train.img_size.setValue(96)
+    train.form.epochs.value = default_epochs + 3
+    train.form.img_size.value = 96
     cfg = session.round_training(init_from="active")
     assert (cfg.epochs, cfg.img_size, cfg.init_from) == (default_epochs + 3, 96, "active")
     viewer.window.remove_dock_widget(dock)  # its close button: unparented, still alive
     assert session.round_training().epochs == default_epochs
     dock, train2 = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
-    train2.epochs.setValue(default_epochs + 5)
+    train2.form.epochs.value = default_epochs + 5
     assert session.round_training().epochs == default_epochs + 5  # the newest form
     train.deleteLater()  # the old one going away changes nothing
     qtbot.wait(50)
     assert session.round_training().epochs == default_epochs + 5
+
+
+def test_train_form_offers_every_training_option_with_its_default(make_napari_viewer, demo):
+    """The form is generated from the settings' fields: every [model] and [train] setting
+    has a widget there showing its default (a new field cannot be forgotten), the main
+    ones in view and the rest under *more options*, and each reaches the run's config."""
+    from napari_specimask.core.settings import ModelSettings, TrainSettings, offered
+    from napari_specimask.core.training.config import TrainConfig
+
+    viewer = make_napari_viewer()
+    dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
+    form, defaults = train.form, TrainConfig()
+    settings = offered(ModelSettings) + offered(TrainSettings)
+    assert {o.name for o in settings} <= set(form.widgets)
+    assert form.values() == {name: getattr(defaults, name) for name in form.widgets}
+    assert form.main.native.isVisibleTo(train) and form.more.native.isHidden()
+    form.show_more.value = True
+    assert not form.more.native.isHidden()
+    session = session_for(viewer)
+    session.open(demo)
+    expected = TrainConfig.from_settings(session.project.settings)
+    assert form.values() == {name: getattr(expected, name) for name in form.widgets}
+    assert train.form_config() == expected
+    form.patience.value, form.pseudo_roles.value = 3, ["source"]
+    form.encoder_weights.value = "weights/encoder.safetensors"  # any file, not only a choice
+    cfg = train.form_config()
+    assert (cfg.patience, cfg.pseudo_roles, cfg.encoder_weights) == (
+        3, ["source"], "weights/encoder.safetensors")
+    assert form.loggers["csv"].value and not form.loggers["csv"].enabled

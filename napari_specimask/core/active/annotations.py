@@ -8,19 +8,17 @@ figure: how many proposals of a batch needed correction (19/20 in round 1, 10/20
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from ..errors import SpecimaskError
 from ..masks.metrics import dice_iou
+from ..store.iterations import (
+    count_chosen,
+    latest_iteration_item,
+    list_iterations,
+    person_annotations,
+)
 from ..store.project import Project
-
-
-def latest_item(project: Project, image_id: int):
-    return project.store.read_one(
-        "SELECT * FROM iteration_items WHERE image_id = ? ORDER BY iteration_id DESC LIMIT 1",
-        (image_id,))
 
 
 def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
@@ -31,7 +29,7 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
     if record.role in ("val", "test") and record.status == "labeled":
         raise SpecimaskError(f"{record.relpath} is a {record.role} image with a mask already")
     proposal = project.load_mask(image_id, "proposal")
-    item = latest_item(project, image_id)
+    item = latest_iteration_item(project, image_id)
     source = item["proposal"] if item is not None else None
     if proposal is not None and proposal.shape != mask.shape:
         proposal = None
@@ -53,21 +51,14 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
 def iteration_summary(project: Project) -> list[dict]:
     """One row per iteration: what was chosen, how many were annotated, and how."""
     rows = []
-    for it in project.store.read("SELECT * FROM iterations ORDER BY id"):
-        items = project.store.read(
-            "SELECT image_id, score FROM iteration_items WHERE iteration_id = ?", (it["id"],))
-        anns = project.store.read(
-            "SELECT a.* FROM annotations a JOIN (SELECT image_id, MAX(id) AS last"
-            " FROM annotations WHERE iteration = ? AND origin IN"
-            " ('hand', 'corrected', 'accepted') GROUP BY image_id) l ON a.id = l.last",
-            (it["id"],))
+    for it in list_iterations(project):
+        anns = person_annotations(project, it["id"])
         origins = [a["origin"] for a in anns]
-        params = json.loads(it["params"] or "{}")
         rows.append({
             "iteration": it["id"], "created_at": it["created_at"], "strategy": it["strategy"],
             "seed": it["seed"], "model_version": it["model_version"],
-            "batch_size": it["batch_size"], "selected": len(items),
-            "batch_score": params.get("batch_score"),
+            "batch_size": it["batch_size"], "selected": count_chosen(project, it["id"]),
+            "batch_score": it["params"].get("batch_score"),
             "annotated": len(anns), "corrected": origins.count("corrected"),
             "accepted": origins.count("accepted"), "hand": origins.count("hand"),
             "mean_edited_fraction": _mean([a["edited_fraction"] for a in anns]),

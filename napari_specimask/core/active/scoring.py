@@ -1,8 +1,9 @@
 """Per-image uncertainty scores from TTA, cached per (image, model version).
 
 Score = mean uncertainty over the pixels inside the letterbox (padding excluded), at
-model size. Scores live in the ``scores`` table, so after a retrain only images not yet
-scored by the new version are computed, and re-selecting with the same model reads them.
+model size. Scores live in the ``scores`` table (``store.scores``), so after a retrain
+only images not yet scored by the new version are computed, and re-selecting with the
+same model reads them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from ..io.images import to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.weights import load_model
 from ..progress import Job, Progress, stopped
-from ..store.db import now
 from ..store.project import ImageRecord, Project
+from ..store.scores import cached_scores, store_scores
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class ModelScorer:
     def score(self, ids: list[int],
               stop: threading.Event | None = None) -> Job[dict[int, float]]:
         """Scores of the images ``ids``: cached ones read, the rest computed and stored."""
-        scores = cached_scores(self.project, self.version, self.spec, ids)
+        key = (self.version, self.spec.measure, self.spec.views_key)
+        scores = cached_scores(self.project, *key, ids)
         todo = self.project.images_by_id([i for i in ids if i not in scores])
         fresh: dict[int, float] = {}
         yield Progress(0, len(todo), f"scoring {len(todo)} image(s) with {self.version}")
@@ -98,44 +100,13 @@ class ModelScorer:
             self.scored += 1
             fresh[maps.record.id] = maps.score
             if len(fresh) % 64 == 0:
-                store_scores(self.project, self.version, self.spec, fresh)
+                store_scores(self.project, *key, fresh)
                 scores.update(fresh)
                 fresh = {}
             yield Progress(i + 1, len(todo), maps.record.relpath)
             if stopped(stop):
                 break
-        store_scores(self.project, self.version, self.spec, fresh)
+        store_scores(self.project, *key, fresh)
         scores.update(fresh)
         return scores
 
-
-def cached_scores(project: Project, version: str, spec: ScoreSpec,
-                  ids: list[int] | None = None) -> dict[int, float]:
-    """Cached scores of ``ids`` (all when None): a few by primary key, many in one scan."""
-    key = (version, spec.measure, spec.views_key)
-    sql = ("SELECT image_id, score FROM scores WHERE model_version = ? AND measure = ?"
-           " AND views = ?")
-    if ids is not None and len(ids) <= 5000:
-        out: dict[int, float] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows = project.store.read(f"{sql} AND image_id IN ({','.join('?' * len(chunk))})",
-                                      (*key, *chunk))
-            out.update((r[0], r[1]) for r in rows)
-        return out
-    rows = project.store.read(sql, key)
-    wanted = None if ids is None else set(ids)
-    return {r[0]: r[1] for r in rows if wanted is None or r[0] in wanted}
-
-
-def store_scores(project: Project, version: str, spec: ScoreSpec,
-                 scores: dict[int, float]) -> None:
-    if not scores:
-        return
-    stamp = now()
-    with project.store.transaction() as conn:
-        conn.executemany(
-            "INSERT OR REPLACE INTO scores (image_id, model_version, measure, views, score,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(i, version, spec.measure, spec.views_key, float(s), stamp)
-             for i, s in scores.items()])

@@ -119,10 +119,7 @@ def stratified_sample(
     only on the seed and the rows, not on their order.
     """
     where = f"{source}: " if source else ""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise SpecimaskError(f"N must be a whole number of at least 1, not {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SpecimaskError(f"the seed must be a whole number >= 0, not {seed!r}")
+    _check_whole(n, seed)
     if levels is None:
         levels = tuple(dict.fromkeys(k for r in rows for k in r.taxa))
     levels = tuple(levels)
@@ -134,15 +131,7 @@ def stratified_sample(
     if not rows:
         raise SpecimaskError(f"{where}no images to sample from")
     check_duplicates(rows, Path(source) if source else None)
-
-    groups: dict[str, list[Row]] = defaultdict(list)
-    skipped = []
-    for r in rows:
-        group, taxon = r.taxa.get(sample_level, ""), r.taxa.get(weight_level, "")
-        if group and taxon:
-            groups[group].append(r)
-        else:
-            skipped.append(r)
+    groups, skipped = _by_group(rows, sample_level, weight_level)
     if not groups:
         raise SpecimaskError(f"{where}no image has both a {sample_level} and a {weight_level}; "
                              "fill in those columns")
@@ -158,6 +147,28 @@ def stratified_sample(
         summary.append(GroupSummary(group, len(members), len(picked), len(per_taxon)))
     return Sample(chosen, summary, int(n), sample_level, weight_level, int(seed), levels,
                   skipped, Path(source) if source else None)
+
+
+def _check_whole(n, seed) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise SpecimaskError(f"N must be a whole number of at least 1, not {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SpecimaskError(f"the seed must be a whole number >= 0, not {seed!r}")
+
+
+def _by_group(
+    rows: Sequence[Row], sample_level: str, weight_level: str
+) -> tuple[dict[str, list[Row]], list[Row]]:
+    """Rows by their ``sample_level`` group, and those lacking a taxon at either level."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    skipped = []
+    for r in rows:
+        group, taxon = r.taxa.get(sample_level, ""), r.taxa.get(weight_level, "")
+        if group and taxon:
+            groups[group].append(r)
+        else:
+            skipped.append(r)
+    return groups, skipped
 
 
 # ---------------------------------------------------------------- writer
@@ -211,34 +222,42 @@ def write_sample(
             raise SpecimaskError(f"{out_dir / name}: already there from an earlier sample; "
                                  "choose another --out or remove it")
 
-    if link == "list":
-        rels = [p.row.file for p in sample.chosen]
-    else:
-        if not root.is_dir():
-            raise SpecimaskError(f"{root}: images root is not a folder; give --images-root")
-        places = [(root / p.row.file, _relative(p.row.file, root)) for p in sample.chosen]
-        rels = [str(rel) for _, rel in places]
-        same: dict[str, list[str]] = defaultdict(list)  # absolute and relative spellings
-        for p, rel in zip(sample.chosen, rels):
-            same[rel].append(p.row.file)
-        if len(same) < len(rels):
-            raise_duplicates([v for v in same.values() if len(v) > 1], sample.source)
-        missing = [p.row.file for p, (src, _) in zip(sample.chosen, places) if not src.is_file()]
-        if missing:
-            raise SpecimaskError(
-                f"{len(missing)} of {len(places)} drawn image(s) not found under {root}: "
-                f"{name_a_few(missing)}; give --images-root the folder the paths are relative "
-                "to, or --link list to write only the table")
-        images = out_dir / "images"
-        for src, rel in places:
-            dest = images.joinpath(*rel.parts)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if link == "copy":
-                shutil.copy2(src, dest)
-            else:
-                os.symlink(src.resolve(), dest)
-
+    rels = _place_images(sample, root, out_dir / "images", link)
     out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_tables(sample, out_dir, root, link, rels)
+
+
+def _place_images(sample: Sample, root: Path, images: Path, link: str) -> list[str]:
+    """Copy or link every drawn image under ``images`` (all checked first); their paths."""
+    if link == "list":
+        return [p.row.file for p in sample.chosen]
+    if not root.is_dir():
+        raise SpecimaskError(f"{root}: images root is not a folder; give --images-root")
+    places = [(root / p.row.file, _relative(p.row.file, root)) for p in sample.chosen]
+    rels = [str(rel) for _, rel in places]
+    same: dict[str, list[str]] = defaultdict(list)  # absolute and relative spellings
+    for p, rel in zip(sample.chosen, rels):
+        same[rel].append(p.row.file)
+    if len(same) < len(rels):
+        raise_duplicates([v for v in same.values() if len(v) > 1], sample.source)
+    missing = [p.row.file for p, (src, _) in zip(sample.chosen, places) if not src.is_file()]
+    if missing:
+        raise SpecimaskError(
+            f"{len(missing)} of {len(places)} drawn image(s) not found under {root}: "
+            f"{name_a_few(missing)}; give --images-root the folder the paths are relative "
+            "to, or --link list to write only the table")
+    for src, rel in places:
+        dest = images.joinpath(*rel.parts)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if link == "copy":
+            shutil.copy2(src, dest)
+        else:
+            os.symlink(src.resolve(), dest)
+    return rels
+
+
+def _write_tables(sample: Sample, out_dir: Path, root: Path, link: str, rels: list[str]) -> Path:
+    """``sample.json`` (how it was drawn) and ``sample.csv`` (what was drawn); the CSV."""
     info = {
         "source": str(sample.source) if sample.source else None,
         "images_root": str(root), "link": link, "n": sample.n, "seed": sample.seed,

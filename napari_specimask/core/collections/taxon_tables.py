@@ -80,64 +80,14 @@ def read_metadata_json(path: str | Path) -> Collection:
     empty taxa, so sampling skips and counts them.
     """
     path = Path(path)
-    try:
-        data = json.loads(_load_text(path))
-    except json.JSONDecodeError as exc:
-        raise SpecimaskError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                             f"{exc.msg}); check the file is complete") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise SpecimaskError(f"{path}: no 'images' list; expected a COCO-like metadata.json "
-                             "(Herbarium 2021) or a CSV with file and taxon columns")
-    for key in ("annotations", "categories"):
-        if not isinstance(data.get(key), list) or not data[key]:
-            raise SpecimaskError(
-                f"{path}: no '{key}'; a test-set metadata.json has no labels, use the "
-                "training metadata.json (or a CSV with taxon columns)")
-
-    taxa_of: dict[object, dict[str, str]] = {}
-    levels: dict[str, None] = {}
-    for cat in data["categories"]:
-        if not isinstance(cat, dict) or "id" not in cat:
-            raise SpecimaskError(f"{path}: a category without an 'id': {str(cat)[:80]}")
-        taxa = {k.lower(): v.strip() for k, v in cat.items()
-                if isinstance(v, str) and k.lower() not in NOT_LEVELS}
-        name = str(cat.get("name") or cat.get("scientificName") or "").strip()
-        if not taxa.get("genus") and name:
-            taxa["genus"] = name.split()[0]
-        epithet = taxa.get("species", "")
-        if name:
-            taxa["species"] = name
-        elif epithet and " " not in epithet and taxa.get("genus"):
-            taxa["species"] = f"{taxa['genus']} {epithet}"
-        taxa_of[cat["id"]] = taxa
-        levels.update(dict.fromkeys(taxa))
-
+    data = _load_metadata(path)
+    taxa_of, levels = _category_taxa(path, data["categories"])
     institutions = {i.get("id"): str(i.get("name", i.get("id")))
                     for i in data.get("institutions") or [] if isinstance(i, dict)}
-    label: dict[object, tuple[object, object]] = {}
-    unknown_cat, unknown_img, twice = [], [], []
-    image_ids = {img.get("id") for img in data["images"] if isinstance(img, dict)}
-    for ann in data["annotations"]:
-        if not isinstance(ann, dict):
-            continue
-        iid, cid = ann.get("image_id"), ann.get("category_id")
-        if cid not in taxa_of:
-            unknown_cat.append(f"image id {iid} (category {cid})")
-        elif iid not in image_ids:
-            unknown_img.append(f"image id {iid}")
-        elif iid in label and label[iid][0] != cid:
-            twice.append(f"image id {iid}")
-        label[iid] = (cid, ann.get("institution_id"))
-    for found, what in ((unknown_cat, "refer to categories that are not listed"),
-                        (unknown_img, "refer to images that are not listed"),
-                        (twice, "give one image two different categories")):
-        if found:
-            raise SpecimaskError(f"{path}: {len(found)} annotation(s) {what}: "
-                                 f"{name_a_few(found)}; fix or regenerate the metadata")
+    label = _image_labels(path, data, taxa_of)
     with_inst = any(inst is not None for _, inst in label.values())
     if with_inst:
         levels["institution"] = None
-
     empty = dict.fromkeys(levels, "")
     rows, unlabeled, cache = [], 0, {}
     for img in data["images"]:
@@ -160,6 +110,75 @@ def read_metadata_json(path: str | Path) -> Collection:
         rows.append(Row(str(img["file_name"]).strip(), taxa, f"image id {iid}"))
     check_duplicates(rows, path)
     return Collection(path, tuple(levels), rows, unlabeled)
+
+
+def _load_metadata(path: Path) -> dict:
+    """The parsed metadata.json, refused early when it cannot be a labelled training set."""
+    try:
+        data = json.loads(_load_text(path))
+    except json.JSONDecodeError as exc:
+        raise SpecimaskError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                             f"{exc.msg}); check the file is complete") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise SpecimaskError(f"{path}: no 'images' list; expected a COCO-like metadata.json "
+                             "(Herbarium 2021) or a CSV with file and taxon columns")
+    for key in ("annotations", "categories"):
+        if not isinstance(data.get(key), list) or not data[key]:
+            raise SpecimaskError(
+                f"{path}: no '{key}'; a test-set metadata.json has no labels, use the "
+                "training metadata.json (or a CSV with taxon columns)")
+    return data
+
+
+def _category_taxa(
+    path: Path, categories: list
+) -> tuple[dict[object, dict[str, str]], dict[str, None]]:
+    """Each category id's taxa by level, and the levels in the order first seen."""
+    taxa_of: dict[object, dict[str, str]] = {}
+    levels: dict[str, None] = {}
+    for cat in categories:
+        if not isinstance(cat, dict) or "id" not in cat:
+            raise SpecimaskError(f"{path}: a category without an 'id': {str(cat)[:80]}")
+        taxa = {k.lower(): v.strip() for k, v in cat.items()
+                if isinstance(v, str) and k.lower() not in NOT_LEVELS}
+        name = str(cat.get("name") or cat.get("scientificName") or "").strip()
+        if not taxa.get("genus") and name:
+            taxa["genus"] = name.split()[0]
+        epithet = taxa.get("species", "")
+        if name:
+            taxa["species"] = name
+        elif epithet and " " not in epithet and taxa.get("genus"):
+            taxa["species"] = f"{taxa['genus']} {epithet}"
+        taxa_of[cat["id"]] = taxa
+        levels.update(dict.fromkeys(taxa))
+    return taxa_of, levels
+
+
+def _image_labels(
+    path: Path, data: dict, taxa_of: dict[object, dict[str, str]]
+) -> dict[object, tuple[object, object]]:
+    """(category id, institution id) of each annotated image id; bad annotations raise."""
+    label: dict[object, tuple[object, object]] = {}
+    unknown_cat, unknown_img, twice = [], [], []
+    image_ids = {img.get("id") for img in data["images"] if isinstance(img, dict)}
+    for ann in data["annotations"]:
+        if not isinstance(ann, dict):
+            continue
+        iid, cid = ann.get("image_id"), ann.get("category_id")
+        if cid not in taxa_of:
+            unknown_cat.append(f"image id {iid} (category {cid})")
+        elif iid not in image_ids:
+            unknown_img.append(f"image id {iid}")
+        elif iid in label and label[iid][0] != cid:
+            twice.append(f"image id {iid}")
+        label[iid] = (cid, ann.get("institution_id"))
+    for found, what in ((unknown_cat, "refer to categories that are not listed"),
+                        (unknown_img, "refer to images that are not listed"),
+                        (twice, "give one image two different categories")):
+        if found:
+            raise SpecimaskError(f"{path}: {len(found)} annotation(s) {what}: "
+                                 f"{name_a_few(found)}; fix or regenerate the metadata")
+    return label
 
 
 def _delimiter(path: Path, header: str) -> str:

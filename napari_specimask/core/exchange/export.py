@@ -26,6 +26,7 @@ from ..io.images import to_rgb8, write_image
 from ..progress import Job, Progress, stopped
 from ..store.db import VERIFIED_ORIGINS, now
 from ..store.project import ImageRecord, Project
+from ..store.provenance import latest_annotations, selection_items
 
 FORMATS = ("png", "tif")  # mask images
 EXPORT_FORMATS = (*FORMATS, "cutout", "coco", "provenance")
@@ -168,8 +169,9 @@ def export_coco(project: Project, out: str | Path, which: str = "verified",
     """
     try:
         from pycocotools import mask as coco_mask
-    except ImportError:  # pragma: no cover - a dependency, but old installs may lack it
-        raise SpecimaskError("COCO export needs pycocotools: pip install pycocotools") from None
+    except ImportError:  # pragma: no cover - the coco extra (in all and test) brings it
+        raise SpecimaskError('COCO export needs pycocotools: pip install '
+                             '"napari-specimask[coco]"') from None
     _check_which(which)
     target = _file_target(out, "coco")
     records = project.images(role=role, status=status)
@@ -219,10 +221,10 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
     _check_which(which)
     target = _file_target(out, "provenance")
     records = project.images(role=role, status=status)
-    latest = _latest_annotations(project, which)
-    items: dict[int, dict[int, dict]] = {}
-    for row in project.store.read("SELECT * FROM iteration_items"):
-        items.setdefault(row["image_id"], {})[row["iteration_id"]] = dict(row)
+    # the annotation behind each image's mask (proposals are files, not annotations)
+    latest = {} if which == "proposal" else latest_annotations(
+        project, VERIFIED_ORIGINS if which == "verified" else ("pseudo",))
+    items = selection_items(project)
     report = ExportReport()
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PROVENANCE_COLUMNS)
@@ -265,18 +267,6 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
     atomic_write_bytes(target, buffer.getvalue().encode("utf-8"))
     report.written.append(target)
     return report
-
-
-def _latest_annotations(project: Project, which: str) -> dict[int, dict]:
-    """The annotation row behind each image's current mask of this kind."""
-    if which == "proposal":  # proposals are files of a selection, not annotations
-        return {}
-    origins = VERIFIED_ORIGINS if which == "verified" else ("pseudo",)
-    marks = ",".join("?" * len(origins))
-    rows = project.store.read(
-        f"SELECT a.* FROM annotations a JOIN (SELECT image_id, MAX(id) AS last FROM annotations"
-        f" WHERE origin IN ({marks}) GROUP BY image_id) l ON a.id = l.last", tuple(origins))
-    return {r["image_id"]: dict(r) for r in rows}
 
 
 def _crop(rgb: np.ndarray, mask: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:

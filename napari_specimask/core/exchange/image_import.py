@@ -16,7 +16,7 @@ from ..io.files import MASK_SUFFIXES, Skipped, find_mask, list_files  # noqa: F4
 from ..io.hashing import sha256_file
 from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_image, read_mask
 from ..progress import Job, Progress, stopped
-from ..store.db import ROLES, now
+from ..store.db import ROLES
 from ..store.project import Project
 
 
@@ -54,7 +54,7 @@ def import_files(
     if masks_dir is not None and not masks_dir.is_dir():
         raise SpecimaskError(f"{masks_dir}: masks folder not found")
     report = ImportReport()
-    known = {r[0]: r[1] for r in project.store.read("SELECT sha256, relpath FROM images")}
+    known = project.known_images()
     max_pixels = project.settings.images.max_pixels
     for i, path in enumerate(files):
         if stopped(stop):
@@ -98,14 +98,10 @@ def _add_one(project: Project, path: Path, role: str, known: dict, max_pixels: i
         raise ImageReadError(path, "already in the project with other content; the file "
                              "changed since it was added (rename it to add it as new)")
     img = read_image(path, max_pixels)  # full decode: catches truncated files now
-    with project.store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO images (relpath, sha256, height, width, bytes, role, status, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
-            (relpath, digest, img.shape[0], img.shape[1], path.stat().st_size, role, now()),
-        )
+    image_id = project.add_image(relpath, digest, img.shape[0], img.shape[1],
+                                 path.stat().st_size, role)
     known[digest] = relpath
-    return cur.lastrowid
+    return image_id
 
 
 def _reason(exc: SpecimaskError) -> str:

@@ -1,5 +1,6 @@
 """Masks made elsewhere, for images already in a project: a folder of mask images (any
-model's predictions, another tool's labels) or a Label Studio JSON export.
+model's predictions, another tool's labels) here, a Label Studio JSON export in
+``labelstudio_import`` (which shares this module's report and rules).
 
 Imported ``labels`` count as verified (origin ``imported``); imported ``pseudo`` masks
 become the cold-start proposals a person corrects. As with images, one bad file never
@@ -18,11 +19,10 @@ import numpy as np
 
 from ..errors import ImageReadError, SpecimaskError
 from ..io.files import MASK_SUFFIXES, Skipped, list_files
-from ..io.images import IMAGE_SUFFIXES, _read_pixels, is_image_path, read_mask
+from ..io.images import IMAGE_SUFFIXES, is_image_path, read_mask, read_pixels
 from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..progress import Job, Progress, stopped
 from ..store.project import ImageRecord, Project
-from . import labelstudio as ls
 
 AS_KINDS = ("labels", "pseudo")
 _ORIGIN = {"labels": "imported", "pseudo": "pseudo"}
@@ -37,7 +37,7 @@ class MaskImportReport:
     stopped: bool = False
 
 
-def _origin(as_: str) -> str:
+def check_origin(as_: str) -> str:
     if as_ not in AS_KINDS:
         raise SpecimaskError(f"unknown import kind {as_!r}; choose one of {', '.join(AS_KINDS)}")
     return _ORIGIN[as_]
@@ -61,7 +61,7 @@ def import_mask_folder(
     ``threshold`` (0-1 of the value range) reads grey maps, such as a model's
     probabilities; without it a mask must have two values, as everywhere else.
     """
-    origin = _origin(as_)
+    origin = check_origin(as_)
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise SpecimaskError(f"threshold {threshold} is outside (0, 1]; give a fraction of "
                              "the value range, e.g. 0.5")
@@ -74,6 +74,32 @@ def import_mask_folder(
                              f"{', '.join(sorted(IMAGE_SUFFIXES))}, recursively)")
     records = project.images()
     report = MaskImportReport()
+    matches = _pair(project, records, index, masks_dir, report)
+    max_pixels = project.settings.images.max_pixels
+    todo = [r for r in records if r.id in matches]
+    for i, record in enumerate(todo):
+        if stopped(stop):
+            report.stopped = True
+            break
+        yield Progress(i, len(todo), record.relpath)
+        path = matches[record.id]
+        if origin == "imported" and not overwrite and has_verified(project, record):
+            report.skipped.append(Skipped(str(path), kept_reason(record)))
+            continue
+        problem = _save_one(project, record, path, masks_dir, origin, method, threshold,
+                            max_pixels)
+        if problem is not None:
+            report.skipped.append(Skipped(str(path), problem))
+        else:
+            report.imported.append(record.id)
+    yield Progress(len(todo), len(todo), "done")
+    return report
+
+
+def _pair(project: Project, records: list[ImageRecord], index: dict[str, dict[str, Path]],
+          masks_dir: Path, report: MaskImportReport) -> dict[int, Path]:
+    """Each image id's mask file. Images without one, a mask that two images match and
+    masks of no image are noted in ``report``; raises when no mask matches at all."""
     matches: dict[int, Path] = {}
     users: dict[Path, list[ImageRecord]] = defaultdict(list)
     for record in records:
@@ -101,36 +127,27 @@ def import_mask_folder(
             f"{masks_dir}: none of its {sum(len(v) for v in index.values())} mask file(s) "
             f"matches an image of the project by name (e.g. {example}); masks are paired by "
             "the image's file stem, like leaf1.jpg -> leaf1.png or leaf1_mask.png")
-    todo = [r for r in records if r.id in matches]
-    max_pixels = project.settings.images.max_pixels
-    for i, record in enumerate(todo):
-        if stopped(stop):
-            report.stopped = True
-            break
-        yield Progress(i, len(todo), record.relpath)
-        path = matches[record.id]
-        if origin == "imported" and not overwrite and _has_verified(project, record):
-            report.skipped.append(Skipped(str(path), _kept_reason(record)))
-            continue
-        if path.resolve() == project.image_path(record).resolve():
-            report.skipped.append(Skipped(str(path), "this is the image itself; give the "
-                                                     "folder of masks, not of images"))
-            continue
-        try:
-            mask = _read_import_mask(path, record, project.image_path(record), threshold,
-                                     max_pixels)
-            name = method or (PurePosixPath(masks_dir.name) /
-                              path.relative_to(masks_dir).as_posix()).as_posix()
-            project.save_mask(record.id, mask, origin, method=name)
-        except SpecimaskError as exc:
-            reason = _reason(exc)
-            if threshold is None and "distinct values" in reason:
-                reason += "; for a grey map (a model's probabilities) give --threshold 0.5"
-            report.skipped.append(Skipped(str(path), reason))
-            continue
-        report.imported.append(record.id)
-    yield Progress(len(todo), len(todo), "done")
-    return report
+    return matches
+
+
+def _save_one(project: Project, record: ImageRecord, path: Path, masks_dir: Path,
+              origin: str, method: str | None, threshold: float | None,
+              max_pixels: int) -> str | None:
+    """Read ``path`` as ``record``'s mask and save it; why not, when it cannot be used."""
+    if path.resolve() == project.image_path(record).resolve():
+        return "this is the image itself; give the folder of masks, not of images"
+    try:
+        mask = _read_import_mask(path, record, project.image_path(record), threshold,
+                                 max_pixels)
+        name = method or (PurePosixPath(masks_dir.name) /
+                          path.relative_to(masks_dir).as_posix()).as_posix()
+        project.save_mask(record.id, mask, origin, method=name)
+    except SpecimaskError as exc:
+        reason = _reason(exc)
+        if threshold is None and "distinct values" in reason:
+            reason += "; for a grey map (a model's probabilities) give --threshold 0.5"
+        return reason
+    return None
 
 
 def _index_masks(masks_dir: Path) -> dict[str, dict[str, Path]]:
@@ -181,7 +198,7 @@ def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
     shape = (record.height, record.width)
     if threshold is None:
         return read_mask(path, shape, image_path, max_pixels)
-    arr = _read_pixels(path, max_pixels)
+    arr = read_pixels(path, max_pixels)
     # The value range comes from the file's type: averaging channels below makes floats.
     top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(arr.dtype))
     if top is None and np.issubdtype(arr.dtype, np.integer):
@@ -202,133 +219,14 @@ def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
     return mask
 
 
-# -- a Label Studio export -------------------------------------------------------------
-
-
-def import_labelstudio(
-    project: Project,
-    export_path: str | Path,
-    label: str | None = None,
-    as_: str = "labels",
-    method: str | None = None,
-    overwrite: bool = False,
-    stop: threading.Event | None = None,
-) -> Job[MaskImportReport]:
-    """Brush masks of a Label Studio JSON export for the project's images; yields Progress.
-
-    A task is paired by its image's file name, with Label Studio's upload prefix
-    (``3f2a9c1d-``) stripped if the exact name is not in the project. Of its annotations
-    the latest non-cancelled one counts; its brush results (``label`` only, if given) are
-    merged into one mask.
-    """
-    origin = _origin(as_)
-    export_path = Path(export_path)
-    tasks = ls.load_export(export_path)
-    labels = ls.labels_in(tasks)
-    if not labels:
-        raise SpecimaskError(f"{export_path}: no brush annotations in {len(tasks)} task(s); "
-                             "only BrushLabels (RLE) masks can be imported")
-    if label is not None and label not in labels:
-        raise SpecimaskError(f"{export_path}: no brush results labelled {label!r}; the export "
-                             f"has {', '.join(repr(x) for x in labels)}")
-    items = ls.brush_tasks(tasks, label)
-    by_name: dict[str, list[ImageRecord]] = defaultdict(list)
-    records = project.images()
-    for record in records:
-        by_name[PurePosixPath(record.relpath).name].append(record)
-    report = MaskImportReport()
-    done: dict[int, str] = {}  # image id -> the task that gave it a mask in this run
-    any_matched = False
-    for k, item in enumerate(items):
-        if stopped(stop):
-            report.stopped = True
-            break
-        what = _task_label(item)
-        yield Progress(k, len(items), what)
-        try:
-            record = _match_task(item, by_name)
-        except SpecimaskError as exc:
-            any_matched = True
-            report.skipped.append(Skipped(what, str(exc)))
-            continue
-        if record is None:
-            report.unmatched.append(what)
-            continue
-        any_matched = True
-        if item.note is not None:
-            report.without_mask.append(f"{what}: {item.note}")
-            continue
-        if record.id in done:
-            report.skipped.append(Skipped(what, f"{record.relpath} already got a mask from "
-                                                f"{done[record.id]} in this export"))
-            continue
-        if origin == "imported" and not overwrite and _has_verified(project, record):
-            report.skipped.append(Skipped(what, _kept_reason(record)))
-            continue
-        try:
-            mask = _task_mask(item, record)
-            name = method or f"labelstudio task {item.task_id} annotation {item.annotation_id}"
-            project.save_mask(record.id, mask, origin, method=name, author=item.author)
-        except SpecimaskError as exc:
-            report.skipped.append(Skipped(what, str(exc)))
-            continue
-        done[record.id] = what
-        report.imported.append(record.id)
-    if not any_matched and not report.stopped:
-        names = [n for item in items for n in item.names[:1]][:3]
-        raise SpecimaskError(
-            f"{export_path}: none of its {len(items)} task(s) names an image of the project "
-            f"(e.g. {', '.join(names) or 'no file names'}); add the images first with "
-            "`specimask import`, then import the export again")
-    yield Progress(len(items), len(items), "done")
-    return report
-
-
-def _task_label(item: ls.BrushTask) -> str:
-    tid = item.task_id if item.task_id is not None else f"#{item.index + 1}"
-    return f"task {tid} ({item.names[0] if item.names else item.source})"
-
-
-def _match_task(item: ls.BrushTask, by_name: dict[str, list[ImageRecord]]
-                ) -> ImageRecord | None:
-    for names in (item.names, [ls.strip_upload_prefix(n) for n in item.names]):
-        for name in names:
-            found = by_name.get(name, [])
-            if len(found) == 1:
-                return found[0]
-            if len(found) > 1:
-                raise SpecimaskError(
-                    f"{name} names {len(found)} project images "
-                    f"({', '.join(r.relpath for r in found)}); rename one so each is unique")
-    return None
-
-
-def _task_mask(item: ls.BrushTask, record: ImageRecord) -> np.ndarray:
-    mask = np.zeros((record.height, record.width), bool)
-    for result in item.results:
-        try:
-            w, h = int(result["original_width"]), int(result["original_height"])
-        except (KeyError, TypeError, ValueError):
-            raise SpecimaskError("brush result lacks original_width/original_height") from None
-        if (h, w) != mask.shape:
-            turned = (" (width and height swapped: was the image turned, e.g. by its EXIF "
-                      "orientation?)") if (w, h) == mask.shape else ""
-            raise SpecimaskError(
-                f"Label Studio's mask is {w} x {h} px, the project image {record.relpath} is "
-                f"{record.width} x {record.height} px{turned}; masks are never resized")
-        part, _, _ = ls.result_mask(result)
-        mask |= part
-    return mask
-
-
 # -- shared ----------------------------------------------------------------------------
 
 
-def _has_verified(project: Project, record: ImageRecord) -> bool:
+def has_verified(project: Project, record: ImageRecord) -> bool:
     return project.mask_file(record.id, "imported").exists()
 
 
-def _kept_reason(record: ImageRecord) -> str:
+def kept_reason(record: ImageRecord) -> str:
     return (f"{record.relpath} already has a verified mask; kept it (use --overwrite to "
             "replace it, or --as pseudo to import this one as a proposal)")
 

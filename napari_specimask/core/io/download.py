@@ -28,8 +28,6 @@ CHUNK = 1 << 20
 TIMEOUT = float(os.environ.get("SPECIMASK_DOWNLOAD_TIMEOUT", "60"))
 USER_AGENT = f"napari-specimask/{__version__} (+urllib)"
 
-# Digests computed during a download, keyed by (path, size, mtime_ns), so a caller that
-# records sha256 in a manifest does not read a multi-gigabyte file a second time.
 class DownloadError(SpecimaskError):
     """A download that failed; the message names the URL and the fix."""
 
@@ -58,7 +56,6 @@ def download_file(
     the ``.part`` and raises with both digests. Stopping keeps the ``.part`` for next time.
     """
     target = Path(target)
-    algos = _algos(sha256, md5)
     if target.is_file():
         ok = yield from _verify_existing(target, sha256, md5, size, stop)
         if ok is None:
@@ -69,87 +66,10 @@ def download_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(target)
     hint = offline_hint or f"or download it on a connected machine and copy it to {target}"
-    restarted = False
-    while True:
-        have = part.stat().st_size if part.is_file() else 0
-        if size is not None and have > size:
-            part.unlink()
-            have = 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
-        try:
-            response = _open(url, headers, hint)
-        except _RangeNotSatisfiable as exc:
-            if exc.total is not None and exc.total != have:
-                part.unlink()  # longer than the file now published: start over
-                continue
-            break  # the .part is already whole: check it as it is
-        with response:
-            status = getattr(response, "status", 200)
-            start = _range_start(response) if status == 206 else have
-            if start != have and (have or start is not None):
-                # Part of the file, but not from where the .part ends (or not saying where):
-                # neither appending nor writing it as the start would give the file.
-                if restarted or not have:
-                    raise DownloadError(
-                        f"{url}: the server sent a part of the file other than the one asked "
-                        f"for (Content-Range {response.headers.get('Content-Range')!r}); "
-                        f"run the same command again later, {hint}"
-                    )
-                restarted = True
-                part.unlink(missing_ok=True)  # start over, without Range
-                continue
-            if have and status == 206:
-                mode, done = "ab", have
-            else:
-                mode, done = "wb", 0  # server ignored Range (200): start over
-            length = response.headers.get("Content-Length")
-            total = done + int(length) if length and length.isdigit() else (size or 0)
-            shown = total or -1  # for messages: 0 means "not announced"
-            name = target.name
-            yield Progress(done, total, _bytes_message(name, done, total))
-            with open(part, mode) as fh:
-                while True:
-                    try:
-                        block = response.read(CHUNK)
-                    except (OSError, http.client.HTTPException) as exc:
-                        raise DownloadError(
-                            f"{url}: connection dropped after {_mb(done)} of {_mb(shown)} "
-                            f"({_reason(exc)}); run the same command again to resume from "
-                            f"{part.name}, {hint}"
-                        ) from None
-                    if not block:
-                        break
-                    fh.write(block)  # disk full or read-only: an OSError the CLI reports
-                    done += len(block)
-                    yield Progress(done, total, _bytes_message(name, done, total))
-                    if stopped(stop):
-                        return None
-        if total and done < total:
-            raise DownloadError(
-                f"{url}: connection closed after {_mb(done)} of {_mb(total)}; run the same "
-                f"command again to resume from {part.name}, {hint}"
-            )
-        break
-    digests = yield from file_digests(part, algos, stop)
-    if digests is None:
+    whole = yield from _fetch_part(url, part, target.name, size, hint, stop)
+    if not whole:
         return None
-    bad = _mismatches(digests, sha256, md5)
-    if bad:
-        part.unlink(missing_ok=True)
-        raise DownloadError(
-            f"{url}: checksum mismatch ({bad}); the partial file was deleted, run the command "
-            "again to download it afresh (if it keeps failing the published file changed)"
-        )
-    if size is not None and part.stat().st_size != size and not (sha256 or md5):
-        got = part.stat().st_size
-        part.unlink(missing_ok=True)
-        raise DownloadError(
-            f"{url}: expected {size} bytes, got {got}; the partial file was deleted, run the "
-            "command again"
-        )
-    os.replace(part, target)
-    remember_digests(target, digests)
-    return target
+    return (yield from _publish(url, part, target, sha256, md5, size, stop))
 
 
 def fetch_json(url: str, offline_hint: str | None = None):
@@ -169,6 +89,109 @@ def fetch_json(url: str, offline_hint: str | None = None):
             f"{url}: the answer is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
             "check the address (a proxy or captive portal may be answering instead)"
         ) from None
+
+
+def _fetch_part(
+    url: str, part: Path, name: str, size: int | None, hint: str,
+    stop: threading.Event | None,
+) -> Job[bool]:
+    """Bring ``part`` to the whole file, resuming it where it can; False when stopped."""
+    restarted = False
+    while True:
+        have = part.stat().st_size if part.is_file() else 0
+        if size is not None and have > size:
+            part.unlink()
+            have = 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            response = _open(url, headers, hint)
+        except _RangeNotSatisfiable as exc:
+            if exc.total is not None and exc.total != have:
+                part.unlink()  # longer than the file now published: start over
+                continue
+            return True  # the .part is already whole: check it as it is
+        with response:
+            status = getattr(response, "status", 200)
+            start = _range_start(response) if status == 206 else have
+            if start != have and (have or start is not None):
+                # Part of the file, but not from where the .part ends (or not saying where):
+                # neither appending nor writing it as the start would give the file.
+                if restarted or not have:
+                    raise DownloadError(
+                        f"{url}: the server sent a part of the file other than the one asked "
+                        f"for (Content-Range {response.headers.get('Content-Range')!r}); "
+                        f"run the same command again later, {hint}"
+                    )
+                restarted = True
+                part.unlink(missing_ok=True)  # start over, without Range
+                continue
+            # A server that ignored Range (200) sends the whole file: start over.
+            got = yield from _stream(url, response, part, name, have if status == 206 else 0,
+                                     size, hint, stop)
+        if got is None:
+            return False
+        done, total = got
+        if total and done < total:
+            raise DownloadError(
+                f"{url}: connection closed after {_mb(done)} of {_mb(total)}; run the same "
+                f"command again to resume from {part.name}, {hint}"
+            )
+        return True
+
+
+def _stream(
+    url: str, response, part: Path, name: str, done: int, size: int | None, hint: str,
+    stop: threading.Event | None,
+) -> Job[tuple[int, int] | None]:
+    """Write the body to ``part`` after its first ``done`` bytes; (done, total), None if stopped."""
+    length = response.headers.get("Content-Length")
+    total = done + int(length) if length and length.isdigit() else (size or 0)
+    shown = total or -1  # for messages: 0 means "not announced"
+    yield Progress(done, total, _bytes_message(name, done, total))
+    with open(part, "ab" if done else "wb") as fh:
+        while True:
+            try:
+                block = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as exc:
+                raise DownloadError(
+                    f"{url}: connection dropped after {_mb(done)} of {_mb(shown)} "
+                    f"({_reason(exc)}); run the same command again to resume from "
+                    f"{part.name}, {hint}"
+                ) from None
+            if not block:
+                return done, total
+            fh.write(block)  # disk full or read-only: an OSError the CLI reports
+            done += len(block)
+            yield Progress(done, total, _bytes_message(name, done, total))
+            if stopped(stop):
+                return None
+
+
+def _publish(
+    url: str, part: Path, target: Path, sha256: str | None, md5: str | None,
+    size: int | None, stop: threading.Event | None,
+) -> Job[Path | None]:
+    """Check the finished ``part`` and give it its real name; a bad one is deleted."""
+    digests = yield from file_digests(part, _algos(sha256, md5), stop)
+    if digests is None:
+        return None
+    bad = _mismatches(digests, sha256, md5)
+    if bad:
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{url}: checksum mismatch ({bad}); the partial file was deleted, run the command "
+            "again to download it afresh (if it keeps failing the published file changed)"
+        )
+    if size is not None and part.stat().st_size != size and not (sha256 or md5):
+        got = part.stat().st_size
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{url}: expected {size} bytes, got {got}; the partial file was deleted, run the "
+            "command again"
+        )
+    os.replace(part, target)
+    remember_digests(target, digests)
+    return target
 
 
 # -- internals -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Reading specimen images and masks, with errors that name the file and what is wrong.
 
-JPEG/PNG/BMP go through Pillow (EXIF orientation applied), TIFF through tifffile (8/16 bit,
-grey/RGB/RGBA/palette). Sizes are checked from the header before any pixel is decoded, so a
+JPEG/PNG/BMP go through Pillow (EXIF orientation applied), TIFF through tifffile (see
+``tiff``). Sizes are checked from the header before any pixel is decoded, so a
 decompression bomb is refused without allocating it.
 """
 
@@ -16,9 +16,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageReadError
 from .atomic import atomic_path
+from .tiff import TIFF_SIGNATURES, TIFF_SUFFIXES, read_tiff, tiff_header, write_tiff
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
-TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 DEFAULT_MAX_PIXELS = 250_000_000  # a 9000 x 6000 herbarium scan is 54 MP
 _PIL_LIMIT_LOCK = threading.Lock()
 
@@ -29,7 +29,7 @@ def is_image_path(path: str | Path) -> bool:
 
 def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Return (H, W), (H, W, 3) or (H, W, 4) uint8/uint16 pixels in display orientation."""
-    arr = _read_pixels(path, max_pixels)
+    arr = read_pixels(path, max_pixels)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype not in (np.uint8, np.uint16):
@@ -44,16 +44,7 @@ def image_shape(path: str | Path) -> tuple[int, int]:
     path = Path(path)
     _check_nonempty(path)
     if _is_tiff(path):
-        import tifffile
-
-        try:
-            with tifffile.TiffFile(path) as tf:
-                page = tf.pages[0]
-                h, w = page.imagelength, page.imagewidth
-                orient = _tiff_orientation(page)
-        except Exception as exc:  # tifffile raises many types for bad files
-            reason = f"not a readable TIFF (corrupt or truncated: {exc})"
-            raise ImageReadError(path, reason) from exc
+        h, w, orient = tiff_header(path)
     else:
         with _pil_open(path, None) as im:
             w, h = im.size
@@ -89,7 +80,7 @@ def read_mask(
     With two values the larger one is foreground; a one-valued image is all foreground if
     that value is non-zero. ``shape`` (of the image it belongs to) is checked, never resized.
     """
-    arr = _read_pixels(path, max_pixels)
+    arr = read_pixels(path, max_pixels)
     if arr.ndim == 3:
         arr = _collapse_channels(arr)
     if arr.ndim != 2:
@@ -130,9 +121,7 @@ def write_image(path: str | Path, img: np.ndarray) -> None:
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix.lower() in TIFF_SUFFIXES:
-            import tifffile
-
-            tifffile.imwrite(tmp, img)
+            write_tiff(tmp, img)
         else:
             fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
             Image.fromarray(img).save(tmp, format=fmt)
@@ -171,7 +160,7 @@ def _is_tiff(path: Path) -> bool:
     if path.suffix.lower() in TIFF_SUFFIXES:
         return True
     with _open_checked(path) as fh:
-        return fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+        return fh.read(4) in TIFF_SIGNATURES
 
 
 def _check_pixels(path: Path, h: int, w: int, max_pixels: int | None) -> None:
@@ -211,11 +200,12 @@ def _pil_open(path: Path, max_pixels: int | None) -> Image.Image:
     return im
 
 
-def _read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
+def read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
+    """Pixels as decoded, in display orientation, before any type or mask checks."""
     path = Path(path)
     _check_nonempty(path)
     if _is_tiff(path):
-        return _read_tiff(path, max_pixels)
+        return read_tiff(path, lambda h, w: _check_pixels(path, h, w, max_pixels))
     with _pil_open(path, max_pixels) as im:
         try:
             im.load()
@@ -245,48 +235,6 @@ def _pil_to_array(path: Path, im: Image.Image) -> np.ndarray:
     elif mode == "F":
         return np.asarray(im)
     return np.asarray(im)
-
-
-def _read_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tf:
-            page = tf.pages[0]
-            _check_pixels(path, page.imagelength, page.imagewidth, max_pixels)
-            arr = page.asarray()
-            if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
-                cmap = page.colormap  # (3, N) uint16
-                arr = (np.moveaxis(cmap[:, arr], 0, -1) >> 8).astype(np.uint8)
-            orient = _tiff_orientation(page)
-    except ImageReadError:
-        raise
-    except Exception as exc:  # tifffile raises many types for bad files
-        raise ImageReadError(path, f"not a readable TIFF (corrupt or truncated: {exc})") from exc
-    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
-        arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples
-    if arr.ndim not in (2, 3):
-        raise ImageReadError(path, f"unsupported TIFF layout with shape {arr.shape}")
-    return np.ascontiguousarray(_apply_orientation(arr, orient))
-
-
-def _tiff_orientation(page) -> int:
-    tag = page.tags.get(274)  # Orientation
-    return int(tag.value) if tag is not None else 1
-
-
-def _apply_orientation(arr: np.ndarray, orient: int) -> np.ndarray:
-    """EXIF/TIFF orientation 1-8 to display orientation (as Pillow's exif_transpose)."""
-    ops = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: np.swapaxes(a, 0, 1),
-        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
-        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
-        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
-    }
-    return ops[orient](arr) if orient in ops else arr
 
 
 def _collapse_channels(arr: np.ndarray) -> np.ndarray:

@@ -13,19 +13,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from ..active.queue import Selection, select_next
 from ..active.scoring import ModelScorer, ScoreSpec
-from ..active.selection import Selection, select_next
 from ..errors import SpecimaskError
-from ..model.weights import (
+from ..progress import Job, Progress, stopped
+from ..store.project import Project
+from ..store.registry import (
     Comparison,
     activate,
     active_version,
     check_activation_rule,
     compare_with_parent,
 )
-from ..progress import Job, Progress, stopped
-from ..store.project import Project
-from ..training.fit import TrainConfig, TrainResult, train_job
+from ..training.config import TrainConfig
+from ..training.fit import TrainResult, train_job
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from ..active.annotations import submit_mask
+from ..active.queue import select_next
 from ..active.scoring import ModelScorer, ScoreSpec
-from ..active.selection import STRATEGIES, select_next
 from ..errors import SpecimaskError
 from ..exchange.image_import import import_files
 from ..inference.predict import predict_images
 from ..io.files import find_mask, list_files
 from ..io.images import is_image_path, read_mask
 from ..masks.metrics import dice_iou
-from ..model.weights import activate, load_model
+from ..model.weights import load_model
 from ..progress import Job, Progress, run, stopped
 from ..settings import Settings
 from ..store.project import Project
-from ..training.fit import TrainConfig, train
+from ..store.registry import activate
+from ..training.config import TrainConfig
+from ..training.fit import train
+from ..vocabulary import STRATEGIES
 
 CSV_COLUMNS = ("strategy", "seed", "iteration", "n_labelled", "test_dice",
                "corrected_fraction", "train_seconds")

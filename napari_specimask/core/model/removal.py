@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SpecimaskError
-from ..inference.cache import CACHE_DIR
 from ..io.atomic import TMP_MARK
 from ..progress import Job, Progress, stopped
-from ..store.db import now
-from ..store.project import MODELS_DIR, Project
-from .weights import list_models, unknown_version
+from ..store.project import CACHE_DIR, MODELS_DIR, Project
+from ..store.registry import list_models, mark_removed, unknown_version
 
 WEIGHT_FILES = ("weights.safetensors",)
 
@@ -114,11 +112,7 @@ def remove_versions(project: Project, versions: list[str], force: bool = False,
         if stopped(stop):
             break
         yield Progress(i, len(versions), f"removing {v}")
-        with project.store.transaction() as conn:
-            marked = conn.execute(
-                "UPDATE models SET removed_at = COALESCE(removed_at, ?) WHERE version = ? "
-                "AND active = 0", (now(), v)).rowcount
-        if not marked:  # activated by someone else since the check
+        if not mark_removed(project, v):  # activated by someone else since the check
             raise SpecimaskError(f"{v} became the active model meanwhile; nothing of it was "
                                  "removed")
         before = version_bytes(project, v)

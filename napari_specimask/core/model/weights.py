@@ -1,15 +1,14 @@
-"""Model versions on disk (``models/<version>/``) and in the store.
+"""Model versions on disk (``models/<version>/``): the weights format and loading.
 
 A version folder holds ``weights.safetensors`` (tensors only: loading never unpickles
 code), ``config.json`` (architecture, encoder, image size, normalisation, preset, loss,
 and the weights' sha256), ``metrics.json`` and Lightning's CSV log (``metrics.csv``).
+The versions' records (status, metrics, the active one) are ``store.registry``'s.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,14 +18,12 @@ import torch
 from ..errors import SpecimaskError
 from ..io.atomic import atomic_write_bytes, atomic_write_with
 from ..io.hashing import sha256_file
-from ..store.db import now
 from ..store.project import MODELS_DIR, Project
-from ..vocabulary import ACTIVATE_WHEN
+from ..store.registry import active_version, check_not_removed
 from .factory import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
 
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
 FORMAT_VERSION = 1
 
 
@@ -56,25 +53,6 @@ class ModelConfig:
         if cfg.format_version > FORMAT_VERSION:
             raise SpecimaskError(f"{source}: made by a newer specimask; upgrade to load it")
         return cfg
-
-
-def new_version(project: Project, parent: str | None, iteration: int | None,
-                train_ids: list[int], config: ModelConfig) -> str:
-    """Reserve the next version name (v001, v002, ...) with status 'training'."""
-    with project.store.transaction() as conn:
-        n = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] + 1
-        version = f"v{n:03d}"
-        while conn.execute("SELECT 1 FROM models WHERE version = ?", (version,)).fetchone():
-            n += 1
-            version = f"v{n:03d}"
-        conn.execute(
-            "INSERT INTO models (version, parent, created_at, arch, encoder, img_size, path,"
-            " iteration, train_image_ids, status, config) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (version, parent, now(), config.arch, config.encoder, config.img_size,
-             f"{MODELS_DIR}/{version}", iteration, json.dumps(train_ids), "training",
-             json.dumps(asdict(config))))
-    (project.root / MODELS_DIR / version).mkdir(parents=True, exist_ok=True)
-    return version
 
 
 def save_weights(folder: Path, state_dict: dict, config: ModelConfig) -> None:
@@ -116,16 +94,6 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
             fh.write(raw.reshape(-1).view(np.uint8).data)
 
 
-def finish_version(project: Project, version: str, status: str, metrics: dict) -> None:
-    """Record the outcome in the store first (what every reader uses), then a copy in the
-    version's folder, so a full disk cannot leave the version looking as if still training."""
-    with project.store.transaction() as conn:
-        conn.execute("UPDATE models SET status = ?, metrics = ? WHERE version = ?",
-                     (status, json.dumps(metrics), version))
-    folder = project.root / MODELS_DIR / version
-    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
-
-
 def load_model(project: Project, version: str | None = None,
                device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelConfig, str]:
     """Build the network of a version (default: the active one) with its weights."""
@@ -135,52 +103,6 @@ def load_model(project: Project, version: str | None = None,
     check_not_removed(project, version)
     folder = project.root / MODELS_DIR / version
     return (*load_model_folder(folder, device), version)
-
-
-def check_not_removed(project: Project, version: str) -> None:
-    row = project.store.read_one("SELECT removed_at FROM models WHERE version = ?", (version,))
-    if row is not None and row[0]:
-        raise weights_removed(project, version, row[0])
-
-
-def weights_removed(project: Project, version: str, when: str) -> SpecimaskError:
-    return SpecimaskError(f"the weights of model {version} were removed on {when} to free "
-                          f"disk; use another version (`specimask models {project.root}`)")
-
-
-def unknown_version(project: Project, version: str, known: list[str]) -> SpecimaskError:
-    return SpecimaskError(f"no model version {version!r} in {project.root} "
-                          f"(known: {', '.join(known) or 'none'})")
-
-
-_SHARED: OrderedDict[tuple, tuple[torch.nn.Module, ModelConfig]] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
-SHARED_MODELS = 2  # versions kept loaded (the active one and one to compare with)
-
-
-def shared_model(project: Project, version: str | None = None,
-                 device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelConfig, str]:
-    """``load_model``, kept loaded for the next call: the GUI predicts image after image
-    with the same version, and loading (checksum, weights, network) costs ~0.3 s each
-    time. For inference only (the model is shared between callers); a weights file
-    that changes on disk is loaded again."""
-    version = version or active_version(project)
-    if version is None:
-        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
-    weights = project.root / MODELS_DIR / version / WEIGHTS_FILE
-    stat = weights.stat() if weights.is_file() else None
-    key = (str(project.root), version, str(device),
-           (stat.st_mtime_ns, stat.st_size) if stat else None)
-    with _SHARED_LOCK:
-        if key in _SHARED:
-            _SHARED.move_to_end(key)
-            return (*_SHARED[key], version)
-    model, config, _ = load_model(project, version, device)
-    with _SHARED_LOCK:
-        _SHARED[key] = (model, config)
-        while len(_SHARED) > SHARED_MODELS:
-            _SHARED.popitem(last=False)
-    return model, config, version
 
 
 def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, ModelConfig]:
@@ -207,83 +129,3 @@ def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, Mode
             f"{weights}: these weights do not fit a {config.arch}/{config.encoder} network "
             f"(from another architecture?): {str(exc).splitlines()[0][:160]}") from None
     return model.to(device).eval(), config
-
-
-def list_models(project: Project) -> list[dict]:
-    rows = project.store.read("SELECT * FROM models ORDER BY created_at, version")
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else {}
-        d["train_image_ids"] = json.loads(d["train_image_ids"] or "[]")
-        d["config"] = json.loads(d["config"]) if d.get("config") else {}
-        d["active"] = bool(d["active"])
-        d["removed"] = bool(d.get("removed_at"))
-        out.append(d)
-    return out
-
-
-def active_version(project: Project) -> str | None:
-    row = project.store.read_one("SELECT version FROM models WHERE active = 1")
-    return row[0] if row else None
-
-
-def activate(project: Project, version: str) -> None:
-    with project.store.transaction() as conn:  # checked under the write lock: a removal
-        row = conn.execute(  # in another process cannot slip in between
-            "SELECT status, removed_at FROM models WHERE version = ?", (version,)).fetchone()
-        if row is None:
-            known = conn.execute("SELECT version FROM models ORDER BY created_at, version")
-            raise unknown_version(project, version, [r[0] for r in known])
-        if row[0] not in ("ready", "stopped"):
-            raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be "
-                                 "active")
-        if row[1]:
-            raise weights_removed(project, version, row[1])
-        conn.execute("UPDATE models SET active = (version = ?)", (version,))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A model version's best val Dice next to its parent's (the model active when it was
-    trained): what decides whether a new model should replace the active one."""
-
-    version: str
-    parent: str | None
-    val_dice: float | None
-    parent_val_dice: float | None
-
-    @property
-    def better(self) -> bool:
-        """No parent, or a val Dice above the parent's (or the parent had none)."""
-        if self.parent is None:
-            return True
-        return self.val_dice is not None and (self.parent_val_dice is None
-                                              or self.val_dice > self.parent_val_dice)
-
-    def should_activate(self, when: str) -> bool:
-        """The activation rule (``ACTIVATE_WHEN``): always, never, or if better."""
-        return check_activation_rule(when) == "always" or (when == "better" and self.better)
-
-    def describe(self, status: str) -> str:
-        """``v002 (ready): val Dice 0.8123 (previous v001: 0.7990)``"""
-        dice = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-        before = "" if self.parent is None else \
-            f" (previous {self.parent}: {dice(self.parent_val_dice)})"
-        return f"{self.version} ({status}): val Dice {dice(self.val_dice)}{before}"
-
-
-def check_activation_rule(when: str) -> str:
-    if when not in ACTIVATE_WHEN:
-        raise SpecimaskError(f"unknown activation rule {when!r}; choose one of "
-                             f"{', '.join(ACTIVATE_WHEN)}")
-    return when
-
-
-def compare_with_parent(project: Project, version: str) -> Comparison:
-    models = {m["version"]: m for m in list_models(project)}
-    if version not in models:
-        raise SpecimaskError(f"no model version {version!r} in {project.root}")
-    parent = models[version]["parent"]
-    dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
-    return Comparison(version, parent, dice(version), dice(parent))

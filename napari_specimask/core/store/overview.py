@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..model.weights import active_version
 from .project import Project
+from .registry import active_version
 
 COLUMNS = ("id", "image", "role", "status", "score", "model")
 

@@ -21,7 +21,8 @@ from .db import DB_FILE, ORIGINS, ROLES, STATUSES, VERIFIED_ORIGINS, Store, now
 MASKS_DIR = "masks"
 PSEUDO_DIR = "pseudo"
 PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
-MODELS_DIR = "models"
+MODELS_DIR = "models"  # one folder per model version (core.model.weights)
+CACHE_DIR = "cache"  # predictions cached per model version (core.inference.cache)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,20 @@ class Project:
             clauses.append("status = ?")
             params.append(_check(status, STATUSES, "status"))
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+    def known_images(self) -> dict[str, str]:
+        """sha256 -> relpath of every image: what an import checks new files against."""
+        return {r[0]: r[1] for r in self.store.read("SELECT sha256, relpath FROM images")}
+
+    def add_image(self, relpath: str, sha256: str, height: int, width: int, nbytes: int,
+                  role: str) -> int:
+        """Record a new, unlabeled image; returns its id."""
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO images (relpath, sha256, height, width, bytes, role, status,"
+                " added_at) VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
+                (relpath, sha256, height, width, nbytes, role, now()))
+        return cur.lastrowid
 
     def image(self, image_id: int) -> ImageRecord:
         row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))

@@ -24,12 +24,13 @@ from ..inference.qa import evaluate_version, labelled_images
 from ..io.atomic import atomic_write_bytes
 from ..model.factory import ARCHS
 from ..model.losses import LOSSES
-from ..model.weights import activate
 from ..progress import Job, Progress, map_progress, stopped
 from ..store.project import Project
+from ..store.registry import activate
 from ..vocabulary import GRID_KEYS
 from .augment import PRESETS
-from .fit import TrainConfig, train_job
+from .config import TrainConfig
+from .fit import train_job
 
 CHOICES = {"arch": tuple(ARCHS), "loss": tuple(LOSSES), "augment": tuple(PRESETS)}
 BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}

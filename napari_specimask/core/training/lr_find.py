@@ -11,7 +11,8 @@ import torch
 from ..errors import SpecimaskError
 from ..model.factory import create_model
 from ..store.project import Project
-from .fit import ProjectDataModule, SegModule, TrainConfig, quiet_lightning
+from .config import TrainConfig
+from .module import ProjectDataModule, SegModule, quiet_lightning
 
 
 @dataclass

@@ -21,9 +21,8 @@ from ..io.images import read_image, read_mask, to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.factory import IMAGENET_MEAN, IMAGENET_STD
 from ..store.project import Project
+from ..vocabulary import TRAIN_ROLES
 from .augment import Augmentation
-
-TRAIN_ROLES = ("pool", "source")
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,15 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
-from napari_specimask.core.collections import demo_data
-from napari_specimask.core.collections.demo_data import (
-    DemoSample,
-    demo_samples,
-    make_herbarium_sheet,
-    make_plankton,
+from napari_specimask.core.collections import (
+    demo_data,
+    demo_herbarium,
+    demo_plankton,
+    demo_shapes,
 )
+from napari_specimask.core.collections.demo_data import DemoSample, demo_samples
+from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
+from napari_specimask.core.collections.demo_plankton import make_plankton
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +156,15 @@ def test_plankton_otsu_is_imperfect(samples):
     assert np.mean(dices) < 0.97
 
 
-def test_only_light_dependencies():
-    tree = ast.parse(Path(demo_data.__file__).read_text())
+@pytest.mark.parametrize("module", [demo_data, demo_herbarium, demo_plankton, demo_shapes])
+def test_only_light_dependencies(module):
+    tree = ast.parse(Path(module.__file__).read_text())
     roots = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             roots.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):  # only the other demo modules
+            assert node.level == 1 and node.module.startswith("demo_"), node.module
     assert roots <= {"__future__", "dataclasses", "numpy", "scipy", "skimage", "typing", "math"}, roots

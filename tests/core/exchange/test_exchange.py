@@ -20,9 +20,10 @@ import pytest
 from PIL import Image
 
 from napari_specimask.core.active.annotations import submit_mask
-from napari_specimask.core.active.selection import select_next
+from napari_specimask.core.active.queue import select_next
 from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
+from napari_specimask.core.exchange import brush_rle
 from napari_specimask.core.exchange import labelstudio as ls
 from napari_specimask.core.exchange.export import (
     PROVENANCE_COLUMNS,
@@ -33,7 +34,8 @@ from napari_specimask.core.exchange.export import (
     export_provenance,
 )
 from napari_specimask.core.exchange.image_import import import_images
-from napari_specimask.core.exchange.mask_import import import_labelstudio, import_mask_folder
+from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
+from napari_specimask.core.exchange.mask_import import import_mask_folder
 from napari_specimask.core.io.images import read_mask, write_mask_png
 from napari_specimask.core.progress import run
 
@@ -81,7 +83,7 @@ def test_decoder_reads_label_studios_own_encoding():
     a, b = (ls.result_mask(results[k])[0] for k in ("a", "b"))
     assert np.array_equal(a | b, _expected("specimen"))
     assert not (a & b).any() and a.any() and b.any()
-    rgba = ls.decode_rle(results["a"]["value"]["rle"]).reshape(H, W, 4)
+    rgba = brush_rle.decode_rle(results["a"]["value"]["rle"]).reshape(H, W, 4)
     assert (rgba[a] == (255, 0, 0, 255)).all() and (rgba[~a] == 0).all()  # the label colour
 
 
@@ -89,23 +91,23 @@ def test_encoder_and_decoder_round_trip_any_values():
     rng = np.random.default_rng(0)
     for h, w in [(1, 1), (3, 5), (17, 9), (40, 70)]:
         mask = rng.random((h, w)) < 0.4
-        assert np.array_equal(ls.brush_mask(ls.mask_to_rle(mask), h, w), mask)
+        assert np.array_equal(brush_rle.brush_mask(brush_rle.mask_to_rle(mask), h, w), mask)
         values = rng.integers(0, 256, h * w * 4).astype(np.uint8)  # literals everywhere
         values[: h * w] = 7  # and one long run
-        assert np.array_equal(ls.decode_rle(ls.encode_rle(values)), values)
+        assert np.array_equal(brush_rle.decode_rle(brush_rle.encode_rle(values)), values)
     big = np.zeros((300, 300), bool)
     big[20:280, 10:290] = True  # runs longer than the 16-bit run field
-    assert np.array_equal(ls.brush_mask(ls.mask_to_rle(big), 300, 300), big)
+    assert np.array_equal(brush_rle.brush_mask(brush_rle.mask_to_rle(big), 300, 300), big)
 
 
 def test_decoder_refuses_broken_streams():
-    rle = ls.mask_to_rle(np.eye(6, dtype=bool))
-    with pytest.raises(ls.RLEError, match="ends early"):
-        ls.brush_mask(rle[: len(rle) // 2], 6, 6)
-    with pytest.raises(ls.RLEError, match="holds 144 values.*7 x 6 px"):
-        ls.brush_mask(rle, 6, 7)
-    with pytest.raises(ls.RLEError, match="list of bytes"):
-        ls.decode_rle([0, 300, 2])
+    rle = brush_rle.mask_to_rle(np.eye(6, dtype=bool))
+    with pytest.raises(brush_rle.RLEError, match="ends early"):
+        brush_rle.brush_mask(rle[: len(rle) // 2], 6, 6)
+    with pytest.raises(brush_rle.RLEError, match="holds 144 values.*7 x 6 px"):
+        brush_rle.brush_mask(rle, 6, 7)
+    with pytest.raises(brush_rle.RLEError, match="list of bytes"):
+        brush_rle.decode_rle([0, 300, 2])
 
 
 def test_task_file_names_and_upload_prefix():

@@ -45,7 +45,7 @@ def test_round_schedule_grows_with_the_iteration(project):
     project.settings.train.epochs_per_iteration, project.settings.train.px_per_iteration = 2, 16
     project.settings.model.img_size, project.settings.train.epochs = 64, 3
     assert (round_config(project).epochs, round_config(project).img_size) == (3, 64)
-    from napari_specimask.core.active.selection import select_next
+    from napari_specimask.core.active.queue import select_next
 
     run(select_next(project, "random", 2))
     assert (round_config(project).epochs, round_config(project).img_size) == (5, 80)
@@ -77,8 +77,8 @@ def test_grid_values_are_typed_and_combined():
 
 
 def test_schedule_given_for_this_run_applies_to_it(project):
-    from napari_specimask.core.active.selection import select_next
-    from napari_specimask.core.training.fit import TrainConfig
+    from napari_specimask.core.active.queue import select_next
+    from napari_specimask.core.training.config import TrainConfig
 
     run(select_next(project, "random", 2))  # iteration 1
     cfg = TrainConfig.from_settings(project.settings, iteration=1, epochs=None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_specimask.core.collections.demo_data import make_herbarium_sheet, make_plankton
+from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
+from napari_specimask.core.collections.demo_plankton import make_plankton
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.masks.coldstart import (
     METHODS,

@@ -13,8 +13,9 @@ from napari_specimask.core.model.removal import (
     version_bytes,
     versions_beyond_best,
 )
-from napari_specimask.core.model.weights import activate, list_models, load_model
+from napari_specimask.core.model.weights import load_model
 from napari_specimask.core.progress import run
+from napari_specimask.core.store.registry import activate, list_models
 
 
 def test_removal_frees_weights_and_cache_and_keeps_the_record(project, registered_versions):

@@ -14,15 +14,13 @@ from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.inference.predict import predict_to_folder
 from napari_specimask.core.io.images import read_mask
-from napari_specimask.core.model.weights import (
-    activate,
-    list_models,
-    load_model,
-    load_model_folder,
-)
+from napari_specimask.core.model.weights import load_model, load_model_folder
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
-from napari_specimask.core.training.fit import ProjectDataModule, TrainConfig, train, train_job
+from napari_specimask.core.store.registry import activate, list_models
+from napari_specimask.core.training.config import TrainConfig
+from napari_specimask.core.training.fit import train, train_job
+from napari_specimask.core.training.module import ProjectDataModule
 from napari_specimask.core.training.samples import training_samples, validation_samples
 
 FAST = dict(img_size=64, epochs=1, batch_size=2, encoder_weights="none", patience=0)
@@ -237,7 +235,7 @@ def test_weights_file_is_standard_safetensors(tmp_path):
 
 
 def test_comparison_with_parent_decides_better():
-    from napari_specimask.core.model.weights import Comparison
+    from napari_specimask.core.store.registry import Comparison
 
     assert Comparison("v001", None, None, None).better            # first model
     assert Comparison("v002", "v001", 0.8, 0.7).better
@@ -247,7 +245,7 @@ def test_comparison_with_parent_decides_better():
 
 
 def test_one_activation_rule_and_one_summary_line():
-    from napari_specimask.core.model.weights import Comparison
+    from napari_specimask.core.store.registry import Comparison
 
     worse, better = Comparison("v002", "v001", 0.7, 0.8), Comparison("v002", "v001", 0.9, 0.8)
     assert [worse.should_activate(w) for w in ("better", "always", "never")] == [
@@ -261,7 +259,7 @@ def test_one_activation_rule_and_one_summary_line():
 
 
 def test_compare_with_parent_reads_the_registry(project):
-    from napari_specimask.core.model.weights import compare_with_parent
+    from napari_specimask.core.store.registry import compare_with_parent
 
     cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
     first = train(project, cfg)
@@ -273,14 +271,14 @@ def test_compare_with_parent_reads_the_registry(project):
 
 
 def test_shared_model_is_loaded_once_per_version_and_reloaded_when_changed(project):
-    from napari_specimask.core.model import weights as checkpoints
-    from napari_specimask.core.model.weights import shared_model
+    from napari_specimask.core.model.shared import shared_model
+    from napari_specimask.core.model.weights import WEIGHTS_FILE
 
     cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
     version = train(project, cfg).version
     first, config, name = shared_model(project, version)
     again, _, _ = shared_model(project, version)
     assert name == version and again is first and config.arch == cfg.arch
-    weights = project.root / "models" / version / checkpoints.WEIGHTS_FILE
+    weights = project.root / "models" / version / WEIGHTS_FILE
     weights.touch()  # rewritten on disk: loaded again
     assert shared_model(project, version)[0] is not first

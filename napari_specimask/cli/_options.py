@@ -1,0 +1,43 @@
+"""The training flags, generated from the fields of TrainConfig (their ``Option`` in
+core/settings.py): a new setting gets its flag, its help and its checks from there."""
+
+from __future__ import annotations
+
+from napari_specimask.core.settings import Offered, offered
+from napari_specimask.core.training.config import TrainConfig
+from napari_specimask.core.vocabulary import GRID_KEYS
+
+TRAIN_OPTIONS = offered(TrainConfig)
+
+
+def flag(o: Offered) -> str:
+    return o.option.flag or "--" + o.name.replace("_", "-")
+
+
+def comma_list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def add_train_options(parser, grid: bool = False) -> None:
+    """Every TrainConfig option, default None (unset: specimask.toml decides); with
+    ``grid`` the searchable ones (GRID_KEYS) take comma lists of values."""
+    g = parser.add_argument_group("model and training (defaults: specimask.toml)")
+    for o in TRAIN_OPTIONS:
+        if grid and o.name in GRID_KEYS:
+            values = ",".join(o.option.choices) or ("yes,no" if o.kind is bool
+                                                    else o.option.help)
+            g.add_argument(flag(o), dest=o.name, help=f"comma list to search: {values}")
+        elif o.kind is bool:
+            g.add_argument(flag(o), dest=o.name, default=None, help=o.option.help,
+                           action="store_false" if flag(o).startswith("--no-")
+                           else "store_true")
+        else:
+            g.add_argument(flag(o), dest=o.name, help=o.option.help,
+                           type=comma_list if o.kind is list else o.kind,
+                           choices=None if o.kind is list else o.option.choices or None)
+
+
+def train_overrides(args) -> dict:
+    """The training options given on the command line (an empty list counts as unset)."""
+    return {o.name: getattr(args, o.name, None) for o in TRAIN_OPTIONS
+            if getattr(args, o.name, None) not in (None, [])}

@@ -1,0 +1,124 @@
+"""The selection queue: run a strategy on the unlabelled pool, record the choice as an
+iteration, queue its images and write the proposal each will be shown with.
+
+Strategies (``core.active.strategies``) only choose; everything that touches the
+project happens here, so adding a strategy never means editing this module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SpecimaskError
+from ..io.atomic import atomic_write_with
+from ..io.images import save_mask_png
+from ..progress import Job, Progress
+from ..store.iterations import record_iteration_and_queue, set_latest_proposals
+from ..store.project import Project
+from ..store.registry import active_version
+from .scoring import ModelScorer
+from .strategies import Candidates, Choice, Strategy, get_strategy
+
+
+@dataclass
+class Selection:
+    iteration: int
+    strategy: str
+    model_version: str | None
+    chosen: list[tuple[int, float | None]]  # (image id, its score)
+    batch_score: float | None
+    n_candidates: int
+    n_scored: int
+    n_batches: int
+    proposals: dict[int, str | None] = field(default_factory=dict)
+
+    def to_json(self, project: Project) -> dict:
+        return {
+            "iteration": self.iteration, "strategy": self.strategy,
+            "model_version": self.model_version, "batch_score": self.batch_score,
+            "n_candidates": self.n_candidates, "n_scored": self.n_scored,
+            "n_batches": self.n_batches,
+            "chosen": [{"id": i, "path": project.image(i).relpath, "score": s,
+                        "proposal": self.proposals.get(i)} for i, s in self.chosen],
+        }
+
+
+def select_next(project: Project, strategy: str, batch_size: int, *,
+                n_batches: int | None = None, seed: int = 0, aggregation: str = "mean",
+                scorer: ModelScorer | None = None, write_proposals: bool = True,
+                stop: threading.Event | None = None) -> Job[Selection]:
+    """Pick the next batch from unlabelled pool images, record it as an iteration, mark
+    its images ``queued`` and store the proposal each will be shown with."""
+    chooser = get_strategy(strategy)
+    ids = project.image_ids(role="pool", status="unlabeled")
+    if not ids:
+        raise SpecimaskError(f"{project.root}: no unlabelled pool images left to select")
+    if chooser.needs_model and scorer is None:
+        raise SpecimaskError(f"the {strategy} strategy needs a trained model; train one "
+                             "(`specimask train`) or use --strategy random")
+    options = {"n_batches": n_batches, "aggregation": aggregation}
+    score = (lambda wanted: scorer.score(wanted, stop)) if scorer is not None else None
+    choice = yield from choose(chooser, Candidates(
+        list(ids), batch_size, np.random.default_rng(seed), score, options))
+    version = scorer.version if scorer is not None else active_version(project)
+    proposals = (yield from store_proposals(project, project.images_by_id(choice.ids),
+                                            scorer)) if write_proposals else {}
+    chosen = [(i, choice.scores.get(i)) for i in choice.ids]
+    params = {"n_batches": n_batches, "mode": "disjoint" if n_batches is None else "draw",
+              "aggregation": aggregation, "n_candidates": len(ids),
+              "n_scored": scorer.scored if scorer else 0, "batches": choice.n_batches,
+              "batch_score": choice.batch_score}
+    if scorer is not None:
+        params.update(measure=scorer.spec.measure, views=scorer.spec.views_key)
+    iteration = record_iteration_and_queue(
+        project, strategy=strategy, seed=seed, batch_size=batch_size, model_version=version,
+        params=params, chosen=chosen, batch_score=choice.batch_score, proposals=proposals)
+    return Selection(iteration, strategy, version, chosen, choice.batch_score, len(ids),
+                     params["n_scored"], choice.n_batches, proposals)
+
+
+def choose(strategy: Strategy, candidates: Candidates) -> Job[Choice]:
+    """Run a strategy (a plain ``choose`` or a Job) and check it chose candidates, once
+    each: a wrong id would queue an image twice or one that is not in the pool."""
+    result = strategy.choose(candidates)
+    choice = (yield from result) if isinstance(result, Generator) else result
+    allowed = set(candidates.ids)
+    if len(set(choice.ids)) != len(choice.ids) or not allowed.issuperset(choice.ids):
+        raise SpecimaskError(f"the {strategy.name} strategy chose an image twice or one "
+                             "that is not an unlabelled pool image; nothing was queued")
+    return choice
+
+
+def refresh_proposals(project: Project, image_ids: list[int],
+                      scorer: ModelScorer) -> Job[dict[int, str | None]]:
+    """After a retrain: new proposals for queued images from the new model, recorded
+    against their latest iteration so accepted/corrected compare with what is shown."""
+    out = yield from store_proposals(project, project.images_by_id(image_ids), scorer)
+    set_latest_proposals(project, out)
+    return out
+
+
+def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:
+    """The model's TTA mean (>= 0.5) at original size; else the cold-start proposal."""
+    out: dict[int, str | None] = {}
+    if scorer is not None:
+        for k, maps in enumerate(scorer.maps(records)):
+            yield Progress(k, len(records), f"proposal for {maps.record.relpath}")
+            mask = maps.letterbox.invert_mask(maps.mean)
+            atomic_write_with(project.mask_file(maps.record.id, "proposal"),
+                              lambda tmp, m=mask: save_mask_png(tmp, m))
+            out[maps.record.id] = scorer.version
+        return out
+    for rec in records:
+        pseudo = project.load_mask(rec.id, "pseudo")
+        if pseudo is not None:
+            atomic_write_with(project.mask_file(rec.id, "proposal"),
+                              lambda tmp, m=pseudo: save_mask_png(tmp, m))
+        else:  # no proposal now: an old one must not be shown
+            project.mask_file(rec.id, "proposal").unlink(missing_ok=True)
+        out[rec.id] = "pseudo" if pseudo is not None else None
+    return out

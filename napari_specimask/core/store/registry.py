@@ -1,0 +1,156 @@
+"""Model versions in the store (the ``models`` table): naming, outcome, the active one.
+
+The registry knows versions by name, status, metrics and config as plain data; reading
+and writing the weights is ``core.model.weights``' job, so the store needs no torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..errors import SpecimaskError
+from ..io.atomic import atomic_write_bytes
+from ..vocabulary import ACTIVATE_WHEN
+from .db import now
+from .project import MODELS_DIR, Project
+
+METRICS_FILE = "metrics.json"
+
+
+def new_version(project: Project, parent: str | None, iteration: int | None,
+                train_ids: list[int], config: dict) -> str:
+    """Reserve the next version name (v001, v002, ...) with status 'training'.
+
+    ``config`` is the model config as a dict (``asdict(ModelConfig(...))``): its arch,
+    encoder and img_size become columns, the whole is kept as JSON.
+    """
+    with project.store.transaction() as conn:
+        n = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] + 1
+        version = f"v{n:03d}"
+        while conn.execute("SELECT 1 FROM models WHERE version = ?", (version,)).fetchone():
+            n += 1
+            version = f"v{n:03d}"
+        conn.execute(
+            "INSERT INTO models (version, parent, created_at, arch, encoder, img_size, path,"
+            " iteration, train_image_ids, status, config) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (version, parent, now(), config["arch"], config["encoder"], config["img_size"],
+             f"{MODELS_DIR}/{version}", iteration, json.dumps(train_ids), "training",
+             json.dumps(config)))
+    (project.root / MODELS_DIR / version).mkdir(parents=True, exist_ok=True)
+    return version
+
+
+def finish_version(project: Project, version: str, status: str, metrics: dict) -> None:
+    """Record the outcome in the store first (what every reader uses), then a copy in the
+    version's folder, so a full disk cannot leave the version looking as if still training."""
+    with project.store.transaction() as conn:
+        conn.execute("UPDATE models SET status = ?, metrics = ? WHERE version = ?",
+                     (status, json.dumps(metrics), version))
+    folder = project.root / MODELS_DIR / version
+    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
+
+
+def list_models(project: Project) -> list[dict]:
+    rows = project.store.read("SELECT * FROM models ORDER BY created_at, version")
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else {}
+        d["train_image_ids"] = json.loads(d["train_image_ids"] or "[]")
+        d["config"] = json.loads(d["config"]) if d.get("config") else {}
+        d["active"] = bool(d["active"])
+        d["removed"] = bool(d.get("removed_at"))
+        out.append(d)
+    return out
+
+
+def active_version(project: Project) -> str | None:
+    row = project.store.read_one("SELECT version FROM models WHERE active = 1")
+    return row[0] if row else None
+
+
+def activate(project: Project, version: str) -> None:
+    with project.store.transaction() as conn:  # checked under the write lock: a removal
+        row = conn.execute(  # in another process cannot slip in between
+            "SELECT status, removed_at FROM models WHERE version = ?", (version,)).fetchone()
+        if row is None:
+            known = conn.execute("SELECT version FROM models ORDER BY created_at, version")
+            raise unknown_version(project, version, [r[0] for r in known])
+        if row[0] not in ("ready", "stopped"):
+            raise SpecimaskError(f"model {version} is {row[0]}; only finished models can be "
+                                 "active")
+        if row[1]:
+            raise weights_removed(project, version, row[1])
+        conn.execute("UPDATE models SET active = (version = ?)", (version,))
+
+
+def mark_removed(project: Project, version: str) -> bool:
+    """Mark a version's weights removed, under the write lock and only while it is not
+    active; False when it is (activated by someone else since it was checked)."""
+    with project.store.transaction() as conn:
+        return bool(conn.execute(
+            "UPDATE models SET removed_at = COALESCE(removed_at, ?) WHERE version = ? "
+            "AND active = 0", (now(), version)).rowcount)
+
+
+def check_not_removed(project: Project, version: str) -> None:
+    row = project.store.read_one("SELECT removed_at FROM models WHERE version = ?", (version,))
+    if row is not None and row[0]:
+        raise weights_removed(project, version, row[0])
+
+
+def weights_removed(project: Project, version: str, when: str) -> SpecimaskError:
+    return SpecimaskError(f"the weights of model {version} were removed on {when} to free "
+                          f"disk; use another version (`specimask models {project.root}`)")
+
+
+def unknown_version(project: Project, version: str, known: list[str]) -> SpecimaskError:
+    return SpecimaskError(f"no model version {version!r} in {project.root} "
+                          f"(known: {', '.join(known) or 'none'})")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A model version's best val Dice next to its parent's (the model active when it was
+    trained): what decides whether a new model should replace the active one."""
+
+    version: str
+    parent: str | None
+    val_dice: float | None
+    parent_val_dice: float | None
+
+    @property
+    def better(self) -> bool:
+        """No parent, or a val Dice above the parent's (or the parent had none)."""
+        if self.parent is None:
+            return True
+        return self.val_dice is not None and (self.parent_val_dice is None
+                                              or self.val_dice > self.parent_val_dice)
+
+    def should_activate(self, when: str) -> bool:
+        """The activation rule (``ACTIVATE_WHEN``): always, never, or if better."""
+        return check_activation_rule(when) == "always" or (when == "better" and self.better)
+
+    def describe(self, status: str) -> str:
+        """``v002 (ready): val Dice 0.8123 (previous v001: 0.7990)``"""
+        dice = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        before = "" if self.parent is None else \
+            f" (previous {self.parent}: {dice(self.parent_val_dice)})"
+        return f"{self.version} ({status}): val Dice {dice(self.val_dice)}{before}"
+
+
+def check_activation_rule(when: str) -> str:
+    if when not in ACTIVATE_WHEN:
+        raise SpecimaskError(f"unknown activation rule {when!r}; choose one of "
+                             f"{', '.join(ACTIVATE_WHEN)}")
+    return when
+
+
+def compare_with_parent(project: Project, version: str) -> Comparison:
+    models = {m["version"]: m for m in list_models(project)}
+    if version not in models:
+        raise SpecimaskError(f"no model version {version!r} in {project.root}")
+    parent = models[version]["parent"]
+    dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
+    return Comparison(version, parent, dice(version), dice(parent))
