@@ -175,3 +175,181 @@ def test_code_passes_ruff():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "napari_specimask", "tests",
                              "benchmarks", "scripts"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+# -- dependencies and the Python floor (issue 10: pyproject says what the code needs) ----
+
+def _pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    names = []
+    for handler in node.handlers:
+        kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        names += [getattr(k, "id", None) for k in kinds]
+    return bool({"ImportError", "ModuleNotFoundError", "Exception"} & set(names))
+
+
+def _third_party_imports(folder: Path) -> tuple[dict[str, str], set[str]]:
+    """Top-level modules imported by the files under ``folder`` that are not stdlib nor
+    ours: {module: first file} for required ones, and the set of optional ones (imported
+    inside a ``try`` that catches ImportError)."""
+    required, optional = {}, set()
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        guarded = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try)
+                   and _catches_import_error(t) for n in ast.walk(t)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names):
+                if top in ("napari_specimask", "tests", "conftest"):
+                    continue
+                if id(node) in guarded:
+                    optional.add(top)
+                else:
+                    required.setdefault(top, str(path.relative_to(ROOT)))
+    return required, optional
+
+
+def _installed_closure(requirements: list[str]) -> set[str]:
+    """The distributions these requirements bring in, transitively, as installed here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), [(r, {""}) for r in requirements]
+    while todo:
+        text, extras = todo.pop()
+        req = Requirement(text)
+        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in extras):
+            continue
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = metadata.requires(req.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [(r, set(req.extras) | {""}) for r in requires]
+    return {name for name, _ in seen}
+
+
+def _undeclared(required: dict[str, str], requirements: list[str]) -> list[str]:
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    provided = _installed_closure(requirements)
+    owners = metadata.packages_distributions()
+    return [f"{file}: {top}" for top, file in sorted(required.items())
+            if not {canonicalize_name(d) for d in owners.get(top, [])} & provided]
+
+
+def test_dependencies_cover_every_import_and_headless_installs_stay_small():
+    """Core's imports come with the plain install; the GUI's with [all]; the tests' with
+    [all,test] (what scripts/setup.sh --test installs). napari's plugin machinery (npe2),
+    pycocotools (the coco extra) and the unused imageio stay out of the plain install."""
+    project = _pyproject()["project"]
+    base, extras = project["dependencies"], project["optional-dependencies"]
+    names = {r.split(";")[0].split(">")[0].split("[")[0].strip() for r in base}
+    assert not names & {"npe2", "napari", "pycocotools", "imageio", "PyQt6", "PyQt5"}
+    for extra in ("all", "test"):
+        assert {"npe2>=0.7", "pycocotools>=2.0.7"} <= set(extras[extra])
+    assert extras["coco"] == ["pycocotools>=2.0.7"]
+    core_needs, core_optional = _third_party_imports(ROOT / "napari_specimask" / "core")
+    assert _undeclared(core_needs, base) == []
+    assert "pycocotools" in core_optional and "imageio" not in core_needs
+    gui_needs, _ = _third_party_imports(ROOT / "napari_specimask")
+    assert _undeclared(gui_needs, base + extras["all"]) == []
+    test_needs, _ = _third_party_imports(ROOT / "tests")
+    assert _undeclared(test_needs, base + extras["all"] + extras["test"]) == []
+
+
+def _python_310() -> str | None:
+    """A working Python 3.10 interpreter (pyenv's, or one on PATH), if there is one."""
+    import glob
+    import shutil
+
+    candidates = sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.10*/bin/python3.10")))
+    candidates += [shutil.which("python3.10") or ""]
+    for python in filter(None, candidates):
+        check = subprocess.run([python, "-c", "import sys; assert sys.version_info[:2] == "
+                                "(3, 10)"], capture_output=True)
+        if check.returncode == 0:
+            return python
+    return None
+
+
+def test_python_310_floor_is_kept():
+    """pyproject says >=3.10 while CI runs 3.11, so the floor is checked here: the floor
+    is the same in pyproject, ruff and setup.sh; tomllib (3.11+) always has the tomli
+    fallback, which pyproject declares for 3.10; and where a Python 3.10 is installed
+    (pyenv has one on the project's machines), every source file compiles under it."""
+    data = _pyproject()
+    assert data["project"]["requires-python"] == ">=3.10"
+    assert data["tool"]["ruff"]["target-version"] == "py310"
+    assert "sys.version_info < (3, 10)" in (ROOT / "scripts" / "setup.sh").read_text()
+    assert "tomli>=1.1; python_version < '3.11'" in data["project"]["dependencies"]
+    sources = [p for d in ("napari_specimask", "tests", "benchmarks", "scripts")
+               for p in sorted((ROOT / d).rglob("*.py"))]
+    unguarded = []
+    for path in sources:
+        tree = ast.parse(path.read_text())
+        fallback = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try)
+                    and _catches_import_error(t)
+                    and any(isinstance(h, ast.Import) and h.names[0].name == "tomli"
+                            for handler in t.handlers for h in handler.body)
+                    for n in t.body}
+        unguarded += [str(path.relative_to(ROOT)) for node in ast.walk(tree)
+                      if isinstance(node, ast.Import) and id(node) not in fallback
+                      and any(a.name == "tomllib" for a in node.names)]
+    assert unguarded == []
+    python310 = _python_310()
+    if python310 is None:
+        pytest.skip("no Python 3.10 here to compile the sources with")
+    code = ("import sys\nfor f in sys.argv[1:]:\n"
+            "    compile(open(f, encoding='utf-8').read(), f, 'exec')\nprint('ok')\n")
+    result = subprocess.run([python310, "-c", code, *map(str, sources)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_reader_claims_project_folders_and_their_settings_file_only(tmp_path):
+    """npe2 offers the specimask reader for a folder (the reader then checks it is a
+    project) and for specimask.toml, never for an image or any other file."""
+    npe2 = pytest.importorskip("npe2")
+    pm = npe2.PluginManager()
+    pm.register(npe2.PluginManifest.from_distribution("napari-specimask"))
+    (tmp_path / "sheet.png").write_bytes(b"")
+    (tmp_path / "specimask.toml").write_text("")
+
+    def offered(path: Path) -> bool:
+        return any(r.plugin_name == "napari-specimask"
+                   for r in pm.iter_compatible_readers([str(path)]))
+
+    assert offered(tmp_path) and offered(tmp_path / "specimask.toml")
+    assert not offered(tmp_path / "sheet.png")
+
+
+def test_coco_export_without_pycocotools_names_the_extra(tmp_path, monkeypatch):
+    from napari_specimask.core.errors import SpecimaskError
+    from napari_specimask.core.exchange.export import export_coco
+    from napari_specimask.core.progress import run
+    from napari_specimask.core.store.project import Project
+
+    monkeypatch.setitem(sys.modules, "pycocotools", None)  # as if not installed
+    with Project.create(tmp_path / "p") as project:
+        with pytest.raises(SpecimaskError, match=r'pip install "napari-specimask\[coco\]"'):
+            run(export_coco(project, tmp_path / "coco.json"))

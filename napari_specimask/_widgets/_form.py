@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, is_dataclass
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Widget, create_widget
-from qtpy.QtWidgets import QComboBox
+from qtpy.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
 from napari_specimask.core.settings import Offered, offered
 
@@ -85,18 +85,34 @@ def set_value(w: Widget, value) -> None:
 
 class SettingsForm:
     """The offered fields of ``cls``: ``main`` in the form, the rest under *more options*.
-    Fields are reached by name: ``form.epochs.value = 3``."""
+    Fields are reached by name: ``form.epochs.value = 3``. Rows sit in Qt form layouts,
+    which align labels in napari's font (magicgui's containers measure another one)."""
 
     def __init__(self, cls):
         self.options = [o for o in offered(cls) if o.option.form]
         self.widgets = {o.name: option_widget(o) for o in self.options}
-        self.main, self.more = Container(), Container(visible=False)
-        for o in self.options:  # added after construction: magicgui aligns the labels then
-            (self.main if o.option.form == "main" else self.more).append(self.widgets[o.name])
+        self.native = QWidget()
+        self.main, self.more = QFormLayout(), QWidget()
+        self.more.setLayout(QFormLayout())
+        self.more.layout().setContentsMargins(0, 0, 0, 0)
+        self.more.hide()
         self.show_more = CheckBox(text="more options")
-        self.show_more.changed.connect(lambda on: setattr(self.more, "visible", on))
-        self.container = Container(widgets=[self.main, self.show_more, self.more], labels=False)
-        self.native = self.container.native
+        self.show_more.changed.connect(lambda on: self.more.setVisible(on))
+        for o in self.options:
+            self.add_row(self.widgets[o.name], more=o.option.form == "more")
+        layout = QVBoxLayout(self.native)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.main)
+        layout.addWidget(self.show_more.native)
+        layout.addWidget(self.more)
+
+    def add_row(self, w: Widget, more: bool = False) -> None:
+        """A labelled row (a checkbox carries its own label)."""
+        form = self.more.layout() if more else self.main
+        if isinstance(w, CheckBox):
+            form.addRow(w.native)
+        else:
+            form.addRow(w.label, w.native)
 
     def __getattr__(self, name: str) -> Widget:
         try:

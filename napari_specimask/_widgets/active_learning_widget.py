@@ -207,6 +207,8 @@ class ActiveLearningWidget(QWidget):
                          [r["corrected"] for r in rows])
         self.history.set("accepted", [r["iteration"] for r in rows],
                          [r["accepted"] for r in rows])
-        models = [m for m in list_models(project) if m["metrics"].get("best_val_dice")]
-        self.dice_plot.set("val Dice", [int(m["version"][1:]) for m in models],
-                           [m["metrics"]["best_val_dice"] for m in models])
+        # x: each version's place in the registry (creation order), not parsed from its name
+        models = [(n, m["metrics"]["best_val_dice"])
+                  for n, m in enumerate(list_models(project), start=1)
+                  if m["metrics"].get("best_val_dice")]
+        self.dice_plot.set("val Dice", [n for n, _ in models], [d for _, d in models])

@@ -1,5 +1,6 @@
-"""Train dock widget: the training settings as a form, Train / Stop, live progress, and
-the model versions (activate one, free disk).
+"""Train dock widget: the training settings as a form (generated from their fields in
+core/settings.py, see ``_form``), Train / Stop, live progress, and the model versions
+(activate one, free disk).
 
 Training runs in a worker thread (``core.training.train_job``) while the person keeps
 annotating; Stop sets the core stop event, which ends training after the current step
@@ -74,7 +75,8 @@ class TrainWidget(QWidget):
             form.loggers[name].tooltip = tip
         self.start_from = ComboBox(label="start from", choices=START_FROM)
         self.activate_when = ComboBox(label="activate new model", choices=ACTIVATE)
-        form.main.extend([self.start_from, self.activate_when])
+        form.add_row(self.start_from)
+        form.add_row(self.activate_when)
         return form
 
     def _build_buttons(self) -> QHBoxLayout:

@@ -46,8 +46,9 @@ class Option:
     from this (cli/_options.py, _widgets/_form.py), so an option is declared once."""
 
     help: str                     # --help text; the form's tooltip unless ``tip``
-    form: str = "more"            # "main": the Train widget's form; "more": under *more
-    #                               options*; "": not in the form (run-only caps)
+    # in the Train widget's form: "main" (in view), "more" (under *more options*), or
+    # "" (not there: run-only caps such as max_steps)
+    form: str = "more"
     label: str = ""               # the form's label (default: the name, spaced)
     flag: str = ""                # the CLI flag when not --name-with-dashes
     choices: tuple = ()           # the allowed values (of each item, for a list)

@@ -534,9 +534,10 @@ def test_train_form_offers_every_training_option_with_its_default(make_napari_vi
     settings = offered(ModelSettings) + offered(TrainSettings)
     assert {o.name for o in settings} <= set(form.widgets)
     assert form.values() == {name: getattr(defaults, name) for name in form.widgets}
-    assert form.main.native.isVisibleTo(train) and form.more.native.isHidden()
+    assert form.epochs.native.isVisibleTo(train) and form.more.isHidden()
+    assert form.more.isAncestorOf(form.patience.native)
     form.show_more.value = True
-    assert not form.more.native.isHidden()
+    assert not form.more.isHidden()
     session = session_for(viewer)
     session.open(demo)
     expected = TrainConfig.from_settings(session.project.settings)

@@ -1,5 +1,5 @@
 """Strategies only choose: each on plain ids and scores, the registry against the
-vocabulary, and the worked example of docs/active-learning.md run as written."""
+vocabulary, and the worked example of docs/development.md run as written."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.progress import Progress, run
 from napari_specimask.core.vocabulary import STRATEGIES
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "active-learning.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "development.md"
 PACKAGE = strategies.__name__
 
 
@@ -110,7 +110,7 @@ def test_draw_mode_scores_at_most_k_batches_whatever_the_pool():
     assert len(score.asked) <= 1000 and choice.n_batches == 50 and len(choice.ids) == 20
 
 
-# -- the worked example of docs/active-learning.md, "Adding a selection strategy" -------
+# -- the worked example of docs/development.md, "Adding a selection strategy" -------
 
 def doc_blocks(lang: str) -> list[str]:
     section = DOC.read_text().split("## Adding a selection strategy", 1)[1]
