@@ -353,3 +353,31 @@ def test_coco_export_without_pycocotools_names_the_extra(tmp_path, monkeypatch):
     with Project.create(tmp_path / "p") as project:
         with pytest.raises(SpecimaskError, match=r'pip install "napari-specimask\[coco\]"'):
             run(export_coco(project, tmp_path / "coco.json"))
+
+
+def _oversized(core: Path, max_module: int = 300, max_function: int = 60) -> list[str]:
+    """Modules of core over ``max_module`` lines and functions (anywhere in the package)
+    over ``max_function``: small files with one purpose each."""
+    found = []
+    for path in sorted(core.parent.rglob("*.py")):
+        text = path.read_text()
+        if path.is_relative_to(core) and len(text.splitlines()) > max_module:
+            found.append(f"{path.relative_to(core.parent)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > max_function:
+                    found.append(f"{path.relative_to(core.parent)}:{node.lineno} {node.name}: "
+                                 f"{length} lines")
+    return found
+
+
+def test_modules_and_functions_stay_small():
+    assert _oversized(CORE) == []
+
+
+def test_size_check_sees_a_long_function(tmp_path):
+    core = tmp_path / "pkg" / "core"
+    core.mkdir(parents=True)
+    (core / "big.py").write_text("def f():\n" + "    x = 1\n" * 70)
+    assert _oversized(core) == ["core/big.py:1 f: 71 lines"]
