@@ -8,7 +8,6 @@ from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
 from napari_specimask.core.active.annotations import iteration_summary, submit_mask
-from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.masks.metrics import mask_files_by_name
 from napari_specimask.core.store.project import Project
@@ -87,19 +86,20 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
-def _scorer(project: Project, args):
+def _scorer(project: Project, args, required: bool = False):
+    """The scorer of ``--model`` or the active version; None without one, unless
+    ``required`` (then the error says to train)."""
     from napari_specimask.core.active.scoring import ModelScorer
-    from napari_specimask.core.store.registry import active_version
+    from napari_specimask.core.store.registry import active_version, version_or_active
 
-    version = args.model or active_version(project)
+    version = version_or_active(project, args.model) if required else \
+        args.model or active_version(project)
     return ModelScorer(project, version, spec_from_args(project, args)) if version else None
 
 
 def cmd_score(args) -> int:
     with Project.open(args.project) as project:
-        scorer = _scorer(project, args)
-        if scorer is None:
-            raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+        scorer = _scorer(project, args, required=True)
         records = project.images() if args.all else project.images(role="pool",
                                                                     status="unlabeled")
         before = scorer.scored

@@ -7,9 +7,8 @@ from collections import OrderedDict
 
 import torch
 
-from ..errors import SpecimaskError
 from ..store.project import MODELS_DIR, Project
-from ..store.registry import active_version
+from ..store.registry import version_or_active
 from .weights import WEIGHTS_FILE, ModelConfig, load_model
 
 _SHARED: OrderedDict[tuple, tuple[torch.nn.Module, ModelConfig]] = OrderedDict()
@@ -23,9 +22,7 @@ def shared_model(project: Project, version: str | None = None,
     with the same version, and loading (checksum, weights, network) costs ~0.3 s each
     time. For inference only (the model is shared between callers); a weights file
     that changes on disk is loaded again."""
-    version = version or active_version(project)
-    if version is None:
-        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    version = version_or_active(project, version)
     weights = project.root / MODELS_DIR / version / WEIGHTS_FILE
     stat = weights.stat() if weights.is_file() else None
     key = (str(project.root), version, str(device),

@@ -19,7 +19,7 @@ from ..errors import SpecimaskError
 from ..io.atomic import atomic_write_bytes, atomic_write_with
 from ..io.hashing import sha256_file
 from ..store.project import MODELS_DIR, Project
-from ..store.registry import active_version, check_not_removed
+from ..store.registry import check_not_removed, version_or_active
 from .factory import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
 
 WEIGHTS_FILE = "weights.safetensors"
@@ -97,9 +97,7 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 def load_model(project: Project, version: str | None = None,
                device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelConfig, str]:
     """Build the network of a version (default: the active one) with its weights."""
-    version = version or active_version(project)
-    if version is None:
-        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    version = version_or_active(project, version)
     check_not_removed(project, version)
     folder = project.root / MODELS_DIR / version
     return (*load_model_folder(folder, device), version)

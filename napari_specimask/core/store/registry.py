@@ -70,6 +70,14 @@ def active_version(project: Project) -> str | None:
     return row[0] if row else None
 
 
+def version_or_active(project: Project, version: str | None = None) -> str:
+    """``version``, or the active one; an error saying to train when there is none."""
+    version = version or active_version(project)
+    if version is None:
+        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    return version
+
+
 def activate(project: Project, version: str) -> None:
     with project.store.transaction() as conn:  # checked under the write lock: a removal
         row = conn.execute(  # in another process cannot slip in between
@@ -150,7 +158,7 @@ def check_activation_rule(when: str) -> str:
 def compare_with_parent(project: Project, version: str) -> Comparison:
     models = {m["version"]: m for m in list_models(project)}
     if version not in models:
-        raise SpecimaskError(f"no model version {version!r} in {project.root}")
+        raise unknown_version(project, version, list(models))
     parent = models[version]["parent"]
     dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
     return Comparison(version, parent, dice(version), dice(parent))
