@@ -13,6 +13,7 @@ from PIL import Image
 from napari_specimask.cli import main
 from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.progress import run
+from napari_specimask.core.store.project import Project
 
 DATA = Path(__file__).parent / "data"
 
@@ -70,7 +71,8 @@ def test_import_labelstudio(ls_project, capsys):
                for line in lines)
     assert "  no match: task 12 (0badf00d-unknown.png)" in lines
     assert "  without mask: task 13 (a1b2c3d4-leaf2.png): no annotations" in lines
-    mask = np.asarray(Image.open(ls_project / "masks" / "1.png")) > 0
+    with Project.open(ls_project) as p:
+        mask = p.load_mask(1)
     expected = np.asarray(Image.open(DATA / "labelstudio_leaf1_specimen.png")) > 0
     assert np.array_equal(mask, expected)
 

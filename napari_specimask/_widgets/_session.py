@@ -9,6 +9,7 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 
+from napari.utils.notifications import show_warning
 from psygnal import Signal
 
 from napari_specimask.core.store.project import Project
@@ -59,6 +60,8 @@ class Session:
     def set_project(self, project: Project) -> None:
         self.close()
         self.project = project
+        if project.recovered:  # what a killed process left, tidied when it was opened
+            show_warning(f"{project.root.name}: {project.recovered}")
         self.queue = [r.id for r in project.images(status="queued")]
         self.project_changed.emit(project)
         self.queue_changed.emit(self.queue)

@@ -12,11 +12,13 @@ import time
 
 import numpy as np
 from napari.utils.notifications import show_info
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -25,6 +27,14 @@ from qtpy.QtWidgets import (
 
 from napari_specimask._widgets._prefetch import Prefetcher, load_annotation_item
 from napari_specimask.core.active.annotations import iteration_summary, submit_mask
+from napari_specimask.core.store.leases import (
+    LEASE_SECONDS,
+    leased_by_others,
+    new_holder,
+    release_all,
+    take_lease,
+)
+from napari_specimask.core.store.masks import ANY, SaveConflict, default_author, latest_annotation
 
 from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for
@@ -57,6 +67,14 @@ class AnnotateWidget(QWidget):
         self.direction = 1
         self.prefetcher: Prefetcher | None = None
         self._saving = False
+        self.base: int | None = None  # the verified annotation shown (the conflict check)
+        self.holder: str | None = None  # this window's name in the leases table
+        self.leases_in = None  # the project it holds leases in
+        self.author = QLineEdit(default_author())
+        self.author.setToolTip("who your saves are recorded as")
+        self.renew = QTimer(self)  # keeps the shown image's lease while the window lives
+        self.renew.setInterval(int(LEASE_SECONDS * 1000 / 4))
+        self.renew.timeout.connect(self._lease_shown)
         self.status = QLabel("Open a project and select a batch")
         self.status.setWordWrap(True)
         self.progress = QLabel("")
@@ -78,6 +96,10 @@ class AnnotateWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("unsaved edits when moving on:"))
         row.addWidget(self.on_move)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("saved as:"))
+        row.addWidget(self.author)
         layout.addLayout(row)
         layout.addStretch()
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
@@ -101,6 +123,9 @@ class AnnotateWidget(QWidget):
         record, image, start = item.record, item.image, item.start
         self.image_id = image_id
         self.initial = start.copy()
+        latest = latest_annotation(self.session.project, image_id)
+        self.base = latest["id"] if latest is not None else None
+        held = self._lease_shown()
         image_layer = put_image(self.viewer, "image", image, rgb=True)
         labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
                             1: "magenta"})
@@ -123,7 +148,8 @@ class AnnotateWidget(QWidget):
         origin = "verified mask" if item.verified is not None else (
             "proposal" if item.proposal is not None else "empty mask")
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
-                            f"{record.role}, {record.status}); showing its {origin}")
+                            f"{record.role}, {record.status}); showing its {origin}"
+                            + (f"; {held.describe()}" if held is not None else ""))
         self._update_progress()
         self._read_ahead()
         self.session.current_changed.emit(image_id)
@@ -151,8 +177,10 @@ class AnnotateWidget(QWidget):
     def save(self) -> dict | None:
         if self.image_id is None:
             return None
-        result = submit_mask(self.session.project, self.image_id, self.mask,
-                             seconds=round(time.monotonic() - self.shown_at, 1))
+        result = self._submit(self.base)
+        if result is None:
+            return None
+        self.base = result["annotation_id"]
         self.initial = self.mask.copy()
         self._saving = True  # this image is not among those read ahead: keep them
         try:
@@ -162,6 +190,34 @@ class AnnotateWidget(QWidget):
         show_info(f"saved ({result['origin']})")
         self._update_progress()
         return result
+
+    def _submit(self, expect) -> dict | None:
+        """Save, or ask when someone else saved this image since it was shown."""
+        try:
+            return submit_mask(self.session.project, self.image_id, self.mask,
+                               seconds=round(time.monotonic() - self.shown_at, 1),
+                               author=self.author.text().strip() or default_author(),
+                               expect=expect)
+        except SaveConflict as exc:
+            buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+            answer = QMessageBox.question(
+                self, "Saved by someone else", f"{exc}.\n\nReplace their mask with yours?"
+                " (No keeps theirs; your edits stay on the canvas, unsaved.)", buttons)
+            if answer == QMessageBox.StandardButton.Yes:
+                return self._submit(ANY)
+            self.status.setText(f"not saved: {exc}")
+            return None
+
+    def _lease_shown(self):
+        """Take or renew the shown image's lease; returns another annotator's, if held."""
+        project = self.session.project
+        if project is None or self.image_id is None:
+            return None
+        if self.holder is None:
+            self.holder = new_holder(self.author.text().strip() or default_author())
+            self.leases_in = project
+        self.renew.start()
+        return take_lease(project, self.image_id, self.holder, self.author.text().strip())
 
     def accept(self) -> dict | None:
         """Save the proposal exactly as it was shown, then move on."""
@@ -186,10 +242,20 @@ class AnnotateWidget(QWidget):
         if check_edits and self.edited and not self._settle_edits():
             return  # the person chose to stay on this image
         here = queue.index(self.image_id) if self.image_id in queue else -1
-        target = min(max(here + delta, 0), len(queue) - 1)
+        target = self._free_target(queue, here, delta)
         self.direction = 1 if delta >= 0 else -1
         if target != here or self.image_id not in queue:
             self.show_image(queue[target])
+
+    def _free_target(self, queue: list[int], here: int, delta: int) -> int:
+        """The image ``delta`` steps away, passing over those another annotator holds
+        (staying put if all ahead are held)."""
+        target = min(max(here + delta, 0), len(queue) - 1)
+        project, step = self.session.project, 1 if delta >= 0 else -1
+        held = leased_by_others(project, self.holder) if self.holder else {}
+        while queue[target] in held and 0 <= target + step < len(queue):
+            target += step
+        return here if queue[target] in held and here >= 0 else target
 
     def _settle_edits(self) -> bool:
         """Save, ask or discard unsaved edits (the setting); False means stay here."""
@@ -207,6 +273,7 @@ class AnnotateWidget(QWidget):
         return True
 
     def _project_changed(self, project) -> None:
+        self._release_leases()
         if self.prefetcher is not None:
             self.prefetcher.close()
         self.prefetcher = None if project is None else Prefetcher(
@@ -240,7 +307,14 @@ class AnnotateWidget(QWidget):
         else:
             self.progress.setText(f"image {place} / {len(queue)}" if queue else "")
 
-    def closeEvent(self, event):  # closing the widget stops its reading ahead
+    def _release_leases(self) -> None:
+        self.renew.stop()
+        if self.holder is not None:
+            release_all(self.leases_in, self.holder)
+        self.holder = self.leases_in = None
+
+    def closeEvent(self, event):  # closing the widget stops its reading ahead, frees leases
+        self._release_leases()
         if self.prefetcher is not None:
             self.prefetcher.close()
             self.prefetcher = None

@@ -33,6 +33,7 @@ from napari_specimask.core.exchange.export import (
 )
 from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
 from napari_specimask.core.exchange.mask_import import import_mask_folder
+from napari_specimask.core.io.naming import rename_note
 
 from ._jobs import start_job
 from ._session import session_for
@@ -138,6 +139,8 @@ class ExchangeWidget(QWidget):
             report.written[0] if report.written else "nothing")
         text = (f"wrote {len(report.written)} file(s) to {where}; {report.without_mask} "
                 "image(s) without a mask")
+        if report.renamed:
+            text += f"; {rename_note(report.renamed)}"
         self.state.setText(text)
         show_info(text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -62,7 +63,10 @@ def register(sub) -> None:
     p.add_argument("--masks", type=Path, required=True,
                    help="masks named like the images (e.g. edited proposals)")
     p.add_argument("--seconds", type=float, help="time spent per image, if known")
-    p.add_argument("--author")
+    p.add_argument("--author", help="who the saves are recorded as (default: $SPECIMASK_AUTHOR,"
+                   " else your user name)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace masks others saved after this run started")
     p.set_defaults(func=cmd_annotate)
 
     p = sub.add_parser("simulate", help="active learning with the true masks as the person")
@@ -165,22 +169,57 @@ def cmd_iterations(args) -> int:
 
 
 def cmd_annotate(args) -> int:
+    """Save the folder's masks for the queued images, one lease and one conflict check per
+    image: another annotator's image (leased) is left to them, and a mask someone saved
+    after this run started is kept, not replaced, unless --overwrite."""
+    from napari_specimask.core.store.leases import new_holder, release_all, take_lease
+    from napari_specimask.core.store.masks import ANY, SaveConflict, default_author
+
     masks = mask_files_by_name(args.masks)
+    author = args.author or default_author()
     with Project.open(args.project) as project:
         queued = project.images(status="queued")
-        done = []
-        for rec in queued:
-            # `export` names a mask <stem>__<id> when two images share a stem
-            path = masks.get(f"{rec.name}__{rec.id}") or masks.get(rec.name)
-            if path is None:
-                continue
-            mask = read_mask(path, (rec.height, rec.width), project.image_path(rec))
-            done.append(submit_mask(project, rec.id, mask, seconds=args.seconds,
-                                    author=args.author))
+        start = {r.id: _latest_id(project, r.id) for r in queued}
+        holder = new_holder(author)
+        done, others, refused = [], [], []
+        try:
+            for rec in queued:
+                # `export` names a mask <stem>__<id> when two images share a stem
+                path = masks.get(f"{rec.name}__{rec.id}") or masks.get(rec.name)
+                if path is None:
+                    continue
+                lease = take_lease(project, rec.id, holder, author)
+                if lease is not None:
+                    others.append(f"{rec.relpath}: {lease.describe()}")
+                    continue
+                mask = read_mask(path, (rec.height, rec.width), project.image_path(rec))
+                try:
+                    result = submit_mask(project, rec.id, mask, seconds=args.seconds,
+                                         author=author,
+                                         expect=ANY if args.overwrite else start[rec.id])
+                except SaveConflict as exc:
+                    refused.append(f"{exc} (use --overwrite to replace it)")
+                    continue
+                done.append(result)
+                print(f"saved {rec.relpath} ({result['origin']})", flush=True)
+        finally:
+            release_all(project, holder)
     counts = {o: sum(d["origin"] == o for d in done) for o in ("accepted", "corrected", "hand")}
     print(f"saved {len(done)} of {len(queued)} queued image(s): {counts['accepted']} accepted "
-          f"as proposed, {counts['corrected']} corrected, {counts['hand']} without proposal")
-    return 0
+          f"as proposed, {counts['corrected']} corrected, {counts['hand']} without proposal "
+          f"(recorded as {author})")
+    for line in others:
+        print(f"  left to another annotator: {line}")
+    for line in refused:
+        print(f"specimask: not saved: {line}", file=sys.stderr)
+    return 1 if refused else 0
+
+
+def _latest_id(project: Project, image_id: int) -> int | None:
+    from napari_specimask.core.store.masks import latest_annotation
+
+    row = latest_annotation(project, image_id)
+    return row["id"] if row is not None else None
 
 
 def cmd_simulate(args) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
 from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.settings import SETTINGS_FILE
 from napari_specimask.core.store.project import Project
 
@@ -25,6 +26,8 @@ def register(sub) -> None:
 
 
 def cmd_demo(args) -> int:
+    if not args.no_viewer:
+        require_napari()  # before the project is made, not after
     if (args.out / SETTINGS_FILE).exists():
         print(f"using the existing demo project in {args.out.resolve()}")
         Project.open(args.out).close()
@@ -55,7 +58,22 @@ def register_gui(sub) -> None:
 def cmd_gui(args) -> int:
     from napari_specimask._launch import open_gui
 
+    require_napari()
     if args.project is not None:
         Project.open(args.project).close()  # a clear error before any window opens
     open_gui(args.project, screenshot=args.screenshot)
     return 0
+
+
+GUI_INSTALL = 'install the GUI with `pip install "napari-specimask[all]"`'
+
+
+def require_napari() -> None:
+    """One line instead of a ModuleNotFoundError on a headless install (no napari)."""
+    try:
+        import napari  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "napari").split(".")[0] != "napari":
+            raise SpecimaskError(f"napari cannot start: {exc.name} is not installed; "
+                                 f"{GUI_INSTALL}") from None
+        raise SpecimaskError(f"napari is not installed; {GUI_INSTALL}") from None

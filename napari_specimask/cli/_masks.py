@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.core.io.naming import rename_note
 from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
 from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folders
 from napari_specimask.core.masks.postprocess import PostProcess
@@ -62,9 +63,12 @@ def cmd_propose(args) -> int:
 
 def cmd_postprocess(args) -> int:
     post = PostProcess(args.kernel, args.iters, args.fill_holes, args.min_size)
-    skipped = drive(postprocess_folder(args.mask_dir, args.out, post), "postprocess")
-    print(f"wrote post-processed masks to {args.out}; skipped {len(skipped)}")
-    for s in skipped:
+    report = drive(postprocess_folder(args.mask_dir, args.out, post), "postprocess")
+    print(f"wrote {len(report.written)} post-processed mask(s) to {args.out}; "
+          f"skipped {len(report.skipped)}")
+    if report.renamed:
+        print(rename_note(report.renamed, ".png"))
+    for s in report.skipped:
         print(f"  skipped {s.path}: {s.reason}")
     return 0
 

@@ -15,6 +15,7 @@ from napari_specimask.core.exchange.export import (
     export,
 )
 from napari_specimask.core.exchange.image_import import ImportReport, import_images
+from napari_specimask.core.io.naming import rename_note
 from napari_specimask.core.settings import Settings
 from napari_specimask.core.store.db import ROLES, STATUSES
 from napari_specimask.core.store.project import Project
@@ -83,8 +84,10 @@ def cmd_import(args) -> int:
 
 
 def print_report(report: ImportReport) -> None:
-    print(f"added {len(report.added)} image(s), {report.masks} with masks; "
-          f"skipped {len(report.skipped)}")
+    given = (f"; {report.completed} mask(s) given to images an interrupted import had "
+             "added without them" if report.completed else "")
+    print(f"added {len(report.added)} image(s), {report.masks - report.completed} with masks"
+          f"{given}; skipped {len(report.skipped)}")
     for s in report.skipped:
         print(f"  skipped {s.path}: {s.reason}")
 
@@ -126,6 +129,8 @@ def cmd_export(args) -> int:
     elif report.written:
         print(f"wrote {report.written[0]}: {report.images} row(s) for {args.which} masks "
               f"({none})")
+    if report.renamed:
+        print(rename_note(report.renamed))
     if report.stopped:
         print("stopped early" + ("" if args.format in FORMATS + ("cutout",)
                                  else "; nothing written"))

@@ -221,6 +221,7 @@ def cmd_activate(args) -> int:
 
 def cmd_predict(args) -> int:
     from napari_specimask.core.inference.predict import predict_to_folder
+    from napari_specimask.core.io.naming import rename_note
     from napari_specimask.core.store.registry import active_version
 
     with Project.open(args.project) as project:
@@ -231,6 +232,8 @@ def cmd_predict(args) -> int:
                        "predict")
     print(f"model {report.version}: wrote {len(report.written)} mask(s) and probability "
           f"map(s) to {out}; skipped {len(report.skipped)}")
+    if report.renamed:
+        print(rename_note(report.renamed, ".png"))
     for path, why in report.skipped:
         print(f"  skipped {path}: {why}", file=sys.stdout)
     return 0

@@ -20,3 +20,9 @@ class ImageReadError(SpecimaskError):
 
 class ProjectError(SpecimaskError):
     """A project folder that is missing, damaged or of a newer version."""
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """Another library's exception as a short phrase on one line, for our messages."""
+    text = " ".join(str(exc).split())
+    return (text[:limit] + "...") if len(text) > limit else text or type(exc).__name__

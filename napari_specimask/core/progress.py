@@ -54,6 +54,13 @@ def map_progress(job: Job[T], fn: Callable[[Any], Progress]) -> Job[T]:
         yield fn(p)
 
 
+def then(job: Job[T], fn: Callable[[T], Any]) -> Job[T]:
+    """``job`` with ``fn`` run on its result before it is returned (to add to a report)."""
+    result = yield from job
+    fn(result)
+    return result
+
+
 _DONE = object()
 
 

@@ -80,7 +80,7 @@ def test_annotation_item_starts_from_verified_then_proposal_then_cold_start(tmp_
     project.save_mask(a, verified, "hand")
     proposal = np.zeros((project.image(b).height, project.image(b).width), bool)
     proposal[:3, :3] = True
-    save_mask_png(project.mask_file(b, "proposal"), proposal)
+    save_mask_png(project.proposal_file(b), proposal)
 
     item = load_annotation_item(project, a)
     assert item.image.dtype == np.uint8 and item.image.shape == (h, w, 3)

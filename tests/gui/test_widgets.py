@@ -11,24 +11,7 @@ pytestmark = pytest.mark.gui
 
 from napari_specimask._launch import WIDGETS, dock_widgets  # noqa: E402
 from napari_specimask._widgets._session import session_for  # noqa: E402
-from napari_specimask.core.collections.demo_project import create_demo_project  # noqa: E402
 from napari_specimask.core.progress import run  # noqa: E402
-
-
-@pytest.fixture
-def demo(tmp_path):
-    project = run(create_demo_project(tmp_path / "demo", n_herbarium=6, n_plankton=6))
-    project.close()
-    return tmp_path / "demo"
-
-
-def open_docked(make_napari_viewer, root):
-    """napari with the seven widgets docked and ``root`` opened in the Project widget, as
-    a person starts; returns the viewer, the widgets by name and the shared session."""
-    viewer = make_napari_viewer()
-    w = dock_widgets(viewer)
-    w["Project"].open_project(root)
-    return viewer, w, session_for(viewer)
 
 
 def click(qtbot, button):
@@ -188,8 +171,8 @@ def trained_demo(demo):
     return demo
 
 
-def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, trained_demo):
-    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
+def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
+    viewer, w, session = docked(trained_demo)
     preds, qa, al, train = w["Predictions"], w["QA"], w["Active learning"], w["Train"]
     preds.tta.setValue(4)
 
@@ -269,11 +252,11 @@ def test_predictions_qa_and_refreshed_proposals(make_napari_viewer, qtbot, train
 
 @pytest.mark.parametrize("answer, saved, moved", [("Save", True, True), ("Discard", False, True),
                                                   ("Cancel", False, False)])
-def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monkeypatch,
+def test_unsaved_edits_can_be_asked_about(docked, qtbot, demo, monkeypatch,
                                           answer, saved, moved):
     from qtpy.QtWidgets import QMessageBox
 
-    viewer, w, session = open_docked(make_napari_viewer, demo)
+    viewer, w, session = docked(demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:2])
     annotate = w["Annotate"]
     annotate.on_move.setCurrentText("ask")
@@ -286,8 +269,8 @@ def test_unsaved_edits_can_be_asked_about(make_napari_viewer, qtbot, demo, monke
     assert (annotate.image_id != first) == moved
 
 
-def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_demo):
-    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
+def test_closing_a_widget_stops_its_worker(docked, qtbot, trained_demo):
+    viewer, w, session = docked(trained_demo)
     preds = w["Predictions"]
     worker = preds.update_for(session.project.images()[0].id)  # not cached: a worker
     assert worker is not None
@@ -297,10 +280,10 @@ def test_closing_a_widget_stops_its_worker(make_napari_viewer, qtbot, trained_de
     qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
 
 
-def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo):
+def test_reading_ahead_never_shows_a_stale_mask(docked, qtbot, demo):
     from napari_specimask.core.io.images import save_mask_png
 
-    viewer, w, session = open_docked(make_napari_viewer, demo)
+    viewer, w, session = docked(demo)
     annotate = w["Annotate"]
     ids = [r.id for r in session.project.images(role="pool")][:3]
     session.set_queue(ids)
@@ -322,18 +305,18 @@ def test_reading_ahead_never_shows_a_stale_mask(make_napari_viewer, qtbot, demo)
     third = session.project.image(ids[2])
     new = np.zeros((third.height, third.width), bool)
     new[:5, :5] = True
-    save_mask_png(session.project.mask_file(ids[2], "proposal"), new)
+    save_mask_png(session.project.proposal_file(ids[2]), new)
     session.images_changed.emit()
     click(qtbot, annotate.buttons["next"])
     assert np.array_equal(viewer.layers["mask"].data > 0, new)
 
 
-def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo):
+def test_a_whole_round_from_the_widgets(docked, qtbot, trained_demo):
     """Train form saved as the project's defaults (with TensorBoard logs, fine-tuning the
     active model), then one click trains, keeps the model and selects the next batch."""
     import json
 
-    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
+    viewer, w, session = docked(trained_demo)
     train, al = w["Train"], w["Active learning"]
     train.form.encoder_weights.value = "none"
     train.form.img_size.value = 64
@@ -366,13 +349,13 @@ def test_a_whole_round_from_the_widgets(make_napari_viewer, qtbot, trained_demo)
     assert al.select_button.isEnabled() and not al.stop_button.isEnabled()
 
 
-def test_import_and_export_from_the_widget(make_napari_viewer, qtbot, demo, tmp_path):
+def test_import_and_export_from_the_widget(docked, qtbot, demo, tmp_path):
     import json
 
     from napari_specimask.core.exchange.brush_rle import mask_to_rle
     from napari_specimask.core.io.images import read_mask, write_mask_png
 
-    viewer, w, session = open_docked(make_napari_viewer, demo)
+    viewer, w, session = docked(demo)
     ex = w["Import / export"]
     pool = session.project.images(role="pool")
 
@@ -432,8 +415,8 @@ def test_the_view_is_refit_only_for_clearly_different_sizes():
     assert not fits_view((70, 80), (100, 80))  # much smaller: would sit in a corner
 
 
-def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo):
-    viewer, w, session = open_docked(make_napari_viewer, demo)
+def test_the_view_fits_a_small_image_after_a_large_one(docked, demo):
+    viewer, w, session = docked(demo)
     records = session.project.images(role="pool")
     sheet = next(r for r in records if r.name.startswith("herbarium"))
     crop = next(r for r in records if r.name.startswith("plankton"))
@@ -445,10 +428,10 @@ def test_the_view_fits_a_small_image_after_a_large_one(make_napari_viewer, demo)
     assert abs(center[0] - (crop.height - 1) / 2) < 2 and abs(center[1] - (crop.width - 1) / 2) < 2
 
 
-def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, trained_demo):
+def test_predictions_read_the_next_overlays_ahead(docked, qtbot, trained_demo):
     from napari_specimask.core.inference.cache import compute_predictions
 
-    viewer, w, session = open_docked(make_napari_viewer, trained_demo)
+    viewer, w, session = docked(trained_demo)
     preds = w["Predictions"]
     preds.tta.setValue(2)
     ids = [r.id for r in session.project.images(role="pool")][:3]
@@ -466,7 +449,7 @@ def test_predictions_read_the_next_overlays_ahead(make_napari_viewer, qtbot, tra
     assert text.startswith(f"model {session.active_model}")
 
 
-def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, monkeypatch,
+def test_models_panel_activates_and_removes(docked, qtbot, demo, monkeypatch,
                                             registered_versions):
     from qtpy.QtWidgets import QMessageBox
 
@@ -474,7 +457,7 @@ def test_models_panel_activates_and_removes(make_napari_viewer, qtbot, demo, mon
 
     with Project.open(demo) as project:
         registered_versions(project, [0.6, 0.5, 0.4])
-    viewer, w, session = open_docked(make_napari_viewer, demo)
+    viewer, w, session = docked(demo)
     panel = w["Train"].models
     assert panel.model.rowCount() == 3
     panel.select(["v002"])

@@ -18,12 +18,18 @@ from ..store.iterations import (
     list_iterations,
     person_annotations,
 )
+from ..store.masks import ANY
 from ..store.project import Project
 
 
 def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
-                seconds: float | None = None, author: str | None = None) -> dict:
-    """Save a person's mask for an image and record how it relates to its proposal."""
+                seconds: float | None = None, author: str | None = None,
+                expect=ANY) -> dict:
+    """Save a person's mask for an image and record how it relates to its proposal.
+
+    ``expect`` is the verified annotation id shown when the person opened the image (None
+    if it had none): a save by someone else since raises ``SaveConflict``, nothing saved.
+    """
     mask = np.asarray(mask, dtype=bool)
     record = project.image(image_id)
     if record.role in ("val", "test") and record.status == "labeled":
@@ -39,12 +45,13 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
         changed = float(np.count_nonzero(mask != proposal)) / mask.size
         origin = "accepted" if changed == 0 else "corrected"
         dice = dice_iou(proposal, mask)[0]
-    project.save_mask(
+    annotation_id = project.save_mask(
         image_id, mask, origin, edited_fraction=changed, seconds=seconds,
         model_version=source if source and source != "pseudo" else None,
         iteration=item["iteration_id"] if item is not None else None, author=author,
-        proposal_dice=dice)
-    return {"image_id": image_id, "origin": origin, "edited_fraction": changed,
+        proposal_dice=dice, expect=expect)
+    return {"image_id": image_id, "annotation_id": annotation_id, "origin": origin,
+            "edited_fraction": changed,
             "proposal_dice": dice, "proposal": source}
 
 

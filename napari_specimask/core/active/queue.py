@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import SpecimaskError
+from ..faults import crash_point
 from ..io.atomic import atomic_write_with
 from ..io.images import save_mask_png
 from ..progress import Job, Progress
@@ -74,6 +75,7 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
               "batch_score": choice.batch_score}
     if scorer is not None:
         params.update(measure=scorer.spec.measure, views=scorer.spec.views_key)
+    crash_point("selection.proposals_written")
     iteration = record_iteration_and_queue(
         project, strategy=strategy, seed=seed, batch_size=batch_size, model_version=version,
         params=params, chosen=chosen, batch_score=choice.batch_score, proposals=proposals)
@@ -109,16 +111,16 @@ def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | No
         for k, maps in enumerate(scorer.maps(records)):
             yield Progress(k, len(records), f"proposal for {maps.record.relpath}")
             mask = maps.letterbox.invert_mask(maps.mean)
-            atomic_write_with(project.mask_file(maps.record.id, "proposal"),
+            atomic_write_with(project.proposal_file(maps.record.id),
                               lambda tmp, m=mask: save_mask_png(tmp, m))
             out[maps.record.id] = scorer.version
         return out
     for rec in records:
         pseudo = project.load_mask(rec.id, "pseudo")
         if pseudo is not None:
-            atomic_write_with(project.mask_file(rec.id, "proposal"),
+            atomic_write_with(project.proposal_file(rec.id),
                               lambda tmp, m=pseudo: save_mask_png(tmp, m))
         else:  # no proposal now: an old one must not be shown
-            project.mask_file(rec.id, "proposal").unlink(missing_ok=True)
+            project.proposal_file(rec.id).unlink(missing_ok=True)
         out[rec.id] = "pseudo" if pseudo is not None else None
     return out

@@ -67,6 +67,8 @@ def _as_bytes(rle: Sequence[int] | str | bytes) -> bytes:
             return base64.b64decode(rle, validate=True)
         except ValueError:
             raise RLEError("brush RLE is a string but not base64") from None
+    if not isinstance(rle, (list, tuple)):  # bytes(5) would be five zero bytes
+        raise RLEError("brush RLE must be a list of bytes (integers 0-255)")
     try:
         return bytes(rle)
     except (TypeError, ValueError):

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import threading
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from PIL import Image
 from ..errors import SpecimaskError
 from ..io.atomic import atomic_path, atomic_write_bytes
 from ..io.images import to_rgb8, write_image
+from ..io.naming import tagged_names
 from ..progress import Job, Progress, stopped
 from ..store.db import VERIFIED_ORIGINS, now
 from ..store.project import ImageRecord, Project
@@ -49,6 +49,12 @@ class ExportReport:
     images: int = 0  # images in a COCO file / rows in a provenance table
     annotations: int = 0  # COCO annotations (non-empty masks)
     stopped: bool = False
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (relpath, file name)
+
+    def wrote(self, record: ImageRecord, target: Path) -> None:
+        self.written.append(target)
+        if target.stem != record.name:  # another image has its stem
+            self.renamed.append((record.relpath, target.name))
 
 
 def each_mask(project: Project, records: list[ImageRecord], which: str, report: ExportReport,
@@ -96,13 +102,13 @@ def export_masks(project: Project, out_dir: str | Path, fmt: str = "png",
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = project.images(role=role, status=status)
-    stems = _stems(records)
+    stems = tagged_names({r.id: r.name for r in records})  # stem, or <stem>__<id>
     report = ExportReport()
 
     def write(record, mask):
         target = out_dir / f"{stems[record.id]}.{fmt}"
         write_image(target, mask.astype("uint8") * 255)
-        report.written.append(target)
+        report.wrote(record, target)
 
     yield from each_mask(project, records, which, report, write, stop)
     yield Progress(len(records), len(records), "done")
@@ -131,7 +137,7 @@ def export_cutouts(project: Project, out_dir: str | Path, which: str = "verified
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = project.images(role=role, status=status)
-    stems = _stems(records)
+    stems = tagged_names({r.id: r.name for r in records})  # stem, or <stem>__<id>
     suffix = "jpg" if jpeg else "png"
     report = ExportReport()
 
@@ -151,7 +157,7 @@ def export_cutouts(project: Project, out_dir: str | Path, which: str = "verified
         with atomic_path(target) as tmp:
             Image.fromarray(pixels).save(tmp, **({"format": "JPEG", "quality": 95} if jpeg
                                                  else {"format": "PNG"}))
-        report.written.append(target)
+        report.wrote(record, target)
 
     yield from each_mask(project, records, which, report, write, stop)
     yield Progress(len(records), len(records), "done")
@@ -235,11 +241,12 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
             return report
         if i % 200 == 0:
             yield Progress(i, len(records), record.relpath)
-        mask_file = project.mask_file(record.id, "hand" if which == "verified" else which)
-        if not mask_file.exists():
+        ann = latest.get(record.id, {})
+        mask_file = project.proposal_file(record.id) if which == "proposal" else (
+            project.root / ann["mask_path"] if ann else None)
+        if mask_file is None or not mask_file.exists():
             report.without_mask += 1
             continue
-        ann = latest.get(record.id, {})
         seen = items.get(record.id, {})
         # a proposal belongs to the image's latest selection; a saved mask only to the
         # selection it was annotated in (an imported mask to none)
@@ -274,12 +281,6 @@ def _crop(rgb: np.ndarray, mask: np.ndarray, margin: int) -> tuple[np.ndarray, n
     top, bottom = max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, mask.shape[0])
     left, right = max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, mask.shape[1])
     return rgb[top:bottom, left:right], mask[top:bottom, left:right]
-
-
-def _stems(records: list[ImageRecord]) -> dict[int, str]:
-    """Output names: the image's stem, or ``<stem>__<id>`` where two images share it."""
-    counts = Counter(r.name for r in records)
-    return {r.id: f"{r.name}__{r.id}" if counts[r.name] > 1 else r.name for r in records}
 
 
 def _file_target(out: str | Path, fmt: str) -> Path:

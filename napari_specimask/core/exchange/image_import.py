@@ -2,7 +2,8 @@
 
 An import never stops at the first bad file: each one it cannot use is listed with the
 reason, and everything else goes in. Images are decoded once in full, so truncated files
-are caught here rather than in the middle of training.
+are caught here rather than in the middle of training. An image and its mask go in
+together (one transaction), so an import killed at any point is finished by re-running it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ImageReadError, SpecimaskError
-from ..io.files import MASK_SUFFIXES, Skipped, find_mask, list_files  # noqa: F401 (re-used by callers)
+from ..io.files import MASK_SUFFIXES, Skipped, find_mask, list_files, page_notes  # noqa: F401 (re-used by callers)
 from ..io.hashing import sha256_file
 from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_image, read_mask
-from ..progress import Job, Progress, stopped
+from ..progress import Job, Progress, stopped, then
 from ..store.db import ROLES
 from ..store.project import Project
 
@@ -24,6 +25,7 @@ from ..store.project import Project
 class ImportReport:
     added: list[int] = field(default_factory=list)
     masks: int = 0
+    completed: int = 0  # of ``masks``: given to images already here without one
     skipped: list[Skipped] = field(default_factory=list)
     stopped: bool = False
 
@@ -35,8 +37,21 @@ def import_images(
     role: str = "pool",
     stop: threading.Event | None = None,
 ) -> Job[ImportReport]:
-    """Add every usable image under ``images_dir``; yields Progress, returns ImportReport."""
-    return import_files(project, list_files(images_dir), Path(images_dir), masks_dir, role, stop)
+    """Add every usable image under ``images_dir``; yields Progress, returns ImportReport.
+
+    Its ``skipped`` also lists what the folder walk could not reach (unreadable folders,
+    link loops) and each imported TIFF whose pages after the first were ignored.
+    """
+    walked: list[Skipped] = []
+    files = list_files(images_dir, walked)
+
+    def add_notes(report: ImportReport) -> None:
+        added = {project.image(i).relpath for i in report.added}
+        report.skipped[:0] = walked
+        report.skipped += page_notes([f for f in files if project.relpath_for(f) in added])
+
+    job = import_files(project, files, Path(images_dir), masks_dir, role, stop)
+    return then(job, add_notes)
 
 
 def import_files(
@@ -55,35 +70,25 @@ def import_files(
         raise SpecimaskError(f"{masks_dir}: masks folder not found")
     report = ImportReport()
     known = project.known_images()
-    max_pixels = project.settings.images.max_pixels
     for i, path in enumerate(files):
         if stopped(stop):
             report.stopped = True
             break
         yield Progress(i, len(files), path.name)
+        mask_path = find_mask(masks_dir, path.relative_to(base_dir)) if masks_dir else None
         try:
-            image_id = _add_one(project, path, role, known, max_pixels)
+            _import_one(project, path, mask_path, role, known, report)
         except SpecimaskError as exc:
             report.skipped.append(Skipped(str(path), _reason(exc)))
-            continue
-        report.added.append(image_id)
-        if masks_dir is None:
-            continue
-        mask_path = find_mask(masks_dir, path.relative_to(base_dir))
-        if mask_path is None:
-            continue
-        try:
-            record = project.image(image_id)
-            mask = read_mask(mask_path, (record.height, record.width), path, max_pixels)
-            project.save_mask(image_id, mask, "imported", method=str(mask_path.name))
-            report.masks += 1
-        except SpecimaskError as exc:
-            report.skipped.append(Skipped(str(mask_path), f"mask not imported: {_reason(exc)}"))
     yield Progress(len(files), len(files), "done")
     return report
 
 
-def _add_one(project: Project, path: Path, role: str, known: dict, max_pixels: int) -> int:
+def _import_one(project: Project, path: Path, mask_path: Path | None, role: str,
+                known: dict, report: ImportReport) -> None:
+    """One image, with its mask in the same transaction; a re-run after a kill finds each
+    image either absent or complete, and gives a mask to an image an older version of
+    this import added without it."""
     if not is_image_path(path):
         raise ImageReadError(path, f"unsupported file type {path.suffix or '(no extension)'!r}; "
                              f"images must be one of {', '.join(sorted(IMAGE_SUFFIXES))}")
@@ -91,17 +96,42 @@ def _add_one(project: Project, path: Path, role: str, known: dict, max_pixels: i
         digest = sha256_file(path)
     except OSError as exc:
         raise read_error(path, exc) from None
-    if digest in known:
-        raise ImageReadError(path, f"duplicate of {known[digest]} (same content, sha256)")
     relpath = project.relpath_for(path)
+    if digest in known:
+        if known[digest] == relpath and mask_path is not None:
+            record = project.image(project.image_id_of(digest))
+            if project.mask_path(record.id) is None:
+                mask = _read_pair(project, mask_path, (record.height, record.width), path,
+                                  report)
+                if mask is not None:
+                    project.save_mask(record.id, mask, "imported", method=mask_path.name)
+                    report.masks += 1
+                    report.completed += 1
+                return
+        raise ImageReadError(path, f"duplicate of {known[digest]} (same content, sha256)")
     if relpath in known.values():
         raise ImageReadError(path, "already in the project with other content; the file "
                              "changed since it was added (rename it to add it as new)")
+    max_pixels = project.settings.images.max_pixels
     img = read_image(path, max_pixels)  # full decode: catches truncated files now
-    image_id = project.add_image(relpath, digest, img.shape[0], img.shape[1],
-                                 path.stat().st_size, role)
+    shape = img.shape[:2]
+    mask = _read_pair(project, mask_path, shape, path, report) if mask_path else None
+    image_id = project.add_image(relpath, digest, shape[0], shape[1], path.stat().st_size,
+                                 role, mask=mask, origin="imported",
+                                 method=mask_path.name if mask is not None else None)
     known[digest] = relpath
-    return image_id
+    report.added.append(image_id)
+    report.masks += mask is not None
+
+
+def _read_pair(project: Project, mask_path: Path, shape: tuple[int, int], image: Path,
+               report: ImportReport):
+    """The image's mask, or None with the reason in the report (the image still goes in)."""
+    try:
+        return read_mask(mask_path, shape, image, project.settings.images.max_pixels)
+    except SpecimaskError as exc:
+        report.skipped.append(Skipped(str(mask_path), f"mask not imported: {_reason(exc)}"))
+        return None
 
 
 def _reason(exc: SpecimaskError) -> str:

@@ -34,6 +34,11 @@ class BrushTask:
     author: str | None = None
     results: list[dict] = field(default_factory=list)  # brush results of the chosen annotation
     note: str | None = None  # why nothing can be imported (no annotation, cancelled, ...)
+    problem: str | None = None  # what is malformed in the task (its mask is skipped)
+
+
+class TaskError(SpecimaskError):
+    """A task of the export that is not shaped as Label Studio writes it."""
 
 
 def load_export(path: str | Path) -> list[dict]:
@@ -46,11 +51,16 @@ def load_export(path: str | Path) -> list[dict]:
     except UnicodeDecodeError:
         raise SpecimaskError(f"{path}: not a text file; export the project from Label "
                              "Studio as JSON") from None
+    except OSError as exc:
+        raise SpecimaskError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecimaskError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
                              "export the project from Label Studio as JSON") from None
+    except RecursionError:
+        raise SpecimaskError(f"{path}: JSON nested too deeply to be a Label Studio "
+                             "export") from None
     if isinstance(data, dict) and "data" in data:
         data = [data]  # a single task
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
@@ -81,7 +91,10 @@ def _looks_like_image(value: str) -> bool:
 def _file_name(value: str) -> str:
     """``/data/upload/1/ab12cd34-leaf1.jpg``, URLs and ``/data/local-files/?d=dir/leaf1.jpg``
     to the file name."""
-    parsed = urlparse(value)
+    try:
+        parsed = urlparse(value)
+    except ValueError:  # e.g. an unclosed "[" in the host part
+        return PurePosixPath(value.replace("\\", "/")).name
     local = parse_qs(parsed.query).get("d")
     path = local[0] if local else unquote(parsed.path)
     return PurePosixPath(path.replace("\\", "/")).name
@@ -93,38 +106,78 @@ def strip_upload_prefix(name: str) -> str:
 
 
 def brush_tasks(tasks: list[dict], label: str | None = None) -> list[BrushTask]:
-    """The brush results of each task's latest non-cancelled annotation (``label`` only)."""
+    """The brush results of each task's latest non-cancelled annotation (``label`` only);
+    a malformed task gets its ``problem`` said, and the others go on."""
     out = []
     for index, task in enumerate(tasks):
         names, source = task_names(task)
         item = BrushTask(index, task.get("id"), names, source)
         out.append(item)
-        annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
-        live = [a for a in annotations if not a.get("was_cancelled")]
-        if not live:
-            item.note = ("its only annotation was cancelled (skipped)" if annotations
-                         else "no annotations")
-            continue
-        order = sorted(range(len(live)), key=lambda k: (_stamp(live[k]), k))
-        chosen = live[order[-1]]
-        item.annotation_id = chosen.get("id")
-        item.author = _author(chosen.get("completed_by"))
-        item.results = [r for r in chosen.get("result") or [] if _is_brush(r, label)]
-        if not item.results:
-            what = f"no brush result labelled {label!r}" if label else "no brush results"
-            item.note = f"{what} in its latest annotation"
+        try:
+            _choose(item, _listed(task, "annotations", "its"), label)
+        except TaskError as exc:
+            item.problem = str(exc)
     return out
+
+
+def _choose(item: BrushTask, annotations: list, label: str | None) -> None:
+    annotations = [a for a in annotations if isinstance(a, dict)]
+    live = [a for a in annotations if not a.get("was_cancelled")]
+    if not live:
+        item.note = ("its only annotation was cancelled (skipped)" if annotations
+                     else "no annotations")
+        return
+    order = sorted(range(len(live)), key=lambda k: (_stamp(live[k]), k))
+    chosen = live[order[-1]]
+    item.annotation_id = chosen.get("id")
+    item.author = _author(chosen.get("completed_by"))
+    results = _listed(chosen, "result", "its latest annotation's")
+    item.results = [r for r in results if _is_brush(r, label)]
+    for result in item.results:
+        result_size(result)  # a malformed size is the task's problem, said now
+    if not item.results:
+        what = f"no brush result labelled {label!r}" if label else "no brush results"
+        item.note = f"{what} in its latest annotation"
+
+
+def _listed(obj: dict, key: str, where: str) -> list:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TaskError(f"{where} {key!r} is {_shown(value)}, not a list; export from Label "
+                        "Studio with the 'JSON' format")
+    return value
 
 
 def labels_in(tasks: list[dict]) -> list[str]:
     """Every brush label used anywhere in the export (for 'unknown label' messages)."""
     found = set()
     for task in tasks:
-        for ann in task.get("annotations") or []:
-            for r in (ann.get("result") or []) if isinstance(ann, dict) else []:
+        annotations = task.get("annotations")
+        for ann in annotations if isinstance(annotations, list) else []:
+            results = ann.get("result") if isinstance(ann, dict) else None
+            for r in results if isinstance(results, list) else []:
                 if _is_brush(r, None):
                     found.update(_labels(r))
     return sorted(found)
+
+
+def result_size(result: dict) -> tuple[int, int]:
+    """(width, height) a brush result says its image has, checked to be whole pixels."""
+    size = []
+    for key in ("original_width", "original_height"):
+        value = result.get(key)
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            number = float("nan")
+        if isinstance(value, bool) or not (number.is_integer() and number >= 1):
+            said = "is missing" if value is None else f"is {_shown(value)}"
+            raise TaskError(f"a brush result's {key} {said}, not a whole number of pixels; "
+                            "export from Label Studio again")
+        size.append(int(number))
+    return size[0], size[1]
 
 
 def result_mask(result: dict) -> tuple[np.ndarray, int, int]:
@@ -132,12 +185,15 @@ def result_mask(result: dict) -> tuple[np.ndarray, int, int]:
     value = result.get("value") or {}
     fmt = value.get("format", "rle")
     if fmt != "rle":
-        raise RLEError(f"brush format {fmt!r} is not supported (only 'rle')")
-    try:
-        width, height = int(result["original_width"]), int(result["original_height"])
-    except (KeyError, TypeError, ValueError):
-        raise RLEError("brush result lacks original_width/original_height") from None
+        raise RLEError(f"brush format {_shown(fmt)} is not supported (only 'rle')")
+    width, height = result_size(result)
     return brush_mask(value.get("rle", []), height, width), width, height
+
+
+def _shown(value) -> str:
+    """A JSON value as a message shows it: short, on one line."""
+    text = json.dumps(value) if isinstance(value, (int, float, str, bool)) else None
+    return text if text and len(text) <= 40 else f"a {type(value).__name__}"
 
 
 def _is_brush(result, label: str | None) -> bool:

@@ -49,7 +49,7 @@ def import_labelstudio(
         raise SpecimaskError(f"{export_path}: no brush results labelled {label!r}; the export "
                              f"has {', '.join(repr(x) for x in labels)}")
     items = ls.brush_tasks(tasks, label)
-    run = _TaskImport(project, origin, method, overwrite)
+    run = _TaskImport(project, export_path, origin, method, overwrite)
     report = run.report
     any_matched = False
     for k, item in enumerate(items):
@@ -74,6 +74,7 @@ class _TaskImport:
     """What one import run needs across tasks: the images by file name, who got a mask."""
 
     project: Project
+    export: Path
     origin: str
     method: str | None
     overwrite: bool
@@ -97,7 +98,9 @@ class _TaskImport:
         if record is None:
             report.unmatched.append(what)
             return False
-        if item.note is not None:
+        if item.problem is not None:
+            report.skipped.append(Skipped(what, f"{self.export}: {item.problem}"))
+        elif item.note is not None:
             report.without_mask.append(f"{what}: {item.note}")
         elif record.id in self.done:
             report.skipped.append(Skipped(what, f"{record.relpath} already got a mask from "
@@ -142,10 +145,7 @@ def _match_task(item: ls.BrushTask, by_name: dict[str, list[ImageRecord]]
 def _task_mask(item: ls.BrushTask, record: ImageRecord) -> np.ndarray:
     mask = np.zeros((record.height, record.width), bool)
     for result in item.results:
-        try:
-            w, h = int(result["original_width"]), int(result["original_height"])
-        except (KeyError, TypeError, ValueError):
-            raise SpecimaskError("brush result lacks original_width/original_height") from None
+        w, h = ls.result_size(result)
         if (h, w) != mask.shape:
             turned = (" (width and height swapped: was the image turned, e.g. by its EXIF "
                       "orientation?)") if (w, h) == mask.shape else ""

@@ -223,7 +223,7 @@ def _read_import_mask(path: Path, record: ImageRecord, image_path: Path,
 
 
 def has_verified(project: Project, record: ImageRecord) -> bool:
-    return project.mask_file(record.id, "imported").exists()
+    return project.mask_path(record.id) is not None
 
 
 def kept_reason(record: ImageRecord) -> str:

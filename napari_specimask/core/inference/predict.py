@@ -20,7 +20,9 @@ import torch
 from ..errors import SpecimaskError
 from ..io.files import list_files
 from ..io.images import is_image_path, read_image, to_rgb8, write_image, write_mask_png
+from ..io.naming import output_names
 from ..masks.letterbox import Letterbox
+from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, Progress, stopped
 from ..store.project import Project
@@ -88,8 +90,9 @@ def predict_images(model, config: ModelConfig, paths: Iterable[Path], device=Non
 class PredictReport:
     version: str
     out_dir: Path
-    written: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # output names (under out_dir)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (input, output name)
 
 
 def predict_to_folder(project: Project, out_dir: str | Path, version: str | None = None,
@@ -97,9 +100,10 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
                       threshold: float = 0.5, device=None, tta: int = 1,
                       measure: str = "jsd", stop: threading.Event | None = None
                       ) -> Job[PredictReport]:
-    """Write ``OUT/<stem>.png`` (mask 0/255), ``OUT/probability/<stem>.png`` (x 255) and,
-    with ``tta`` > 1, ``OUT/uncertainty/<stem>.png`` (x 255) for every project image or
-    every image under ``images_dir``."""
+    """Write ``OUT/<name>.png`` (mask 0/255), ``OUT/probability/<name>.png`` (x 255) and,
+    with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` (x 255) for every project image or
+    every image under ``images_dir``. The name is the stem unless two inputs share it
+    (``io.naming.output_names``; the renames are reported); a re-run overwrites."""
     device = device or default_device()
     model, config, version = load_model(project, version, device)
     if images_dir is not None:
@@ -109,7 +113,12 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
     if not paths:
         raise SpecimaskError(f"no images to predict in {images_dir or project.root}")
     out_dir = Path(out_dir)
+    if images_dir is not None and out_dir.resolve() == Path(images_dir).resolve():
+        raise SpecimaskError(f"{out_dir}: --out must differ from the images folder")
     report = PredictReport(version, out_dir)
+    names, renamed = output_names(paths, images_dir, reserved=PREDICTION_MAP_DIRS)
+    name_of = dict(zip(paths, names))
+    renamed_from = {name: src for src, name in renamed}
     preds = predict_images(model, config, paths, device, batch_size,
                            project.settings.images.max_pixels,
                            on_skip=lambda p, why: report.skipped.append((str(p), why)),
@@ -118,11 +127,14 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
         if stopped(stop):
             break
         yield Progress(i + len(report.skipped), len(paths), pred.key)
-        write_mask_png(out_dir / f"{pred.key}.png", pred.probability >= threshold)
-        write_image(out_dir / "probability" / f"{pred.key}.png", to_byte(pred.probability))
+        name = name_of[pred.source]
+        write_mask_png(out_dir / f"{name}.png", pred.probability >= threshold)
+        write_image(out_dir / "probability" / f"{name}.png", to_byte(pred.probability))
         if pred.uncertainty is not None:
-            write_image(out_dir / "uncertainty" / f"{pred.key}.png", to_byte(pred.uncertainty))
-        report.written.append(pred.key)
+            write_image(out_dir / "uncertainty" / f"{name}.png", to_byte(pred.uncertainty))
+        report.written.append(name)
+        if name in renamed_from:  # report only what was written
+            report.renamed.append((renamed_from[name], name))
     yield Progress(len(paths), len(paths), "done")
     return report
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,18 +13,20 @@ from pathlib import Path
 TMP_MARK = ".specimask-tmp-"
 
 
-def stage_file(target: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Write a durable temp file beside ``target`` with ``writer``; ``publish`` it later.
+def stage_file(target: str | Path, writer: Callable[[Path], None], *,
+               staging_dir: Path | None = None) -> Path:
+    """Write a durable temp file for ``target`` with ``writer``; ``publish`` it later.
 
     Splitting the two lets a caller rename inside a database transaction, so the file and
-    its record change together. The temp file lives in the target's folder so the rename
-    stays on one filesystem, where POSIX makes it atomic.
+    its record change together. The temp file lives in the target's folder, or in
+    ``staging_dir``, which must be on the target's filesystem: only there is the rename
+    atomic (POSIX), elsewhere ``publish`` fails with EXDEV.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=TMP_MARK, suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    folder = target.parent if staging_dir is None else Path(staging_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = _create_temp(folder, target.suffix)
     try:
         writer(tmp)
         _fsync_file(tmp)
@@ -36,6 +39,22 @@ def stage_file(target: str | Path, writer: Callable[[Path], None]) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _create_temp(folder: Path, suffix: str) -> Path:
+    """Create an empty, uniquely named temp file whose mode follows the umask.
+
+    ``tempfile.mkstemp`` makes 0600 files, so every published mask, model and export
+    came out unreadable to the group; 0o666 lets the kernel apply the umask instead.
+    """
+    for _ in range(100):
+        tmp = folder / f"{TMP_MARK}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temp file name", str(folder))
 
 
 def publish(tmp: Path, target: str | Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageReadError
+from ..errors import ImageReadError, one_line
 from .atomic import atomic_path
 from .tiff import TIFF_SIGNATURES, TIFF_SUFFIXES, read_tiff, tiff_header, write_tiff
 
@@ -28,7 +28,10 @@ def is_image_path(path: str | Path) -> bool:
 
 
 def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Return (H, W), (H, W, 3) or (H, W, 4) uint8/uint16 pixels in display orientation."""
+    """Return (H, W), (H, W, 3) or (H, W, 4) uint8/uint16 pixels in display orientation.
+
+    Grey + alpha (2 channels) comes back as RGBA; a TIFF's first page only.
+    """
     arr = read_pixels(path, max_pixels)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
@@ -48,7 +51,11 @@ def image_shape(path: str | Path) -> tuple[int, int]:
     else:
         with _pil_open(path, None) as im:
             w, h = im.size
-            orient = im.getexif().get(0x0112, 1)
+            try:
+                orient = im.getexif().get(0x0112, 1)
+            except Exception as exc:  # Pillow raises many types for damaged metadata
+                raise ImageReadError(path, f"cannot read the image header "
+                                           f"({one_line(exc)})") from None
     return (w, h) if orient in (5, 6, 7, 8) else (h, w)
 
 
@@ -56,17 +63,18 @@ def to_rgb8(img: np.ndarray) -> np.ndarray:
     """Any image from ``read_image`` as (H, W, 3) uint8, the one form models and methods see.
 
     16-bit data is stretched from its own min to max, since scientific cameras rarely fill
-    the 16-bit range and a fixed >> 8 would leave them near black. Alpha is dropped.
+    the 16-bit range and a fixed >> 8 would leave them near black. Alpha is dropped (not
+    composited): the pixels under it are what a camera or scanner recorded.
     """
-    if img.dtype == np.uint16 or img.dtype != np.uint8:
-        lo, hi = float(img.min()), float(img.max())
+    if img.ndim == 3:  # grey (+ alpha) keeps its first channel, RGB(A) its first three
+        img = img[..., :1] if img.shape[2] < 3 else img[..., :3]
+    if img.dtype != np.uint8:  # stretched after alpha is gone, so alpha cannot set the range
+        lo, hi = (float(img.min()), float(img.max())) if img.size else (0.0, 0.0)
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         img = ((img.astype(np.float32) - lo) * scale + 0.5).astype(np.uint8)
     if img.ndim == 2:
-        return np.repeat(img[..., None], 3, axis=2)
-    if img.shape[2] == 1:
-        return np.repeat(img, 3, axis=2)
-    return np.ascontiguousarray(img[..., :3])
+        img = img[..., None]
+    return np.ascontiguousarray(np.broadcast_to(img, (*img.shape[:2], 3)))
 
 
 def read_mask(
@@ -190,7 +198,7 @@ def _pil_open(path: Path, max_pixels: int | None) -> Image.Image:
         raise ImageReadError(path, "not an image (format not recognised)") from None
     except Exception as exc:
         fh.close()
-        raise ImageReadError(path, f"cannot read the image header ({exc})") from exc
+        raise ImageReadError(path, f"cannot read the image header ({one_line(exc)})") from exc
     w, h = im.size
     try:
         _check_pixels(path, h, w, max_pixels)
@@ -201,18 +209,31 @@ def _pil_open(path: Path, max_pixels: int | None) -> Image.Image:
 
 
 def read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
-    """Pixels as decoded, in display orientation, before any type or mask checks."""
+    """Pixels as decoded, in display orientation, before any type or mask checks: grey,
+    RGB or RGBA (grey + alpha is made RGBA, as Pillow does for 'LA')."""
     path = Path(path)
     _check_nonempty(path)
     if _is_tiff(path):
-        return read_tiff(path, lambda h, w: _check_pixels(path, h, w, max_pixels))
-    with _pil_open(path, max_pixels) as im:
-        try:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageReadError(path, f"image data is truncated or corrupt ({exc})") from exc
-        return _pil_to_array(path, im)
+        arr = read_tiff(path, lambda h, w: _check_pixels(path, h, w, max_pixels))
+    else:
+        with _pil_open(path, max_pixels) as im:
+            try:
+                im.load()
+                im = ImageOps.exif_transpose(im)
+            except Exception as exc:  # Pillow's decoders raise many types for damaged data
+                raise ImageReadError(path, f"image data is truncated or corrupt "
+                                           f"({one_line(exc)})") from exc
+            arr = _pil_to_array(path, im)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    elif arr.ndim == 3 and arr.shape[2] == 2:  # grey + alpha
+        arr = np.concatenate([np.repeat(arr[..., :1], 3, axis=2), arr[..., 1:]], axis=2)
+    elif arr.ndim == 3 and arr.shape[2] > 4:
+        raise ImageReadError(path, f"{arr.shape[2]} channels; specimask reads grey, grey + "
+                             "alpha, RGB and RGBA: save it as RGB")
+    if arr.size == 0:
+        raise ImageReadError(path, f"image has no pixels (shape {arr.shape})")
+    return arr
 
 
 def _pil_to_array(path: Path, im: Image.Image) -> np.ndarray:

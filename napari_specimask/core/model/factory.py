@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..errors import SpecimaskError
+from ..errors import SpecimaskError, one_line
 from ..vocabulary import ARCHS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -47,7 +48,7 @@ def create_model(arch: str = "unet", encoder: str = "resnet34",
             model.encoder.load_state_dict(state)
         except RuntimeError as exc:
             raise EncoderWeightsError(
-                f"encoder weights {weights} do not fit encoder {encoder}: {str(exc)[:200]}"
+                f"encoder weights {weights} do not fit encoder {encoder}: {one_line(exc)}"
             ) from None
     set_encoder_frozen(model, freeze_encoder)
     return model
@@ -70,10 +71,28 @@ def load_encoder_weights(encoder: str, weights: str, endpoint: str | None = None
         try:
             if path.suffix == ".safetensors":
                 return load_file(path)
-            return torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            if "weights only" not in str(exc).lower():
+                raise EncoderWeightsError(f"{path}: not a readable weights file "
+                                          f"({one_line(exc)})") from None
+            raise EncoderWeightsError(_PICKLE_REFUSED.format(path=path)) from None
         except Exception as exc:
-            raise EncoderWeightsError(f"{path}: not a readable weights file ({exc})") from None
+            raise EncoderWeightsError(f"{path}: not a readable weights file "
+                                      f"({one_line(exc)})") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                                  for v in state.values()):
+            raise EncoderWeightsError(f"{path}: holds a {type(state).__name__} that is not a "
+                                      "state dict of tensors (name -> tensor)")
+        return state
     return load_file(_download(encoder, weights, endpoint, cache_dir))
+
+
+_PICKLE_REFUSED = (
+    "{path}: refused: it holds pickled Python objects besides tensors, and loading a pickle "
+    "can run code; if you trust it, convert it to safetensors with `python -c \"import "
+    "torch, safetensors.torch as st; st.save_file(torch.load('{path}', weights_only=False),"
+    " 'encoder.safetensors')\"` and pass --encoder-weights encoder.safetensors")
 
 
 def _download(encoder: str, weights: str, endpoint: str | None,

@@ -9,6 +9,7 @@ The versions' records (status, metrics, the active one) are ``store.registry``'s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 import torch
 
 from ..errors import SpecimaskError
-from ..io.atomic import atomic_write_bytes, atomic_write_with
+from ..faults import crash_point
+from ..io.atomic import atomic_write_bytes, publish, stage_file
 from ..io.hashing import sha256_file
 from ..store.project import MODELS_DIR, Project
 from ..store.registry import check_not_removed, version_or_active
@@ -25,6 +27,7 @@ from .factory import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
 FORMAT_VERSION = 1
+REQUIRED_KEYS = ("arch", "encoder", "img_size")  # the network cannot be built without them
 
 
 @dataclass
@@ -42,23 +45,64 @@ class ModelConfig:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, text: str, source: str) -> ModelConfig:
+    def from_json(cls, text: str | bytes, source: str) -> ModelConfig:
+        """The config of a model folder, each value checked: a hand-edited or damaged file
+        is said in one line instead of failing deep inside the network."""
         try:
             data = json.loads(text)
             cfg = cls(**data)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise SpecimaskError(f"{source}: not a specimask model config ({exc})") from None
-        if cfg.arch not in ARCHS:
-            raise SpecimaskError(f"{source}: unknown architecture {cfg.arch!r}")
-        if cfg.format_version > FORMAT_VERSION:
-            raise SpecimaskError(f"{source}: made by a newer specimask; upgrade to load it")
+        except (ValueError, TypeError, RecursionError) as exc:  # JSON, UTF-8, fields
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise SpecimaskError(f"{source}: not a specimask model config ({reason})") from None
+        _check_config(data, source)
         return cfg
+
+
+def _check_config(data: dict, source: str) -> None:
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise SpecimaskError(f"{source}: lacks {', '.join(missing)}; not a config "
+                             "specimask wrote (retrain, or restore the file)")
+    fv = data.get("format_version", FORMAT_VERSION)
+    if not _is_int(fv):
+        raise SpecimaskError(f"{source}: format_version {fv!r} is not a whole number")
+    if fv > FORMAT_VERSION:
+        raise SpecimaskError(f"{source}: made by a newer specimask; upgrade to load it")
+    if not isinstance(data["arch"], str) or data["arch"] not in ARCHS:
+        raise SpecimaskError(f"{source}: unknown architecture {str(data['arch'])[:40]!r}; "
+                             f"choose one of {', '.join(ARCHS)}")
+    if not isinstance(data["encoder"], str) or not data["encoder"]:
+        raise SpecimaskError(f"{source}: encoder {data['encoder']!r:.40} is not a name")
+    size = data["img_size"]
+    if not _is_int(size) or not 32 <= size <= 16384:
+        raise SpecimaskError(f"{source}: img_size {size!r:.40} is not a whole number of "
+                             "pixels from 32 to 16384 (the model's input size)")
+    for key in ("mean", "std"):
+        value = data.get(key, (1.0,) * 3)
+        if not (isinstance(value, (list, tuple)) and len(value) == 3
+                and all(_is_number(v) and (key == "mean" or v > 0) for v in value)):
+            raise SpecimaskError(f"{source}: {key} must be three finite numbers"
+                                 f"{' above 0' if key == 'std' else ''}, got {value!r:.60}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def save_weights(folder: Path, state_dict: dict, config: ModelConfig) -> None:
     """Write weights then config (with their sha256), each atomically."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    atomic_write_with(folder / WEIGHTS_FILE, lambda tmp: write_safetensors(tmp, tensors))
+    tmp = stage_file(folder / WEIGHTS_FILE, lambda p: write_safetensors(p, tensors))
+    try:
+        crash_point("weights.staged")  # a kill here leaves the temp file recovery removes
+        publish(tmp, folder / WEIGHTS_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
     config.weights_sha256 = sha256_file(folder / WEIGHTS_FILE)
     atomic_write_bytes(folder / CONFIG_FILE, json.dumps(asdict(config), indent=2).encode())
 
@@ -111,7 +155,7 @@ def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, Mode
     if not cfg_path.is_file() or not weights.is_file():
         raise SpecimaskError(f"{folder}: not a model folder (needs {CONFIG_FILE} and "
                              f"{WEIGHTS_FILE})")
-    config = ModelConfig.from_json(cfg_path.read_text(), str(cfg_path))
+    config = ModelConfig.from_json(cfg_path.read_bytes(), str(cfg_path))
     if config.weights_sha256 and sha256_file(weights) != config.weights_sha256:
         raise SpecimaskError(f"{weights}: sha256 differs from {cfg_path}; the file was changed "
                              "or damaged after training")
@@ -119,7 +163,13 @@ def load_model_folder(folder: Path, device="cpu") -> tuple[torch.nn.Module, Mode
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise SpecimaskError(f"{weights}: not a readable safetensors file ({exc})") from None
-    model = create_model(config.arch, config.encoder, encoder_weights=None)
+    try:
+        model = create_model(config.arch, config.encoder, encoder_weights=None)
+    except SpecimaskError as exc:  # e.g. an unknown encoder: say which file names it
+        raise SpecimaskError(f"{cfg_path}: {exc}") from None
+    except Exception as exc:  # timm ("tu-...") encoders fail in their own ways
+        raise SpecimaskError(f"{cfg_path}: cannot build a {config.arch} network with encoder "
+                             f"{config.encoder!r} ({str(exc).splitlines()[0][:120]})") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -104,6 +104,20 @@ ALTER TABLE annotations ADD COLUMN proposal_dice REAL;
 ALTER TABLE iteration_items ADD COLUMN proposal TEXT
 """
 
+_V5 = """
+ALTER TABLE models ADD COLUMN host TEXT;
+ALTER TABLE models ADD COLUMN pid INTEGER;
+CREATE TABLE leases (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    holder TEXT NOT NULL,
+    author TEXT,
+    host TEXT,
+    pid INTEGER,
+    taken_at TEXT NOT NULL,
+    expires_at REAL NOT NULL
+)
+"""
+
 # MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
 # Each runs inside one transaction (executescript would commit early, so statements go
 # one by one).
@@ -117,6 +131,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     # v4: a version whose weights were removed to free disk keeps its row (provenance,
     # history) with the time of removal.
     lambda conn: conn.execute("ALTER TABLE models ADD COLUMN removed_at TEXT"),
+    # v5: who is training a version (host, pid: a killed run is found on open); which
+    # annotator holds an image (leases expire, so a crashed window frees its image).
+    lambda conn: execute_statements(conn, _V5),
 ]
 
 
@@ -155,7 +172,8 @@ class Store:
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                # FULL: a commit that returned survives a power cut, not only a kill
+                conn.execute("PRAGMA synchronous=FULL")
             except sqlite3.DatabaseError as exc:
                 raise ProjectError(f"{self.path}: not a usable SQLite database ({exc})") from None
             self._local.conn = conn

@@ -1,11 +1,13 @@
-"""A project folder: settings, database, verified masks and proposals, movable as a zip.
+"""A project folder: settings, database, saved masks and proposals, movable as a zip.
 
 Images are referenced by path relative to the project folder (large collections are not
-copied). Masks are PNG 0/255 at the image's original size, named by image id.
+copied). Masks are PNG 0/255 at the image's original size; each save is a new file that
+its annotation row points at (``store.masks``). Proposals are named by image id.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,16 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ProjectError
-from ..io.atomic import publish, remove_stale_temps, stage_file
-from ..io.images import read_image, read_mask, save_mask_png
+from ..faults import crash_point
+from ..io.images import read_image, read_mask
 from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
-from .db import DB_FILE, ORIGINS, ROLES, STATUSES, VERIFIED_ORIGINS, Store, now
+from . import masks as saved
+from .db import DB_FILE, ORIGINS, ROLES, STATUSES, Store, now
+from .filesystem import network_filesystem
+from .recovery import recover
 
-MASKS_DIR = "masks"
-PSEUDO_DIR = "pseudo"
 PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
 MODELS_DIR = "models"  # one folder per model version (core.model.weights)
 CACHE_DIR = "cache"  # predictions cached per model version (core.inference.cache)
+log = logging.getLogger("napari_specimask")
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,14 @@ class Project:
             )
         self.settings = load_settings(self.root)
         self.store = Store(self.root / DB_FILE)
-        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR):
-            remove_stale_temps(self.root / folder)
+        self.recovered = recover(self)  # what a killed process left, tidied (or None)
+        if self.recovered:
+            log.warning("%s: %s", self.root, self.recovered)
+        remote = network_filesystem(self.root)
+        if remote:
+            log.warning("%s is on a network file system (%s): SQLite's locking is not safe "
+                        "across machines there; let one machine at a time work on this "
+                        "project (docs/project.md)", self.root, remote)
 
     @classmethod
     def open(cls, root: str | Path) -> Project:
@@ -66,7 +76,7 @@ class Project:
         if (root / SETTINGS_FILE).exists() or (root / DB_FILE).exists():
             raise ProjectError(f"{root}: a project already exists here; open it instead")
         root.mkdir(parents=True, exist_ok=True)
-        for folder in (MASKS_DIR, PSEUDO_DIR, PROPOSALS_DIR, MODELS_DIR):
+        for folder in (saved.ANNOTATIONS_DIR, PROPOSALS_DIR, MODELS_DIR):
             (root / folder).mkdir(exist_ok=True)
         Store(root / DB_FILE, create=True).close()
         settings = settings or Settings(name=root.resolve().name)
@@ -122,15 +132,43 @@ class Project:
         """sha256 -> relpath of every image: what an import checks new files against."""
         return {r[0]: r[1] for r in self.store.read("SELECT sha256, relpath FROM images")}
 
+    def image_id_of(self, sha256: str) -> int:
+        row = self.store.read_one("SELECT id FROM images WHERE sha256 = ?", (sha256,))
+        if row is None:
+            raise ProjectError(f"{self.root}: no image with sha256 {sha256}")
+        return row[0]
+
     def add_image(self, relpath: str, sha256: str, height: int, width: int, nbytes: int,
-                  role: str) -> int:
-        """Record a new, unlabeled image; returns its id."""
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO images (relpath, sha256, height, width, bytes, role, status,"
-                " added_at) VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
-                (relpath, sha256, height, width, nbytes, role, now()))
-        return cur.lastrowid
+                  role: str, mask: np.ndarray | None = None, **mask_fields) -> int:
+        """Record a new, unlabeled image; returns its id. With ``mask`` (and its annotation
+        fields, ``origin`` first) the image and its mask go in together or not at all."""
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (height, width):
+                raise ProjectError(f"mask for {relpath} is {mask.shape[1]} x {mask.shape[0]}"
+                                   f" px, the image is {width} x {height} px")
+        tmp = saved.stage_mask(self, mask) if mask is not None else None
+        published = None
+        try:
+            with self.store.transaction() as conn:
+                cur = conn.execute(
+                    "INSERT INTO images (relpath, sha256, height, width, bytes, role, status,"
+                    " added_at) VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
+                    (relpath, sha256, height, width, nbytes, role, now()))
+                crash_point("image.added")
+                if tmp is not None:
+                    _, published = saved.record_mask(
+                        self, conn, cur.lastrowid, tmp,
+                        {**mask_fields, "foreground_fraction": float(mask.mean())})
+                crash_point("image.before_commit")
+            return cur.lastrowid
+        except BaseException:
+            if published is not None:
+                published.unlink(missing_ok=True)
+            raise
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
 
     def image(self, image_id: int) -> ImageRecord:
         row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))
@@ -161,11 +199,18 @@ class Project:
 
     # -- masks -------------------------------------------------------------------------
 
-    def mask_file(self, image_id: int, origin: str) -> Path:
-        """Where a mask of this origin lives; ``origin='proposal'`` is what a queued image
-        is shown with (not an annotation)."""
-        folder = {"pseudo": PSEUDO_DIR, "proposal": PROPOSALS_DIR}.get(origin, MASKS_DIR)
-        return self.root / folder / f"{image_id}.png"
+    def proposal_file(self, image_id: int) -> Path:
+        """What a queued image is shown with (not an annotation): rewritten by selection
+        and retraining, so named by image id."""
+        return self.root / PROPOSALS_DIR / f"{image_id}.png"
+
+    def mask_path(self, image_id: int, kind: str = "verified") -> Path | None:
+        """The current ``verified`` or ``pseudo`` mask file (its latest row), or None."""
+        return saved.mask_path(self, image_id, kind)
+
+    def mask_paths(self, kind: str = "verified") -> dict[int, Path]:
+        """Image id -> current mask file, for all images at once."""
+        return saved.current_mask_paths(self, kind)
 
     def save_mask(
         self,
@@ -180,45 +225,29 @@ class Project:
         iteration: int | None = None,
         author: str | None = None,
         proposal_dice: float | None = None,
+        expect=saved.ANY,
     ) -> int:
-        """Write a mask and its annotation record together; returns the annotation id.
+        """Write a mask and its annotation record as one fact; returns the annotation id.
 
-        The PNG is staged to a temp file first, then renamed over the old mask inside the
-        same SQLite transaction that records it: a crash at any point leaves the previous
-        mask file intact and the database consistent with it.
+        ``author`` defaults to ``store.masks.default_author()``. ``expect``: the verified
+        annotation id the person started from (None for none); a later save by anyone
+        raises ``SaveConflict`` instead of being replaced.
         """
         _check(origin, ORIGINS, "origin")
-        record = self.image(image_id)
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (record.height, record.width):
-            raise ProjectError(
-                f"mask for {record.relpath} is {mask.shape[1]} x {mask.shape[0]} px, the image "
-                f"is {record.width} x {record.height} px"
-            )
-        target = self.mask_file(image_id, origin)
-        tmp = stage_file(target, lambda p: save_mask_png(p, mask))
-        try:
-            with self.store.transaction() as conn:
-                cur = conn.execute(
-                    "INSERT INTO annotations (image_id, origin, mask_path, method,"
-                    " foreground_fraction, edited_fraction, seconds, model_version, iteration,"
-                    " author, created_at, proposal_dice)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (image_id, origin, target.relative_to(self.root).as_posix(), method,
-                     float(mask.mean()), edited_fraction, seconds, model_version, iteration,
-                     author, now(), proposal_dice),
-                )
-                if origin in VERIFIED_ORIGINS:
-                    conn.execute("UPDATE images SET status = 'labeled' WHERE id = ?", (image_id,))
-                publish(tmp, target)
-                return cur.lastrowid
-        finally:
-            tmp.unlink(missing_ok=True)
+        mask = saved.check_mask_shape(mask, self.image(image_id))
+        fields = {"origin": origin, "method": method, "foreground_fraction": float(mask.mean()),
+                  "edited_fraction": edited_fraction, "seconds": seconds,
+                  "model_version": model_version, "iteration": iteration,
+                  "proposal_dice": proposal_dice}
+        if author is not None:
+            fields["author"] = author
+        return saved.save_mask(self, image_id, mask, fields, expect)
 
     def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
         """The ``verified``, cold-start (``pseudo``) or ``proposal`` mask, or None."""
-        path = self.mask_file(image_id, kind if kind in ("pseudo", "proposal") else "hand")
-        if not path.exists():
+        path = (self.proposal_file(image_id) if kind == "proposal"
+                else self.mask_path(image_id, kind))
+        if path is None or (kind == "proposal" and not path.exists()):
             return None
         record = self.image(image_id)
         return read_mask(path, (record.height, record.width), self.image_path(record))

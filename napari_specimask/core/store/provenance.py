@@ -3,16 +3,8 @@ queued its image, read for the provenance export."""
 
 from __future__ import annotations
 
+from .masks import latest_annotations  # noqa: F401 (what the provenance export reads)
 from .project import Project
-
-
-def latest_annotations(project: Project, origins: tuple[str, ...]) -> dict[int, dict]:
-    """Image id -> its latest annotation row of one of ``origins``."""
-    marks = ",".join("?" * len(origins))
-    rows = project.store.read(
-        f"SELECT a.* FROM annotations a JOIN (SELECT image_id, MAX(id) AS last FROM annotations"
-        f" WHERE origin IN ({marks}) GROUP BY image_id) l ON a.id = l.last", tuple(origins))
-    return {r["image_id"]: dict(r) for r in rows}
 
 
 def selection_items(project: Project) -> dict[int, dict[int, dict]]:

@@ -7,12 +7,14 @@ and writing the weights is ``core.model.weights``' job, so the store needs no to
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 from ..errors import SpecimaskError
 from ..io.atomic import atomic_write_bytes
 from ..vocabulary import ACTIVATE_WHEN
 from .db import now
+from .processes import this_host
 from .project import MODELS_DIR, Project
 
 METRICS_FILE = "metrics.json"
@@ -20,7 +22,8 @@ METRICS_FILE = "metrics.json"
 
 def new_version(project: Project, parent: str | None, iteration: int | None,
                 train_ids: list[int], config: dict) -> str:
-    """Reserve the next version name (v001, v002, ...) with status 'training'.
+    """Reserve the next version name (v001, v002, ...) with status 'training', and the
+    host and process training it (so a project opened after a kill can tell it is over).
 
     ``config`` is the model config as a dict (``asdict(ModelConfig(...))``): its arch,
     encoder and img_size become columns, the whole is kept as JSON.
@@ -33,10 +36,11 @@ def new_version(project: Project, parent: str | None, iteration: int | None,
             version = f"v{n:03d}"
         conn.execute(
             "INSERT INTO models (version, parent, created_at, arch, encoder, img_size, path,"
-            " iteration, train_image_ids, status, config) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " iteration, train_image_ids, status, config, host, pid)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (version, parent, now(), config["arch"], config["encoder"], config["img_size"],
              f"{MODELS_DIR}/{version}", iteration, json.dumps(train_ids), "training",
-             json.dumps(config)))
+             json.dumps(config), this_host(), os.getpid()))
     (project.root / MODELS_DIR / version).mkdir(parents=True, exist_ok=True)
     return version
 

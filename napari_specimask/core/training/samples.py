@@ -43,24 +43,25 @@ def training_samples(project: Project, hand_weight: float = 10.0, use_pseudo: bo
         raise SpecimaskError(f"pseudo_roles: unknown role(s) {', '.join(unknown)}; cold-start "
                              f"masks train only from {' and '.join(TRAIN_ROLES)} images")
     out = []
+    verified_masks = project.mask_paths("verified")
+    pseudo_masks = project.mask_paths("pseudo") if use_pseudo else {}
     for role in TRAIN_ROLES:
         for rec in project.images(role=role):
-            verified = project.mask_file(rec.id, "hand")
-            pseudo = project.mask_file(rec.id, "pseudo")
-            if rec.status == "labeled" and verified.exists():
+            verified, pseudo = verified_masks.get(rec.id), pseudo_masks.get(rec.id)
+            if rec.status == "labeled" and verified is not None:
                 kind = "target" if role == "pool" else "source"
                 out.append(Sample(rec.id, project.image_path(rec), verified, kind,
                                   hand_weight if kind == "target" else 1.0))
-            elif use_pseudo and role in pseudo_roles and pseudo.exists() \
+            elif use_pseudo and role in pseudo_roles and pseudo is not None \
                     and rec.status != "skipped":
                 out.append(Sample(rec.id, project.image_path(rec), pseudo, "pseudo", 1.0))
     return out
 
 
 def validation_samples(project: Project) -> list[Sample]:
-    return [Sample(r.id, project.image_path(r), project.mask_file(r.id, "hand"), "val", 1.0)
-            for r in project.images(role="val", status="labeled")
-            if project.mask_file(r.id, "hand").exists()]
+    masks = project.mask_paths("verified")
+    return [Sample(r.id, project.image_path(r), masks[r.id], "val", 1.0)
+            for r in project.images(role="val", status="labeled") if r.id in masks]
 
 
 def normalise(rgb: np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:

@@ -27,7 +27,7 @@ def test_accepted_vs_corrected_bookkeeping(pool_project):
         shown = pool_project.load_mask(image_id, "proposal")
         if shown is None:
             shown = np.zeros((16, 16), bool)
-            write_mask_png(pool_project.mask_file(image_id, "proposal"), shown)
+            write_mask_png(pool_project.proposal_file(image_id), shown)
         mask = shown.copy()
         if k > 0:
             mask[0, :8] = ~mask[0, :8]  # 8 of 256 pixels changed

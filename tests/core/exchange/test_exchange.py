@@ -411,7 +411,7 @@ def test_provenance_records_the_round_and_the_proposal(demo, tmp_path):
     assert row["origin"] == "corrected" and row["author"] == "ana" and row["seconds"] == "12.5"
     assert row["iteration"] == str(sel.iteration) and row["proposal_source"] == "pseudo"
     assert 0 < float(row["edited_fraction"]) < 1 and 0 < float(row["proposal_dice"]) < 1
-    assert row["sha256"] == demo.image(first).sha256 and row["mask_file"] == f"masks/{first}.png"
+    assert row["sha256"] == demo.image(first).sha256 and row["mask_file"] == demo.mask_path(first).relative_to(demo.root).as_posix()
     assert rows[second]["origin"] == "accepted" and rows[second]["proposal_dice"] == "1.0"
     val = demo.images(role="val")[0]
     assert rows[val.id]["origin"] == "imported" and rows[val.id]["iteration"] == ""

@@ -1,0 +1,160 @@
+"""Saved masks: write-once files, with the annotation row as the one switch that makes a
+mask current.
+
+A save stages the PNG in ``.staging/``, then inside one write transaction inserts the
+annotation row, renames the file to ``annotations/<annotation id>.png`` (a name no other
+save ever uses, so nothing is overwritten) and commits. Killed at any instant, the project
+holds the old current mask or the new one, each with its record: before the rename only a
+temp file exists; between the rename and the commit the row rolls back and the file is an
+orphan. Writers take turns on the write lock, so that orphan can only be
+``annotations/<max id + 1>.png``: recovery finds it with one ``stat`` (and the next save,
+which gets that id, replaces it). Readers follow an image's latest row, never a fixed name;
+older rows keep their files, so every saved mask stays with its record.
+
+Projects made before this scheme keep their ``masks/<image id>.png`` and
+``pseudo/<image id>.png`` files; their rows point there and are read the same way.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ProjectError, SpecimaskError
+from ..faults import crash_point
+from ..io.atomic import publish, stage_file
+from ..io.images import save_mask_png
+from .db import VERIFIED_ORIGINS, now
+
+ANNOTATIONS_DIR = "annotations"
+STAGING_DIR = ".staging"
+KINDS = {"verified": VERIFIED_ORIGINS, "pseudo": ("pseudo",)}
+ANY = object()  # ``expect=ANY``: save whatever was saved meanwhile (no conflict check)
+AUTHOR_ENV = "SPECIMASK_AUTHOR"
+
+
+class SaveConflict(SpecimaskError):
+    """Someone saved this image's mask after you opened it; yours was not saved."""
+
+    def __init__(self, relpath: str, latest: dict):
+        self.latest = latest
+        who = latest.get("author") or "another annotator"
+        super().__init__(f"{relpath}: {who} saved a mask for this image at "
+                         f"{latest['created_at']}, after you opened it; theirs is kept")
+
+
+def default_author() -> str:
+    """Who a save is recorded as: $SPECIMASK_AUTHOR, else the operating-system user."""
+    try:
+        return os.environ.get(AUTHOR_ENV) or getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def latest_annotation(project, image_id: int, kind: str = "verified") -> dict | None:
+    """The row that makes this image's ``verified`` (or ``pseudo``) mask current."""
+    origins = KINDS[kind]
+    row = project.store.read_one(
+        f"SELECT * FROM annotations WHERE image_id = ? AND origin IN ({_marks(origins)})"
+        " ORDER BY id DESC LIMIT 1", (image_id, *origins))
+    return dict(row) if row is not None else None
+
+
+def latest_annotations(project, origins: tuple[str, ...]) -> dict[int, dict]:
+    """Image id -> its latest annotation row of one of ``origins``: what is current."""
+    rows = project.store.read(
+        "SELECT a.* FROM annotations a JOIN (SELECT MAX(id) AS last FROM annotations"
+        f" WHERE origin IN ({_marks(origins)}) GROUP BY image_id) l ON a.id = l.last",
+        tuple(origins))
+    return {r["image_id"]: dict(r) for r in rows}
+
+
+def current_mask_paths(project, kind: str = "verified") -> dict[int, Path]:
+    """Image id -> its current mask file, for every image with a mask of this kind."""
+    return {i: project.root / row["mask_path"]
+            for i, row in latest_annotations(project, KINDS[kind]).items()}
+
+
+def mask_path(project, image_id: int, kind: str = "verified") -> Path | None:
+    row = latest_annotation(project, image_id, kind)
+    return project.root / row["mask_path"] if row is not None else None
+
+
+def stage_mask(project, mask: np.ndarray) -> Path:
+    """The mask as a durable temp PNG, ready for ``record_mask`` to publish."""
+    for folder in (STAGING_DIR, ANNOTATIONS_DIR):  # projects made before these existed
+        (project.root / folder).mkdir(exist_ok=True)
+    tmp = stage_file(project.root / ANNOTATIONS_DIR / "new.png",
+                     lambda p: save_mask_png(p, mask),
+                     staging_dir=project.root / STAGING_DIR)
+    crash_point("mask.staged")
+    return tmp
+
+
+def record_mask(project, conn, image_id: int, tmp: Path, fields: dict,
+                expect=ANY) -> tuple[int, Path]:
+    """Inside a write transaction: check for a conflicting save, insert the row, publish
+    the staged file under the row's id. Returns (annotation id, the published file)."""
+    if expect is not ANY:
+        latest = latest_annotation(project, image_id)
+        if (latest["id"] if latest else None) != expect:
+            relpath = conn.execute("SELECT relpath FROM images WHERE id = ?",
+                                   (image_id,)).fetchone()[0]
+            raise SaveConflict(relpath, latest)
+    ann_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM annotations").fetchone()[0]
+    rel = f"{ANNOTATIONS_DIR}/{ann_id}.png"
+    fields = {"author": default_author(), **fields, "created_at": now()}
+    names = ", ".join(fields)
+    conn.execute(f"INSERT INTO annotations (id, image_id, mask_path, {names}) VALUES"
+                 f" (?, ?, ?, {_marks(fields)})", (ann_id, image_id, rel, *fields.values()))
+    if fields["origin"] in VERIFIED_ORIGINS:
+        conn.execute("UPDATE images SET status = 'labeled' WHERE id = ?", (image_id,))
+    target = project.root / rel
+    publish(tmp, target)
+    crash_point("mask.renamed")
+    return ann_id, target
+
+
+def save_mask(project, image_id: int, mask: np.ndarray, fields: dict, expect=ANY) -> int:
+    """Write a mask and its annotation record as one fact; returns the annotation id.
+
+    ``expect`` is the id of the verified annotation the person started from (None: there
+    was none); if another save came since, ``SaveConflict`` is raised and nothing is saved.
+    """
+    tmp = stage_mask(project, mask)
+    published = None
+    try:
+        with project.store.transaction() as conn:
+            ann_id, published = record_mask(project, conn, image_id, tmp, fields, expect)
+            crash_point("mask.before_commit")
+        crash_point("mask.after_commit")
+        return ann_id
+    except BaseException:
+        if published is not None:  # rolled back: the file has no row
+            published.unlink(missing_ok=True)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_mask_shape(mask: np.ndarray, record) -> np.ndarray:
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != (record.height, record.width):
+        raise ProjectError(
+            f"mask for {record.relpath} is {mask.shape[1]} x {mask.shape[0]} px, the image "
+            f"is {record.width} x {record.height} px")
+    return mask
+
+
+def orphan_mask(project) -> Path | None:
+    """The one file a save killed between rename and commit can have left, if any."""
+    nxt = project.store.read_one("SELECT COALESCE(MAX(id), 0) + 1 FROM annotations")[0]
+    path = project.root / ANNOTATIONS_DIR / f"{nxt}.png"
+    return path if path.exists() else None
+
+
+def _marks(values) -> str:
+    return ",".join("?" * len(values))
