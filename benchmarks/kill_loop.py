@@ -1,6 +1,7 @@
 """Kill `specimask` with SIGKILL at random moments and count what was lost or left broken.
 
     python benchmarks/kill_loop.py [--kills 200] [--seed 0] [--work DIR]
+    python benchmarks/kill_loop.py --against OLD_CHECKOUT --only annotate,import --kills 50
 
 Four commands, in turn: `annotate` (saving a queued batch), `import --masks`, `train` and
 `select`. Each trial copies a prepared project, starts the command as a real process,
@@ -14,6 +15,10 @@ then checks, after opening the project (which tidies what the kill left):
   or re-running the command does not finish the job with an uninterrupted run's counts.
 A trial whose process ended before the kill is counted apart (not a kill). The crash
 tests (tests/crash/) run the same scenarios with the kill at named points instead.
+
+``--against`` runs the commands of another checkout (an older version, for comparison):
+its projects are checked right after each kill, with no re-run (opening them here
+upgrades their database, which the older version would then refuse).
 """
 
 from __future__ import annotations
@@ -39,9 +44,12 @@ from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.store.integrity import check_project
 from napari_specimask.core.store.project import Project
 
-N_IMAGES, BATCH = 16, 12
+SIZE = {"images": 16, "batch": 12}  # --images N: N images, a batch of three quarters
 TRAIN = ["--encoder", "resnet18", "--encoder-weights", "none", "--img-size", "32",
-         "--epochs", "3", "--no-val", "--batch-size", "4"]
+         "--epochs", "3", "--max-steps", "30", "--no-val", "--batch-size", "4"]
+
+
+CHILD = {"env": None, "cwd": None, "rerun": True}  # --against: the other checkout, no re-runs
 
 
 @dataclass
@@ -51,9 +59,12 @@ class Outcome:
 
 
 def specimask(*args, env=None, **kw) -> subprocess.Popen:
+    if CHILD["env"]:
+        env = {**(env or os.environ), **CHILD["env"]}
+    # `python -m` looks in the working folder first: run in the checkout under test
     return subprocess.Popen([sys.executable, "-m", "napari_specimask", *map(str, args)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kw)
+                            env=env, cwd=CHILD["cwd"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
 
 
 def finish(*args) -> str:
@@ -69,7 +80,7 @@ def make_workspace(work: Path) -> None:
     rng = np.random.default_rng(0)
     for folder in ("imgs", "truth"):
         (work / folder).mkdir(parents=True)
-    for i in range(N_IMAGES):
+    for i in range(SIZE["images"]):
         img = np.full((48, 64, 3), 225, np.uint8)
         y, x = rng.integers(4, 20), rng.integers(4, 30)
         truth = np.zeros((48, 64), bool)
@@ -82,7 +93,7 @@ def make_workspace(work: Path) -> None:
     finish("init", work / "proposed", "--images", work / "imgs")
     finish("propose", work / "proposed", "--method", "otsu")
     shutil.copytree(work / "proposed", work / "queued")
-    finish("select", work / "queued", "--strategy", "random", "--batch-size", BATCH)
+    finish("select", work / "queued", "--strategy", "random", "--batch-size", SIZE["batch"])
     shutil.copytree(work / "queued", work / "labelled")
     finish("annotate", work / "labelled", "--masks", work / "truth")
 
@@ -103,11 +114,13 @@ def annotate_check(root: Path, work: Path, out: str) -> Outcome:
             if line.startswith("saved ") and line.endswith(")") and " of " not in line:
                 rec = by_path[line[6:].rsplit(" (", 1)[0]]
                 outcome.lost += not _matches_truth(p, rec, work)
+    if not CHILD["rerun"]:
+        return outcome
     finish(*annotate_cmd(root, work))  # re-run: finishes the batch
     with Project.open(root) as p:
         outcome.problems += check_project(p)
         labelled = p.images(status="labeled")
-        outcome.lost += BATCH - len(labelled)
+        outcome.lost += SIZE["batch"] - len(labelled)
         outcome.lost += sum(not _matches_truth(p, r, work) for r in labelled)
     return outcome
 
@@ -122,10 +135,12 @@ def import_check(root: Path, work: Path, out: str) -> Outcome:
         outcome.problems += check_project(p)
         outcome.problems += [f"{r.relpath}: imported without its mask" for r in p.images()
                              if p.mask_path(r.id) is None]
+    if not CHILD["rerun"]:
+        return outcome
     finish(*import_cmd(root, work))
     with Project.open(root) as p:
         outcome.problems += check_project(p)
-        outcome.lost += N_IMAGES - sum(p.mask_path(r.id) is not None for r in p.images())
+        outcome.lost += SIZE["images"] - sum(p.mask_path(r.id) is not None for r in p.images())
         outcome.lost += sum(not _matches_truth(p, r, work) for r in p.images())
     return outcome
 
@@ -143,7 +158,7 @@ def train_check(root: Path, work: Path, out: str) -> Outcome:
         outcome.problems += [f"{t.relative_to(root)}: temp file left"
                              for t in (root / "models").rglob(f"{TMP_MARK}*")]
         outcome.lost += sum(not _matches_truth(p, r, work) for r in p.images(status="labeled"))
-        outcome.lost += BATCH - len(p.images(status="labeled"))
+        outcome.lost += SIZE["batch"] - len(p.images(status="labeled"))
     return outcome
 
 
@@ -162,7 +177,8 @@ def select_check(root: Path, work: Path, out: str) -> Outcome:
         for image_id in queued:
             if p.load_mask(image_id, "proposal") is None:
                 outcome.problems.append(f"image {image_id}: queued without its proposal")
-    finish(*select_cmd(root, work))
+    if CHILD["rerun"]:
+        finish(*select_cmd(root, work))
     return outcome
 
 
@@ -213,12 +229,13 @@ def run_time(work: Path, name: str) -> float:
     return time.perf_counter() - t0
 
 
-def kill_loop(work: Path, kills: int, seed: int = 0, report=print) -> dict[str, dict]:
+def kill_loop(work: Path, kills: int, seed: int = 0, report=print,
+              names: list[str] | None = None) -> dict[str, dict]:
     """Trials in turn over the scenarios until ``kills`` processes were really killed."""
     rng = random.Random(seed)
-    times = {name: run_time(work, name) for name in SCENARIOS}
-    stats = {n: {"trials": 0, "kills": 0, "lost": 0, "inconsistent": 0} for n in SCENARIOS}
-    names = list(SCENARIOS)
+    names = names or list(SCENARIOS)
+    times = {name: run_time(work, name) for name in names}
+    stats = {n: {"trials": 0, "kills": 0, "lost": 0, "inconsistent": 0} for n in names}
     while sum(s["kills"] for s in stats.values()) < kills:
         name = names[sum(s["trials"] for s in stats.values()) % len(names)]
         killed, outcome = trial(work, name, delay=rng.uniform(0.3, times[name]))
@@ -229,6 +246,9 @@ def kill_loop(work: Path, kills: int, seed: int = 0, report=print) -> dict[str, 
         s["inconsistent"] += bool(outcome.problems)
         for problem in outcome.problems[:3]:
             report(f"  {name}: {problem}")
+        done = sum(s["kills"] for s in stats.values())
+        if killed and done % 25 == 0:
+            report(f"{done} kills so far", file=sys.stderr)
     return stats
 
 
@@ -237,11 +257,21 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temp one)")
+    parser.add_argument("--only", help=f"comma list of {','.join(SCENARIOS)}")
+    parser.add_argument("--against", type=Path, help="run another checkout's commands")
+    parser.add_argument("--images", type=int, default=SIZE["images"],
+                        help="images per project: more make each command's work (where a "
+                        "kill can land) longer than its start-up")
     args = parser.parse_args()
+    SIZE.update(images=args.images, batch=max(4, args.images * 3 // 4))
+    if args.against:
+        CHILD.update(env={"PYTHONPATH": str(args.against.resolve())},
+                     cwd=str(args.against.resolve()), rerun=False)
     work = args.work or Path(tempfile.mkdtemp(prefix="specimask-kill-"))
     t0 = time.perf_counter()
     make_workspace(work)
-    stats = kill_loop(work, args.kills, args.seed)
+    stats = kill_loop(work, args.kills, args.seed,
+                      names=args.only.split(",") if args.only else None)
     print(f"{'command':<10} {'trials':>6} {'kills':>6} {'lost':>5} {'inconsistent':>12}")
     for name, s in stats.items():
         print(f"{name:<10} {s['trials']:>6} {s['kills']:>6} {s['lost']:>5} "

@@ -220,16 +220,31 @@ class AnnotateWidget(QWidget):
         return take_lease(project, self.image_id, self.holder, self.author.text().strip())
 
     def accept(self) -> dict | None:
-        """Save the proposal exactly as it was shown, then move on."""
+        """Save the proposal exactly as it was shown, then move on. Painted edits are not
+        thrown away by this key: they are saved (recorded as corrected), or asked about,
+        as the "unsaved edits" setting says; only 'discard' drops them."""
         if self.image_id is None:
             return None
-        self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
+        mode = self._edits_mode("You painted on this proposal. Save your edits (corrected)"
+                                " or discard them and accept the proposal as it was?") \
+            if self.edited else "discard"
+        if mode is None:
+            return None
+        if mode == "discard":
+            self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
         result = self.save()
-        self.step(1, check_edits=False)
+        if result is not None:
+            self.step(1, check_edits=False)
         return result
 
     def skip(self) -> None:
+        """Mark the image skipped (left out of training) and move on; painted edits follow
+        the setting, so a saved mask stays in the image's history."""
         if self.image_id is None:
+            return
+        mode = self._edits_mode("Save your edits to this mask before skipping the image?") \
+            if self.edited else "discard"
+        if mode is None or (mode == "save" and self.save() is None):
             return
         self.session.project.set_status([self.image_id], "skipped")
         self.session.images_changed.emit()
@@ -259,18 +274,23 @@ class AnnotateWidget(QWidget):
 
     def _settle_edits(self) -> bool:
         """Save, ask or discard unsaved edits (the setting); False means stay here."""
-        mode = self.on_move.currentText()
-        if mode == "ask":
-            buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                       | QMessageBox.StandardButton.Cancel)
-            answer = QMessageBox.question(self, "Unsaved edits",
-                                          "Save your edits to this mask?", buttons)
-            if answer == QMessageBox.StandardButton.Cancel:
-                return False
-            mode = "save" if answer == QMessageBox.StandardButton.Save else "discard"
+        mode = self._edits_mode("Save your edits to this mask?")
         if mode == "save":
             self.save()
-        return True
+        return mode is not None
+
+    def _edits_mode(self, question: str) -> str | None:
+        """'save' or 'discard' for the painted edits, by the setting (asking in 'ask'
+        mode); None when the person cancels."""
+        mode = self.on_move.currentText()
+        if mode != "ask":
+            return mode
+        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                   | QMessageBox.StandardButton.Cancel)
+        answer = QMessageBox.question(self, "Unsaved edits", question, buttons)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return None
+        return "save" if answer == QMessageBox.StandardButton.Save else "discard"
 
     def _project_changed(self, project) -> None:
         self._release_leases()

@@ -62,7 +62,7 @@ def test_two_annotators_lose_nothing(kill_loop, workspace, tmp_path):
     for _ in range(3):
         lost, saved, told = two_annotators(kill_loop, workspace, tmp_path)
         assert lost == 0
-        assert saved == kill_loop.BATCH  # every image saved once, by one of them
+        assert saved == kill_loop.SIZE["batch"]  # every image saved once, by one of them
 
 
 @pytest.mark.slow

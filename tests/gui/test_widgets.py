@@ -532,3 +532,58 @@ def test_train_form_offers_every_training_option_with_its_default(make_napari_vi
     assert (cfg.patience, cfg.pseudo_roles, cfg.encoder_weights) == (
         3, ["source"], "weights/encoder.safetensors")
     assert form.loggers["csv"].value and not form.loggers["csv"].enabled
+
+
+@pytest.mark.parametrize(("mode", "answer", "origin"), [
+    ("save", None, "corrected"), ("ask", "Save", "corrected"), ("ask", "Discard", "accepted"),
+    ("ask", "Cancel", None)])
+def test_accept_after_painting_never_drops_the_edits_silently(docked, qtbot, demo, monkeypatch,
+                                                              mode, answer, origin):
+    """Old code: Alt-A after painting saved the proposal as 'accepted', edits gone."""
+    from qtpy.QtWidgets import QMessageBox
+
+    from napari_specimask.core.active.queue import select_next
+
+    viewer, w, session = docked(demo)
+    chosen = run(select_next(session.project, "random", 2)).chosen  # with their proposals
+    session.set_queue([i for i, _ in chosen])
+    annotate = w["Annotate"]
+    annotate.on_move.setCurrentText(mode)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or
+                        getattr(QMessageBox.StandardButton, answer))
+    first = annotate.image_id
+    labels = viewer.layers["mask"]
+    labels.paint((20, 20), 1 - int(labels.data[20, 20]))
+    painted = labels.data > 0
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.keyClick(canvas, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Alt-A, as a person
+    saved = session.project.annotations(first)[1:]  # [0]: the cold-start mask
+    assert bool(asked) == (mode == "ask")
+    if origin is None:
+        assert saved == [] and annotate.image_id == first and (labels.data > 0).sum() == \
+            painted.sum()
+        return
+    assert [a["origin"] for a in saved] == [origin] and annotate.image_id != first
+    if origin == "corrected":
+        assert np.array_equal(session.project.load_mask(first), painted)
+
+
+def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatch):
+    from qtpy.QtWidgets import QMessageBox
+
+    viewer, w, session = docked(demo)
+    ids = [r.id for r in session.project.images(role="pool")][:3]
+    session.set_queue(ids)
+    annotate = w["Annotate"]
+    annotate.on_move.setCurrentText("ask")
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    labels = viewer.layers["mask"]
+    labels.paint((20, 20), 1 - int(labels.data[20, 20]))  # a real change, wherever it is
+    click(qtbot, annotate.buttons["skip"])
+    assert annotate.image_id == ids[0] and session.project.image(ids[0]).status != "skipped"
+    annotate.on_move.setCurrentText("save")
+    click(qtbot, annotate.buttons["skip"])
+    assert session.project.image(ids[0]).status == "skipped" and annotate.image_id == ids[1]
+    assert [a["origin"] for a in session.project.annotations(ids[0])][1:] == ["hand"]

@@ -3,15 +3,20 @@
 What ``specimask check`` prints and what the crash tests assert after each kill: SQLite's
 own integrity check, every annotation row's file present and of its image's size, every
 ``labeled`` image with a verified mask and every verified mask on a ``labeled`` image,
-and no file in ``annotations/`` that no row points at. Files are opened for their header
-only (no decode), so a check of a large project reads little.
+and no mask file that no row points at (in ``annotations/``, or the ``masks/`` and
+``pseudo/`` of older projects, where such a file is a save the old scheme lost track of);
+temp files of writes in progress are not masks and are left to recovery. Files are opened
+for their header only (no decode), so a check of a large project reads little.
 """
 
 from __future__ import annotations
 
 from PIL import Image
 
+from ..io.atomic import TMP_MARK
 from .masks import ANNOTATIONS_DIR, KINDS, latest_annotations
+
+LEGACY_DIRS = ("masks", "pseudo")  # where projects made before schema 5 keep their masks
 
 
 def check_project(project) -> list[str]:
@@ -36,10 +41,11 @@ def check_project(project) -> list[str]:
             problems.append(f"{relpath}: labeled, but no verified mask is recorded")
         elif image_id in verified and status in ("unlabeled", "queued"):
             problems.append(f"{relpath}: has a verified mask but is still {status}")
-    folder = project.root / ANNOTATIONS_DIR
-    for path in sorted(folder.glob("*.png")) if folder.is_dir() else ():
-        if f"{ANNOTATIONS_DIR}/{path.name}" not in referenced:
-            problems.append(f"{ANNOTATIONS_DIR}/{path.name}: a mask file no record points at")
+    for name in (ANNOTATIONS_DIR, *LEGACY_DIRS):
+        folder = project.root / name
+        for path in sorted(folder.glob("*.png")) if folder.is_dir() else ():
+            if f"{name}/{path.name}" not in referenced and not path.name.startswith(TMP_MARK):
+                problems.append(f"{name}/{path.name}: a mask file no record points at")
     return problems
 
 

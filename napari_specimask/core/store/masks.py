@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,9 @@ class SaveConflict(SpecimaskError):
     def __init__(self, relpath: str, latest: dict):
         self.latest = latest
         who = latest.get("author") or "another annotator"
+        when = datetime.fromisoformat(latest["created_at"]).astimezone()
         super().__init__(f"{relpath}: {who} saved a mask for this image at "
-                         f"{latest['created_at']}, after you opened it; theirs is kept")
+                         f"{when:%Y-%m-%d %H:%M}, after you opened it; theirs is kept")
 
 
 def default_author() -> str:

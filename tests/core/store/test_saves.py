@@ -168,6 +168,9 @@ def test_old_projects_masks_are_read_through_their_rows(one):
     project.save_mask(i, _mask(5), "corrected")
     assert np.array_equal(project.load_mask(i), _mask(5))
     assert (project.root / "masks" / f"{i}.png").exists()
+    # what the old scheme's kill between rename and COMMIT left: a mask with no record
+    write_mask_png(project.root / "masks" / "7.png", _mask(2))
+    assert check_project(project) == ["masks/7.png: a mask file no record points at"]
 
 
 MOUNTS = """\
