@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import re
+import threading
 from collections.abc import Callable
 
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error
+from napari.utils import progress
+from napari.utils.notifications import notification_manager, show_error
+from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QProgressBar
 
 from napari_specimask.core.errors import SpecimaskError
@@ -17,12 +21,17 @@ from ._process import keep_triton_out
 def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
               on_progress: Callable | None = None, on_done: Callable | None = None,
               on_error: Callable | None = None, on_finished: Callable | None = None,
-              owner=None):
+              owner=None, stop: threading.Event | None = None, label: str | None = None):
     """Run ``make_job()`` (a core generator) in a thread; GUI-thread slots get the reports.
 
     ``make_job`` is called in the worker thread, so whatever it loads (a model, images)
-    never touches the GUI thread. Errors become napari notifications. With ``owner`` (a
-    widget), closing it asks the worker to stop at its next progress report.
+    never touches the GUI thread. Progress shows in ``bar`` and in napari's activity dock
+    (as ``label``), each ending full when the job succeeds. An error is one notification:
+    the project's own errors as their one-line message, anything else through napari's
+    handler (with its traceback, for a bug report). With ``owner`` (a widget), closing
+    its dock (napari takes the widget out of it) or deleting it ends the job: the worker
+    stops at its next report, ``stop`` (the job's own stop event) is set so work that
+    runs apart from the reports (training) ends too, and ``on_done`` is not called.
     """
 
     def body():
@@ -31,29 +40,92 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     gc.freeze()  # long-lived objects made since (layers, models) stay out of GC scans
     keep_triton_out()  # the job may import the torch stack first: see _process
 
-    worker = create_worker(body, _start_thread=False)
+    # _ignore_errors: superqt would also re-raise each error in the GUI thread, where
+    # napari's hook made a second toast and printed the traceback of an expected error
+    worker = create_worker(body, _start_thread=False, _ignore_errors=True)
+    shown = _Shown(bar, label or _label(owner))
 
     def progress(p):
-        if bar is not None and getattr(p, "total", 0):
-            bar.setMaximum(max(1, int(p.total)))
-            bar.setValue(min(int(p.done), int(p.total)))
-            bar.setFormat(f"%v / %m  {getattr(p, 'message', '')[-50:]}")
+        shown.update(p)
         if on_progress is not None:
             on_progress(p)
 
     def errored(exc):
-        show_error(str(exc) if isinstance(exc, SpecimaskError) else
-                   f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, SpecimaskError):
+            show_error(str(exc))
+        else:  # a bug: napari's handler, with the traceback for the report
+            notification_manager.receive_error(type(exc), exc, exc.__traceback__)
         if on_error is not None:
             on_error(exc)
 
     worker.yielded.connect(progress)
+    worker.returned.connect(lambda _: shown.complete())
     if on_done is not None:
         worker.returned.connect(on_done)
     worker.errored.connect(errored)
+    worker.finished.connect(shown.close)
     if on_finished is not None:
         worker.finished.connect(on_finished)
     if owner is not None:
-        owner.destroyed.connect(worker.quit)
+        def cancel(*_):
+            if stop is not None:
+                stop.set()
+            worker.quit()
+
+        owner.destroyed.connect(cancel)
+        worker.finished.connect(_OnUndock(owner, cancel).deleteLater)
     worker.start()
     return worker
+
+
+def _label(owner) -> str:
+    """'specimask: Active learning' for an ActiveLearningWidget's job."""
+    if owner is None:
+        return "specimask"
+    words = re.findall(r"[A-Z][a-z]*", type(owner).__name__.removesuffix("Widget"))
+    return "specimask: " + " ".join(words).capitalize()
+
+
+class _Shown:
+    """A job's progress in its widget's bar and in napari's activity dock."""
+
+    def __init__(self, bar: QProgressBar | None, label: str):
+        self.bar, self.label = bar, label
+        self.activity = progress(total=0, desc=label)
+
+    def update(self, p) -> None:
+        total, done = int(getattr(p, "total", 0) or 0), int(getattr(p, "done", 0) or 0)
+        message = getattr(p, "message", "")
+        if total:
+            if self.bar is not None:
+                self.bar.setMaximum(max(1, total))
+                self.bar.setValue(min(done, total))
+                self.bar.setFormat(f"%v / %m  {message[-50:]}")
+            self.activity.total = total
+            self.activity.n = min(done, total)
+        self.activity.set_description(f"{self.label}: {message[-40:]}" if message
+                                      else self.label)
+        self.activity.refresh()
+
+    def complete(self) -> None:
+        if self.bar is not None and self.bar.maximum() > 0:
+            self.bar.setValue(self.bar.maximum())
+            self.bar.setFormat("%v / %m  done")
+
+    def close(self) -> None:
+        self.activity.close()
+
+
+class _OnUndock(QObject):
+    """Calls ``cancel`` when napari takes ``widget`` out of its dock (the dock's close
+    button: ``remove_dock_widget`` sets the widget's parent to None)."""
+
+    def __init__(self, widget, cancel: Callable):
+        super().__init__(widget)
+        self.cancel = cancel
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.ParentChange and obj.parent() is None:
+            self.cancel()
+        return False

@@ -131,7 +131,7 @@ class ActiveLearningWidget(QWidget):
 
         self._busy("scoring…" if version else "drawing a random batch…")
         self.worker = start_job(
-            owner=self, make_job=job, bar=self.bar, on_done=self._done,
+            owner=self, stop=stop, make_job=job, bar=self.bar, on_done=self._done,
             on_finished=self._finished)
         return self.worker
 
@@ -159,7 +159,7 @@ class ActiveLearningWidget(QWidget):
         stop = self.stop_event
         self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")
         self.worker = start_job(
-            owner=self, make_job=lambda: run_round(project, cfg, plan, "better", stop),
+            owner=self, stop=stop, make_job=lambda: run_round(project, cfg, plan, "better", stop),
             bar=self.bar, on_progress=lambda p: self.state.setText(p.message),
             on_done=self._round_done, on_finished=self._finished)
         return self.worker

@@ -140,7 +140,8 @@ class TrainWidget(QWidget):
         self.state.setText(f"starting: {cfg.img_size} px, up to {cfg.epochs} epochs"
                            + (f" (iteration {cfg.iteration} schedule)" if cfg.iteration else ""))
         self.worker = start_job(
-            owner=self, make_job=lambda: train_job(project, cfg, self.stop_event, parent),
+            owner=self, stop=self.stop_event,
+            make_job=lambda: train_job(project, cfg, self.stop_event, parent),
             bar=self.bar, on_progress=self._progress, on_done=self._done,
             on_finished=self._finished)
         return self.worker

@@ -64,11 +64,14 @@ def then(job: Job[T], fn: Callable[[T], Any]) -> Job[T]:
 _DONE = object()
 
 
-def threaded(fn: Callable[[Callable[[Any], None]], T]) -> Job[T]:
+def threaded(fn: Callable[[Callable[[Any], None]], T],
+             stop: threading.Event | None = None) -> Job[T]:
     """Run ``fn(report)`` in a thread and yield what it reports; return its result.
 
     For engines that only take callbacks (Lightning's ``fit`` blocks), so they still fit
-    the generator shape the CLI and the GUI's ``thread_worker`` drive.
+    the generator shape the CLI and the GUI's ``thread_worker`` drive. A consumer that
+    quits (closes this generator) sets ``stop``, the event ``fn`` watches, so the thread
+    ends at its next step instead of running on unseen.
     """
     q: queue.Queue = queue.Queue()
     outcome: dict = {}
@@ -83,8 +86,13 @@ def threaded(fn: Callable[[Callable[[Any], None]], T]) -> Job[T]:
 
     thread = threading.Thread(target=target, name="specimask-job", daemon=True)
     thread.start()
-    while (item := q.get()) is not _DONE:
-        yield item
+    try:
+        while (item := q.get()) is not _DONE:
+            yield item
+    except GeneratorExit:
+        if stop is not None:
+            stop.set()
+        raise
     thread.join()
     if "error" in outcome:
         raise outcome["error"]

@@ -95,7 +95,7 @@ def test_the_launcher_freezes_the_heap_and_docking_alone_does_not(make_napari_vi
 
     frozen = gc.get_freeze_count()
     dock_widgets(make_napari_viewer())
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen  # (frozen objects of earlier tests may be freed)
     out = run_python(
         "import gc\n"
         "from napari_specimask._launch import open_gui\n"

@@ -587,3 +587,31 @@ def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatc
     click(qtbot, annotate.buttons["skip"])
     assert session.project.image(ids[0]).status == "skipped" and annotate.image_id == ids[1]
     assert [a["origin"] for a in session.project.annotations(ids[0])][1:] == ["hand"]
+
+
+def test_closing_the_train_dock_mid_run_stops_it_and_activates_nothing(make_napari_viewer,
+                                                                      qtbot, trained_demo):
+    """Old code: the run went on unseen to the end, was activated and refreshed proposals."""
+    from napari_specimask.core.store.registry import active_version, list_models
+
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    session.open(trained_demo)
+    before = active_version(session.project)
+    dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
+    train.form.img_size.value = 64
+    train.form.epochs.value = 200  # far longer than the test waits
+    train.form.encoder_weights.value = "none"
+    steps = []
+    worker = train.start()
+    worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60_000)
+    click(qtbot, dock.title.close_button)  # the dock's x, as a person closes it
+    assert train.parent() is None  # napari took it out of its dock; it lives on unseen
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
+    qtbot.waitUntil(lambda: list_models(session.project)[-1]["status"] != "training",
+                    timeout=60_000)  # the training thread ends at its next step
+    version = list_models(session.project)[-1]
+    assert version["status"] == "stopped"
+    assert active_version(session.project) == before
+    assert train.refresh_worker is None

@@ -198,8 +198,10 @@ def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> 
 
 def train_job(project: Project, cfg: TrainConfig, stop: threading.Event | None = None,
               parent: str | None = None) -> Job[TrainResult]:
-    """``train`` as a generator of TrainProgress (for the GUI's thread_worker)."""
-    return threaded(lambda report: train(project, cfg, report, stop, parent))
+    """``train`` as a generator of TrainProgress (for the GUI's thread_worker); closing
+    the generator stops the training at its next step."""
+    stop = stop or threading.Event()
+    return threaded(lambda report: train(project, cfg, report, stop, parent), stop)
 
 
 def _float(value) -> float | None:
