@@ -122,3 +122,19 @@ def test_annotate_reads_masks_exported_under_clash_names(tmp_path, capsys):
     capsys.readouterr()
     assert main(["annotate", str(p), "--masks", str(tmp_path / "todo")]) == 0
     assert "saved 2 of 2 queued image(s): 2 accepted" in capsys.readouterr().out
+
+
+def test_select_with_the_default_strategy_and_no_model_draws_random(tmp_path, capsys):
+    from napari_specimask.core.io.images import write_image
+
+    img = np.full((30, 40, 3), 220, np.uint8)
+    for k in range(4):
+        img[k, k] = 10
+        write_image(tmp_path / "imgs" / f"s{k}.png", img.copy())
+    p = tmp_path / "p"
+    assert main(["init", str(p), "--images", str(tmp_path / "imgs")]) == 0
+    assert main(["select", str(p), "--strategy", "stochastic"]) == 1  # asked for: refused
+    capsys.readouterr()
+    assert main(["select", str(p), "--batch-size", "2"]) == 0  # the default: a note
+    out, err = capsys.readouterr()
+    assert "queued by random" in out and "no trained model yet" in err

@@ -127,7 +127,7 @@ class ActiveLearningWidget(QWidget):
             return (yield from select_next(project, plan.strategy, plan.batch_size,
                                            n_batches=plan.n_batches, seed=plan.seed,
                                            aggregation=plan.aggregation, scorer=scorer,
-                                           stop=stop))
+                                           stop=stop, fallback=True))
 
         self._busy("scoring…" if version else "drawing a random batch…")
         self.worker = start_job(
@@ -145,7 +145,8 @@ class ActiveLearningWidget(QWidget):
         scored = f", {selection.n_scored} scored" if selection.n_scored else ""
         self.state.setText(f"iteration {selection.iteration}: {len(selection.chosen)} images "
                            f"queued by {selection.strategy} from {selection.n_candidates} "
-                           f"candidates{scored}")
+                           f"candidates{scored}"
+                           + (f" ({selection.note})" if selection.note else ""))
         self.session.images_changed.emit()
         self.session.set_queue([i for i, _ in selection.chosen])
         self.refresh_history()

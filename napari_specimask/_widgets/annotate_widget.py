@@ -188,6 +188,10 @@ class AnnotateWidget(QWidget):
         finally:
             self._saving = False
         show_info(f"saved ({result['origin']})")
+        record = self.session.project.image(self.image_id)
+        self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
+                            f"{record.role}, {record.status}); saved as {result['origin']} "
+                            f"at {time.strftime('%H:%M:%S')}")
         self._update_progress()
         return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -16,7 +17,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
+from napari_specimask.core.masks.coldstart import ColdStart, propose_masks
 from napari_specimask.core.store.overview import COLUMNS, image_rows
 from napari_specimask.core.store.project import Project
 
@@ -67,7 +70,13 @@ class ProjectWidget(QWidget):
         self.session.open(root)
 
     def new_project(self, root: str | Path, images: str | Path | None = None) -> None:
-        self.session.set_project(Project.create(root))
+        """Create the project (its folder too) and add the images, if given."""
+        try:
+            project = Project.create(root)
+        except SpecimaskError as exc:
+            show_error(str(exc))
+            return
+        self.session.set_project(project)
         if images:
             self.add_folder(images)
 
@@ -75,15 +84,23 @@ class ProjectWidget(QWidget):
         project = self.session.project
         self.progress.setVisible(True)
 
-        def done(report):
+        def job():  # import, then the cold-start proposals of what came in
+            report = yield from import_images(project, folder)
+            cold_start = ColdStart.from_settings(project.settings.coldstart)
+            yield from propose_masks(project, cold_start, image_ids=report.added)
+            return report, cold_start.method
+
+        def done(result):
+            report, method = result
             self.progress.setVisible(False)
             self.session.images_changed.emit()
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
-            self.title.setText(f"{self._name()}: added {len(report.added)}{skipped}")
+            self.title.setText(f"{self._name()}: added {len(report.added)} with '{method}' "
+                               f"cold-start proposals{skipped}")
 
-        return start_job(
-            owner=self, make_job=lambda: import_images(project, folder), bar=self.progress,
-            on_done=done, on_error=lambda e: self.progress.setVisible(False))
+        return start_job(owner=self, make_job=job, bar=self.progress, on_done=done,
+                         on_error=lambda e: self.progress.setVisible(False),
+                         label="specimask: importing and cold start")
 
     def refresh(self, *_):
         project = self.session.project
@@ -108,7 +125,10 @@ class ProjectWidget(QWidget):
         self.session.show_requested.emit(image_id)
 
     def _ask_new(self):
-        root = QFileDialog.getExistingDirectory(self, "Folder for the new project")
+        # a save dialog: the person types the name of a folder that does not exist yet
+        root, _ = QFileDialog.getSaveFileName(
+            self, "New project: type its folder's name", "", "",
+            options=QFileDialog.Option.DontConfirmOverwrite)
         if root:
             images = QFileDialog.getExistingDirectory(self, "Folder of images to add")
             self.new_project(root, images or None)

@@ -134,8 +134,11 @@ def cmd_select(args) -> int:
         selection = drive(select_next(
             project, strategy, args.batch_size or sel.batch_size,
             n_batches=n_batches or None, seed=sel.seed if args.seed is None else args.seed,
-            aggregation=args.aggregation or sel.aggregation, scorer=scorer), "select")
+            aggregation=args.aggregation or sel.aggregation, scorer=scorer,
+            fallback=args.strategy is None), "select")
         result = selection.to_json(project)
+    if selection.note:
+        print(f"specimask: {selection.note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result))
         return 0

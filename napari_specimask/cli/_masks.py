@@ -49,13 +49,9 @@ def register(sub) -> None:
 
 def cmd_propose(args) -> int:
     with Project.open(args.project) as project:
-        cs = project.settings.coldstart
-        pick = lambda value, default: default if value is None else value  # noqa: E731
-        cold_start = ColdStart(
-            pick(args.method, cs.method),
-            PostProcess(pick(args.kernel, cs.kernel), pick(args.iters, cs.iters),
-                        pick(args.fill_holes, cs.fill_holes), pick(args.min_size, cs.min_size)),
-        )
+        cold_start = ColdStart.from_settings(
+            project.settings.coldstart, method=args.method, kernel=args.kernel,
+            iters=args.iters, fill_holes=args.fill_holes, min_size=args.min_size)
         n = drive(propose_masks(project, cold_start, args.include_labeled), "propose")
     print(f"stored {n} '{cold_start.method}' proposal(s) (origin pseudo) in {project.root}")
     return 0

@@ -36,6 +36,7 @@ class Selection:
     n_scored: int
     n_batches: int
     proposals: dict[int, str | None] = field(default_factory=dict)
+    note: str | None = None  # e.g. why another strategy was used
 
     def to_json(self, project: Project) -> dict:
         return {
@@ -51,16 +52,25 @@ class Selection:
 def select_next(project: Project, strategy: str, batch_size: int, *,
                 n_batches: int | None = None, seed: int = 0, aggregation: str = "mean",
                 scorer: ModelScorer | None = None, write_proposals: bool = True,
-                stop: threading.Event | None = None) -> Job[Selection]:
+                stop: threading.Event | None = None,
+                fallback: bool = False) -> Job[Selection]:
     """Pick the next batch from unlabelled pool images, record it as an iteration, mark
-    its images ``queued`` and store the proposal each will be shown with."""
+    its images ``queued`` and store the proposal each will be shown with.
+
+    A strategy that needs a model, with none trained yet: an error, or with ``fallback``
+    (the default strategy, not one asked for) a random batch and a note saying so.
+    """
     chooser = get_strategy(strategy)
     ids = project.image_ids(role="pool", status="unlabeled")
     if not ids:
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left to select")
+    note = None
     if chooser.needs_model and scorer is None:
-        raise SpecimaskError(f"the {strategy} strategy needs a trained model; train one "
-                             "(`specimask train`) or use --strategy random")
+        if not fallback:
+            raise SpecimaskError(f"the {strategy} strategy needs a trained model; train one "
+                                 "(`specimask train`) or use --strategy random")
+        note = f"no trained model yet: a random batch instead of {strategy}, which needs one"
+        strategy, chooser = "random", get_strategy("random")
     options = {"n_batches": n_batches, "aggregation": aggregation}
     score = (lambda wanted: scorer.score(wanted, stop)) if scorer is not None else None
     choice = yield from choose(chooser, Candidates(
@@ -80,7 +90,7 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
         project, strategy=strategy, seed=seed, batch_size=batch_size, model_version=version,
         params=params, chosen=chosen, batch_score=choice.batch_score, proposals=proposals)
     return Selection(iteration, strategy, version, chosen, choice.batch_score, len(ids),
-                     params["n_scored"], choice.n_batches, proposals)
+                     params["n_scored"], choice.n_batches, proposals, note)
 
 
 def choose(strategy: Strategy, candidates: Candidates) -> Job[Choice]:

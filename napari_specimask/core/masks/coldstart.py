@@ -116,11 +116,22 @@ class ColdStart:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         return self.post(METHODS[self.method](rgb))
 
+    @classmethod
+    def from_settings(cls, cs, **overrides) -> ColdStart:
+        """The project's ``[coldstart]`` settings, with the overrides that are not None."""
+        v = {k: getattr(cs, k) for k in ("method", "kernel", "iters", "fill_holes", "min_size")}
+        v.update({k: o for k, o in overrides.items() if o is not None})
+        return cls(v["method"], PostProcess(v["kernel"], v["iters"], v["fill_holes"],
+                                            v["min_size"]))
+
 
 def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
-                  stop: threading.Event | None = None) -> Job[int]:
-    """Store a ``pseudo`` proposal for each unlabelled image (or all); returns how many."""
-    records = [r for r in project.images() if include_labeled or r.status != "labeled"]
+                  stop: threading.Event | None = None,
+                  image_ids: list[int] | None = None) -> Job[int]:
+    """Store a ``pseudo`` proposal for each unlabelled image (or all, or ``image_ids``);
+    returns how many."""
+    records = project.images_by_id(image_ids) if image_ids is not None else project.images()
+    records = [r for r in records if include_labeled or r.status != "labeled"]
     done = 0
     for i, record in enumerate(records):
         if stopped(stop):

@@ -1,0 +1,96 @@
+"""A person's first minutes in napari alone: New project... makes the folder it is given and
+the added images come with cold-start proposals (old code: "Directory not found", and no
+proposals, so Annotate had nothing to show)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+
+napari = pytest.importorskip("napari")
+pytestmark = pytest.mark.gui
+
+SHEETS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "violaceae_pool"
+
+
+def _images(folder: Path) -> Path:
+    """Three real herbarium sheets where the pool is at hand, else synthetic ones."""
+    folder.mkdir()
+    real = sorted(SHEETS.glob("*.jpg"))[:3]
+    for path in real:
+        shutil.copy(path, folder / path.name)
+    if not real:
+        from napari_specimask.core.io.images import write_image
+        for k in range(3):
+            img = np.full((60, 80, 3), 230, np.uint8)
+            img[10 + k:40, 20:60] = (40, 90, 30)
+            write_image(folder / f"sheet{k}.png", img)
+    return folder
+
+
+def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, tmp_path,
+                                                    monkeypatch):
+    from qtpy.QtWidgets import QFileDialog
+
+    from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets._session import session_for
+    from napari_specimask.core.store.project import Project
+
+    images = _images(tmp_path / "sheets")
+    root = tmp_path / "herbarium" / "violaceae"  # does not exist yet, nor its parent
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(root), ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(images))
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    session = session_for(viewer)
+    qtbot.mouseClick(w["Project"].new_button, Qt.MouseButton.LeftButton)
+    assert session.project is not None and session.project.root == root.resolve()
+    qtbot.waitUntil(lambda: "cold-start proposals" in w["Project"].title.text(),
+                    timeout=120_000)
+    with Project.open(root) as p:
+        records = p.images()
+        assert len(records) == 3
+        assert all(p.mask_path(r.id, "pseudo") is not None for r in records)
+
+
+def test_new_project_over_an_existing_one_says_so(make_napari_viewer, tmp_path, monkeypatch):
+    from napari_specimask._launch import dock_widgets
+    from napari_specimask._widgets import project_widget
+    from napari_specimask.core.store.project import Project
+
+    Project.create(tmp_path / "p").close()
+    said = []
+    monkeypatch.setattr(project_widget, "show_error", said.append)
+    w = dock_widgets(make_napari_viewer())
+    w["Project"].new_project(tmp_path / "p")
+    assert len(said) == 1 and "a project already exists here" in said[0]
+
+
+def test_the_default_strategy_without_a_model_draws_a_random_batch(docked, qtbot, demo):
+    """Old code: two identical error toasts and a status stuck on 'drawing a random
+    batch...'."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, w, session = docked(demo)
+    al = w["Active learning"]
+    assert al.strategy.currentText() == "stochastic" and session.active_model is None
+    seen = len(notification_manager.records)
+    qtbot.mouseClick(al.select_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: al.worker is None, timeout=60_000)
+    assert "queued by random" in al.state.text() and "no trained model yet" in al.state.text()
+    assert session.queue and len(session.queue) <= al.batch_size.value()
+    assert not [r for r in notification_manager.records[seen:] if "error" in str(r.type)]
+
+
+def test_the_status_line_says_what_a_save_did(docked, qtbot, demo):
+    """Old code: the line still said 'queued; showing its proposal' after the save."""
+    viewer, w, session = docked(demo)
+    session.set_queue([r.id for r in session.project.images(role="pool")][:2])
+    annotate = w["Annotate"]
+    assert "queued" in annotate.status.text() or "unlabeled" in annotate.status.text()
+    qtbot.mouseClick(annotate.buttons["save"], Qt.MouseButton.LeftButton)
+    assert "labeled); saved as" in annotate.status.text()
