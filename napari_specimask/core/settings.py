@@ -75,6 +75,22 @@ class Offered:
     option: Option
 
 
+def how_to_set(name: str, value: object = True) -> str:
+    """How a person sets a training option, in both places: for an error message that
+    serves the CLI and napari alike ("--no-val, or in napari's Train: untick ...")."""
+    o = next(x for cls in (ModelSettings, TrainSettings) for x in offered(cls)
+             if x.name == name)
+    flag = o.option.flag or "--" + name.replace("_", "-")
+    label = o.option.label or name.replace("_", " ")
+    if not o.option.form:
+        return flag
+    where = "Train" + (" › more options" if o.option.form == "more" else "")
+    if o.kind is bool:
+        gui = f"{'untick' if value is False else 'tick'} '{label}'"  # the box is the field
+        return f"{flag}, or in napari's {where}: {gui}"
+    return f"{flag} {value}, or in napari's {where}: '{label}' {value}"
+
+
 def offered(cls) -> list[Offered]:
     """The fields of a settings dataclass that carry an ``Option``, in order."""
     hints = typing.get_type_hints(cls)

@@ -94,3 +94,25 @@ def test_the_status_line_says_what_a_save_did(docked, qtbot, demo):
     assert "queued" in annotate.status.text() or "unlabeled" in annotate.status.text()
     qtbot.mouseClick(annotate.buttons["save"], Qt.MouseButton.LeftButton)
     assert "labeled); saved as" in annotate.status.text()
+
+
+def test_training_errors_name_the_controls_of_the_form(docked, qtbot, demo, monkeypatch):
+    """Old code: 'add --use-pseudo', a flag, where the form says 'also train on cold-start
+    masks'; 'pass --no-val' with no control named."""
+    from napari_specimask._widgets import _jobs
+
+    viewer, w, session = docked(demo)
+    train = w["Train"]
+    said = []
+    monkeypatch.setattr(_jobs, "show_error", said.append)
+    train.form.encoder_weights.value = "none"
+    train.start()  # the demo's pool has no verified masks
+    qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
+    assert len(said) == 1 and "tick 'also train on cold-start masks'" in said[0]
+    assert train.form.use_pseudo.label == "also train on cold-start masks"
+    session.project.set_role([r.id for r in session.project.images(role="val")], "test")
+    train.form.use_pseudo.value = True
+    train.start()
+    qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
+    assert "untick 'require validation images'" in said[1]
+    assert train.form.require_val.label == "require validation images"

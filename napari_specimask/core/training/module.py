@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from ..errors import SpecimaskError
+from ..settings import how_to_set
 from ..io.images import read_image, to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.losses import build_loss, dice_iou_per_image
@@ -77,12 +78,13 @@ class ProjectDataModule(L.LightningDataModule):
         if len(self.samples) < 2:
             raise SpecimaskError(
                 f"{project.root}: {len(self.samples)} training image(s) with a verified mask; "
-                "at least 2 are needed (verify masks, or add --use-pseudo to train on "
-                "cold-start proposals)")
+                "at least 2 are needed: save or import masks, or train on the cold-start "
+                f"proposals too ({how_to_set('use_pseudo')})")
         if cfg.require_val and not self.val_samples:
             raise SpecimaskError(
-                f"{project.root}: no validation images (role val with a mask); import some "
-                "with `specimask import PROJECT DIR --masks MASKS --role val`, or pass --no-val")
+                f"{project.root}: no validation images (role val with a mask); move some "
+                "labelled ones there (`specimask split`), import some with `--role val`, or "
+                f"train without ({how_to_set('require_val', False)})")
         refs = reference_images(project, cfg.img_size, cfg.seed) \
             if cfg.augment == "specialized" else []
         limit = project.settings.images.max_pixels
