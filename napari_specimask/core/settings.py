@@ -107,11 +107,16 @@ def offered(cls) -> list[Offered]:
     return out
 
 
+# offered in the form (any smp encoder name can be typed): small to large, all ImageNet
+ENCODER_SUGGESTIONS = ("resnet18", "resnet34", "resnet50", "efficientnet-b0", "mobilenet_v2")
+
+
 @dataclass
 class ModelSettings:
     arch: str = option("unet", "network architecture", form="main", label="architecture",
                        choices=tuple(ARCHS))
-    encoder: str = option("resnet34", "any segmentation-models-pytorch encoder (resnet34)")
+    encoder: str = option("resnet34", "any segmentation-models-pytorch encoder (resnet34)",
+                          form="main", suggestions=ENCODER_SUGGESTIONS)
     encoder_weights: str = option("imagenet", "imagenet, none, or a weights file",
                                   form="main", suggestions=("imagenet", "none"))
     img_size: int = option(512, "model input size (px, square)", form="main",

@@ -12,10 +12,10 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from ..errors import SpecimaskError
-from ..settings import how_to_set
 from ..io.images import read_image, to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.losses import build_loss, dice_iou_per_image
+from ..settings import how_to_set
 from ..store.project import Project
 from .augment import Augmentation
 from .config import TrainConfig
