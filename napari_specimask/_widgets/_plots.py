@@ -14,18 +14,38 @@ from qtpy.QtCore import QTimer
 
 REDRAW_MS = 500
 MARGINS_PX = {"left": 52, "right": 10, "top": 8, "bottom": 46}  # room for tick labels
+MIN_HEIGHT_PX = 130
 
 
 class LinePlot(FigureCanvasQTAgg):
-    def __init__(self, xlabel: str, ylabel: str, height: float = 2.2):
+    """``viewer``: follow its theme (light or dark), now and when it changes."""
+
+    def __init__(self, xlabel: str, ylabel: str, height: float = 2.2, viewer=None):
         self.figure = Figure(figsize=(4, height), dpi=90)
         super().__init__(self.figure)
+        self.setMinimumHeight(MIN_HEIGHT_PX)  # a crowded dock must not squash the axes
         self.ax = self.figure.add_subplot(111)
         self.xlabel, self.ylabel = xlabel, ylabel
         self.series: dict[str, tuple[list, list]] = {}
+        self.colours = {"background": "white", "text": "black"}
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
+        if viewer is not None:
+            self._follow_theme(viewer)
         self.clear()
+
+    def _follow_theme(self, viewer) -> None:
+        from napari.utils.theme import get_theme
+
+        def apply(*_):
+            theme = get_theme(viewer.theme)
+            self.colours = {"background": theme.background.as_hex(),
+                            "text": theme.text.as_hex()}
+            self._schedule()
+
+        viewer.events.theme.connect(apply)
+        self.destroyed.connect(lambda *_: viewer.events.theme.disconnect(apply))
+        apply()
 
     def resizeEvent(self, event) -> None:
         """Margins in pixels, not fractions: a dock squeezes the plot, and fractional
@@ -64,5 +84,17 @@ class LinePlot(FigureCanvasQTAgg):
         self.ax.set_ylabel(self.ylabel)
         self.ax.grid(alpha=0.3)
         if self.series:
-            self.ax.legend(fontsize=8)
+            self.ax.legend(fontsize=8, facecolor=self.colours["background"],
+                           labelcolor=self.colours["text"])
+        self._paint()
         self.draw_idle()
+
+    def _paint(self) -> None:
+        bg, fg = self.colours["background"], self.colours["text"]
+        self.figure.set_facecolor(bg)
+        self.ax.set_facecolor(bg)
+        self.ax.tick_params(colors=fg)
+        self.ax.xaxis.label.set_color(fg)
+        self.ax.yaxis.label.set_color(fg)
+        for spine in self.ax.spines.values():
+            spine.set_color(fg)

@@ -54,12 +54,13 @@ class TrainWidget(QWidget):
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
-        self.plot = LinePlot("step", "loss, Dice")
+        self.plot = LinePlot("step", "train loss", viewer=napari_viewer)
+        self.dice_plot = LinePlot("epoch", "val Dice", viewer=napari_viewer)  # own axes
         self.models = ModelsPanel(self.session, self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form.native)
         layout.addLayout(self._build_buttons())
-        for w in (self.bar, self.state, self.plot, self.models):
+        for w in (self.bar, self.state, self.plot, self.dice_plot, self.models):
             layout.addWidget(w)
         self.session.project_changed.connect(self._load_defaults)
         self.session.set_training_form(self.docked_config)  # rounds train with this form
@@ -135,6 +136,7 @@ class TrainWidget(QWidget):
         self.result = None
         self.listed = False
         self.plot.clear()
+        self.dice_plot.clear()
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.state.setText(f"starting: {cfg.img_size} px, up to {cfg.epochs} epochs"
@@ -159,7 +161,7 @@ class TrainWidget(QWidget):
         if p.stage == "train" and p.train_loss is not None:
             self.plot.add("train loss", p.step, p.train_loss)
         elif p.stage == "validate" and p.val_dice is not None:
-            self.plot.add("val Dice", p.step, p.val_dice)
+            self.dice_plot.add("val Dice", p.epoch, p.val_dice)
 
     def _done(self, result) -> None:
         self.result = result

@@ -121,6 +121,8 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert train.result.status == "ready" and session.active_model is not None
     assert train.plot.series["train loss"][0]
+    epochs, dice = train.dice_plot.series["val Dice"]  # its own axes: per epoch, not step
+    assert epochs == sorted(set(epochs)) and max(epochs) <= 2 and all(0 <= d <= 1 for d in dice)
 
     # the refreshed model now proposes the next batch, with TTA scores
     al.strategy.setCurrentText("stochastic")
@@ -615,3 +617,20 @@ def test_closing_the_train_dock_mid_run_stops_it_and_activates_nothing(make_napa
     assert version["status"] == "stopped"
     assert active_version(session.project) == before
     assert train.refresh_worker is None
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_plots_follow_the_viewer_theme(make_napari_viewer, theme):
+    """Old code: white plots on napari's dark theme."""
+    from napari.utils.theme import get_theme
+
+    viewer = make_napari_viewer()
+    w = dock_widgets(viewer)
+    viewer.theme = theme
+    plot = w["Train"].plot
+    plot.add("train loss", 1, 0.5)
+    plot.redraw()
+    want = get_theme(theme).background.as_hex().lower()
+    from matplotlib.colors import to_hex
+    assert to_hex(plot.figure.get_facecolor()).lower() == want
+    assert to_hex(plot.ax.get_facecolor()).lower() == want
