@@ -14,9 +14,22 @@ def dock_widgets(viewer) -> dict:
     """
     docked = {}
     for i, name in enumerate(WIDGETS):
-        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=i > 0)
+        dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=i > 0)
+        dock.setWindowTitle(name)  # the tab's text: "Train", not "Train (napari-specimask)"
         docked[name] = widget
+    readable_tabs(viewer)
     return docked
+
+
+def readable_tabs(viewer) -> None:
+    """Seven tabs in a dock-wide bar: Qt cuts each name to 'Pr...'; show whole names and
+    let the bar scroll instead (arrows at its end)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    for bar in viewer.window._qt_window.findChildren(QTabBar):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
 
 
 def raise_tab(viewer, name: str) -> None:

@@ -634,3 +634,16 @@ def test_plots_follow_the_viewer_theme(make_napari_viewer, theme):
     from matplotlib.colors import to_hex
     assert to_hex(plot.figure.get_facecolor()).lower() == want
     assert to_hex(plot.ax.get_facecolor()).lower() == want
+
+
+def test_seven_tabs_keep_their_whole_names(make_napari_viewer):
+    """Old code: 'Pr...', 'T...', 'Q...' (seven 'Name (napari-specimask)' tabs, elided)."""
+    from qtpy.QtWidgets import QTabBar
+
+    viewer = make_napari_viewer()
+    dock_widgets(viewer)
+    bars = [b for b in viewer.window._qt_window.findChildren(QTabBar) if b.count() == 7]
+    assert len(bars) == 1
+    bar = bars[0]
+    assert [bar.tabText(i) for i in range(bar.count())] == list(WIDGETS)
+    assert bar.elideMode() == Qt.TextElideMode.ElideNone and bar.usesScrollButtons()
