@@ -17,6 +17,7 @@ from napari_specimask.core.active.scoring import ScoreSpec
 from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
 from napari_specimask.core.store.scores import cached_scores
 
+from ._colormaps import PROBABILITY, UNCERTAINTY
 from ._jobs import start_job
 from ._layers import put_image, put_labels
 from ._session import session_for
@@ -131,12 +132,12 @@ class PredictionsWidget(QWidget):
         others get the data when switched on."""
         self.shown = (pred, contour, text)
         if self.show_probability.isChecked():
-            put_image(self.viewer, "probability", pred.probability, colormap="magma", opacity=0.5,
-                      contrast_limits=(0, 1), blending="additive")
+            put_image(self.viewer, "probability", pred.probability, colormap=PROBABILITY,
+                      contrast_limits=(0, 1), blending="translucent")
         if self.show_uncertainty.isChecked() and pred.uncertainty is not None:
-            put_image(self.viewer, "uncertainty", pred.uncertainty, colormap="inferno", opacity=0.6,
+            put_image(self.viewer, "uncertainty", pred.uncertainty, colormap=UNCERTAINTY,
                       contrast_limits=(0, max(0.05, float(pred.uncertainty.max()))),
-                      blending="additive")
+                      blending="translucent")
         if self.show_contour.isChecked():
             put_labels(self.viewer, "prediction", contour,
                        {0: "transparent", 1: "cyan"}, opacity=0.9)

@@ -647,3 +647,13 @@ def test_seven_tabs_keep_their_whole_names(make_napari_viewer):
     bar = bars[0]
     assert [bar.tabText(i) for i in range(bar.count())] == list(WIDGETS)
     assert bar.elideMode() == Qt.TextElideMode.ElideNone and bar.usesScrollButtons()
+
+
+def test_overlays_are_translucent_with_a_transparent_floor():
+    """Old code: additive inferno/magma, a pale wash on white paper."""
+    from napari_specimask._widgets._colormaps import PROBABILITY, UNCERTAINTY
+
+    for cmap in (PROBABILITY, UNCERTAINTY):
+        rgba = cmap.map(np.array([0.0, 1.0]))
+        assert rgba[0, 3] == 0 and rgba[1, 3] >= 0.65  # clear when sure, solid at the top
+        assert rgba[1, :3].max() - rgba[1, :3].min() > 0.5  # a saturated colour, not grey
