@@ -40,6 +40,18 @@ def score_text(project, version: str, image_id: int, tta: int, measure: str) -> 
             f"rank {rank} of {len(scores)} scored")
 
 
+# toggles, like the Annotate widget's keys (Alt + a letter, free in napari)
+HOTKEYS = {"probability": "Alt-P", "uncertainty": "Alt-U", "contour": "Alt-C",
+           "mask outline": "Alt-O"}
+
+
+def toggle_outline(viewer) -> None:
+    """The mask layer filled, or as its outline (to see the sheet under the paint)."""
+    if "mask" in viewer.layers:
+        layer = viewer.layers["mask"]
+        layer.contour = 0 if layer.contour else 2
+
+
 class PredictionsWidget(QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
@@ -48,9 +60,12 @@ class PredictionsWidget(QWidget):
         self.worker = None
         self.image_id: int | None = None
         self.tta = QSpinBox(minimum=1, maximum=8, value=8)
-        self.show_probability = QCheckBox("probability", checked=False)
-        self.show_uncertainty = QCheckBox("uncertainty", checked=True)
-        self.show_contour = QCheckBox("prediction contour", checked=True)
+        self.show_probability = QCheckBox(f"probability ({HOTKEYS['probability']})",
+                                          checked=False)
+        self.show_uncertainty = QCheckBox(f"uncertainty ({HOTKEYS['uncertainty']})",
+                                          checked=True)
+        self.show_contour = QCheckBox(f"prediction contour ({HOTKEYS['contour']})",
+                                      checked=True)
         self.info = QLabel("Select an image in Annotate")
         self.info.setWordWrap(True)
         form = QFormLayout()
@@ -73,6 +88,12 @@ class PredictionsWidget(QWidget):
         self._project_changed(self.session.project)
         for box in (self.show_probability, self.show_uncertainty, self.show_contour):
             box.toggled.connect(self._toggled)
+        boxes = {"probability": self.show_probability, "uncertainty": self.show_uncertainty,
+                 "contour": self.show_contour}
+        for name, box in boxes.items():
+            napari_viewer.bind_key(HOTKEYS[name], lambda _v, b=box: b.toggle(), overwrite=True)
+        napari_viewer.bind_key(HOTKEYS["mask outline"], lambda _v: toggle_outline(napari_viewer),
+                               overwrite=True)
 
     def _project_changed(self, project) -> None:
         if self.prefetcher is not None:

@@ -657,3 +657,21 @@ def test_overlays_are_translucent_with_a_transparent_floor():
         rgba = cmap.map(np.array([0.0, 1.0]))
         assert rgba[0, 3] == 0 and rgba[1, 3] >= 0.65  # clear when sure, solid at the top
         assert rgba[1, :3].max() - rgba[1, :3].min() > 0.5  # a saturated colour, not grey
+
+
+def test_overlay_and_outline_hotkeys(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    session.set_queue([r.id for r in session.project.images(role="pool")][:1])
+    preds, canvas = w["Predictions"], viewer.window._qt_viewer.canvas.native
+    alt = Qt.KeyboardModifier.AltModifier
+    for key, box in ((Qt.Key.Key_U, preds.show_uncertainty), (Qt.Key.Key_P,
+                     preds.show_probability), (Qt.Key.Key_C, preds.show_contour)):
+        before = box.isChecked()
+        qtbot.keyClick(canvas, key, alt)
+        assert box.isChecked() != before
+    mask = viewer.layers["mask"]
+    assert mask.contour == 0
+    qtbot.keyClick(canvas, Qt.Key.Key_O, alt)
+    assert mask.contour > 0
+    qtbot.keyClick(canvas, Qt.Key.Key_O, alt)
+    assert mask.contour == 0
