@@ -204,7 +204,7 @@ def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
     from dataclasses import fields
 
     from napari_specimask.cli import build_parser
-    from napari_specimask.cli._options import TRAIN_OPTIONS, flag
+    from napari_specimask.cli._options import TRAIN_OPTIONS
     from napari_specimask.cli._train import config_from_args
     from napari_specimask.core.settings import ModelSettings, TrainSettings
     from napari_specimask.core.store.project import Project
@@ -221,7 +221,7 @@ def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
     argv, expected = ["train", "p"], {}
     for o in TRAIN_OPTIONS:
         text, expected[o.name] = _other_value(o)
-        argv += [flag(o)] if text is None else [flag(o), text]
+        argv += [o.flag] if text is None else [o.flag, text]
     args = parser.parse_args(argv)
     with Project.create(tmp_path / "p") as project:
         assert config_from_args(project, parser.parse_args(["train", "p"])) == \

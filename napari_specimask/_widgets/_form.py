@@ -52,7 +52,7 @@ class EditableComboBox(ComboBox):
 def option_widget(o: Offered) -> Widget:
     """The widget for one option, showing its default."""
     opt = o.option
-    label = opt.label or o.name.replace("_", " ")
+    label = o.label
     tooltip = opt.tip or opt.help
     if o.kind is list:
         w = CheckList(opt.choices, name=o.name, label=label, tooltip=tooltip)

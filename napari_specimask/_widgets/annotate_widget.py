@@ -34,7 +34,12 @@ from napari_specimask.core.store.leases import (
     release_all,
     take_lease,
 )
-from napari_specimask.core.store.masks import ANY, SaveConflict, default_author, latest_annotation
+from napari_specimask.core.store.masks import (
+    ANY,
+    SaveConflict,
+    default_author,
+    latest_annotation_id,
+)
 
 from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for
@@ -123,8 +128,7 @@ class AnnotateWidget(QWidget):
         record, image, start = item.record, item.image, item.start
         self.image_id = image_id
         self.initial = start.copy()
-        latest = latest_annotation(self.session.project, image_id)
-        self.base = latest["id"] if latest is not None else None
+        self.base = latest_annotation_id(self.session.project, image_id)
         held = self._lease_shown()
         image_layer = put_image(self.viewer, "image", image, rgb=True)
         labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",

@@ -176,13 +176,18 @@ def cmd_annotate(args) -> int:
     image: another annotator's image (leased) is left to them, and a mask someone saved
     after this run started is kept, not replaced, unless --overwrite."""
     from napari_specimask.core.store.leases import new_holder, release_all, take_lease
-    from napari_specimask.core.store.masks import ANY, SaveConflict, default_author
+    from napari_specimask.core.store.masks import (
+        ANY,
+        SaveConflict,
+        default_author,
+        latest_annotation_id,
+    )
 
     masks = mask_files_by_name(args.masks)
     author = args.author or default_author()
     with Project.open(args.project) as project:
         queued = project.images(status="queued")
-        start = {r.id: _latest_id(project, r.id) for r in queued}
+        start = {r.id: latest_annotation_id(project, r.id) for r in queued}
         holder = new_holder(author)
         done, others, refused = [], [], []
         try:
@@ -216,13 +221,6 @@ def cmd_annotate(args) -> int:
     for line in refused:
         print(f"specimask: not saved: {line}", file=sys.stderr)
     return 1 if refused else 0
-
-
-def _latest_id(project: Project, image_id: int) -> int | None:
-    from napari_specimask.core.store.masks import latest_annotation
-
-    row = latest_annotation(project, image_id)
-    return row["id"] if row is not None else None
 
 
 def cmd_simulate(args) -> int:

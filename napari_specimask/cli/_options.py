@@ -3,15 +3,11 @@ core/settings.py): a new setting gets its flag, its help and its checks from the
 
 from __future__ import annotations
 
-from napari_specimask.core.settings import Offered, offered
+from napari_specimask.core.settings import offered
 from napari_specimask.core.training.config import TrainConfig
 from napari_specimask.core.vocabulary import GRID_KEYS
 
 TRAIN_OPTIONS = offered(TrainConfig)
-
-
-def flag(o: Offered) -> str:
-    return o.option.flag or "--" + o.name.replace("_", "-")
 
 
 def comma_list(text: str) -> list[str]:
@@ -26,13 +22,13 @@ def add_train_options(parser, grid: bool = False) -> None:
         if grid and o.name in GRID_KEYS:
             values = ",".join(o.option.choices) or ("yes,no" if o.kind is bool
                                                     else o.option.help)
-            g.add_argument(flag(o), dest=o.name, help=f"comma list to search: {values}")
+            g.add_argument(o.flag, dest=o.name, help=f"comma list to search: {values}")
         elif o.kind is bool:
-            g.add_argument(flag(o), dest=o.name, default=None, help=o.option.help,
-                           action="store_false" if flag(o).startswith("--no-")
+            g.add_argument(o.flag, dest=o.name, default=None, help=o.option.help,
+                           action="store_false" if o.flag.startswith("--no-")
                            else "store_true")
         else:
-            g.add_argument(flag(o), dest=o.name, help=o.option.help,
+            g.add_argument(o.flag, dest=o.name, help=o.option.help,
                            type=comma_list if o.kind is list else o.kind,
                            choices=None if o.kind is list else o.option.choices or None)
 

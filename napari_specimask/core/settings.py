@@ -74,14 +74,23 @@ class Offered:
     default: object
     option: Option
 
+    @property
+    def flag(self) -> str:
+        """The CLI flag (``--name-with-dashes`` unless the option says otherwise)."""
+        return self.option.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def label(self) -> str:
+        """The Train form's label (the name, spaced, unless the option says otherwise)."""
+        return self.option.label or self.name.replace("_", " ")
+
 
 def how_to_set(name: str, value: object = True) -> str:
     """How a person sets a training option, in both places: for an error message that
     serves the CLI and napari alike ("--no-val, or in napari's Train: untick ...")."""
     o = next(x for cls in (ModelSettings, TrainSettings) for x in offered(cls)
              if x.name == name)
-    flag = o.option.flag or "--" + name.replace("_", "-")
-    label = o.option.label or name.replace("_", " ")
+    flag, label = o.flag, o.label
     if not o.option.form:
         return flag
     where = "Train" + (" › more options" if o.option.form == "more" else "")

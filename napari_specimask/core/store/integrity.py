@@ -14,9 +14,7 @@ from __future__ import annotations
 from PIL import Image
 
 from ..io.atomic import TMP_MARK
-from .masks import ANNOTATIONS_DIR, KINDS, latest_annotations
-
-LEGACY_DIRS = ("masks", "pseudo")  # where projects made before schema 5 keep their masks
+from .masks import ANNOTATIONS_DIR, KINDS, LEGACY_DIRS, latest_annotations
 
 
 def check_project(project) -> list[str]:

@@ -51,8 +51,9 @@ def take_lease(project, image_id: int, holder: str, author: str | None,
     t = time.time()
     with project.store.transaction() as conn:
         row = conn.execute("SELECT * FROM leases WHERE image_id = ?", (image_id,)).fetchone()
-        if row is not None and row["holder"] != holder and Lease(**dict(row)).in_force(t):
-            return Lease(**dict(row))
+        held = Lease(**dict(row)) if row is not None else None
+        if held is not None and held.holder != holder and held.in_force(t):
+            return held
         conn.execute("INSERT OR REPLACE INTO leases (image_id, holder, author, host, pid,"
                      " taken_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                      (image_id, holder, author, this_host(), os.getpid(), now(), t + seconds))

@@ -17,6 +17,7 @@ Projects made before this scheme keep their ``masks/<image id>.png`` and
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 from datetime import datetime
@@ -34,6 +35,7 @@ ANNOTATIONS_DIR = "annotations"
 STAGING_DIR = ".staging"
 KINDS = {"verified": VERIFIED_ORIGINS, "pseudo": ("pseudo",)}
 ANY = object()  # ``expect=ANY``: save whatever was saved meanwhile (no conflict check)
+LEGACY_DIRS = ("masks", "pseudo")  # where projects made before schema 5 keep their masks
 AUTHOR_ENV = "SPECIMASK_AUTHOR"
 
 
@@ -63,6 +65,13 @@ def latest_annotation(project, image_id: int, kind: str = "verified") -> dict | 
         f"SELECT * FROM annotations WHERE image_id = ? AND origin IN ({_marks(origins)})"
         " ORDER BY id DESC LIMIT 1", (image_id, *origins))
     return dict(row) if row is not None else None
+
+
+def latest_annotation_id(project, image_id: int) -> int | None:
+    """The id of the image's current verified annotation: what a person started from, and
+    what the conflict check compares with at save time (None: no verified mask yet)."""
+    row = latest_annotation(project, image_id)
+    return row["id"] if row is not None else None
 
 
 def latest_annotations(project, origins: tuple[str, ...]) -> dict[int, dict]:
@@ -100,12 +109,10 @@ def record_mask(project, conn, image_id: int, tmp: Path, fields: dict,
                 expect=ANY) -> tuple[int, Path]:
     """Inside a write transaction: check for a conflicting save, insert the row, publish
     the staged file under the row's id. Returns (annotation id, the published file)."""
-    if expect is not ANY:
-        latest = latest_annotation(project, image_id)
-        if (latest["id"] if latest else None) != expect:
-            relpath = conn.execute("SELECT relpath FROM images WHERE id = ?",
-                                   (image_id,)).fetchone()[0]
-            raise SaveConflict(relpath, latest)
+    if expect is not ANY and latest_annotation_id(project, image_id) != expect:
+        relpath = conn.execute("SELECT relpath FROM images WHERE id = ?",
+                               (image_id,)).fetchone()[0]
+        raise SaveConflict(relpath, latest_annotation(project, image_id))
     ann_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM annotations").fetchone()[0]
     rel = f"{ANNOTATIONS_DIR}/{ann_id}.png"
     fields = {"author": default_author(), **fields, "created_at": now()}
@@ -120,34 +127,53 @@ def record_mask(project, conn, image_id: int, tmp: Path, fields: dict,
     return ann_id, target
 
 
+@contextlib.contextmanager
+def saving(project, mask: np.ndarray | None):
+    """``with saving(project, mask) as (conn, put):`` a write transaction in which
+    ``put(image_id, fields, expect)`` records the staged ``mask`` and publishes its file.
+
+    If the transaction does not commit, the published file (which then has no row) is
+    removed; the temp file goes either way. ``mask=None`` stages nothing (``put`` refuses).
+    """
+    tmp = stage_mask(project, mask) if mask is not None else None
+    published: list[Path] = []
+    try:
+        with project.store.transaction() as conn:
+            def put(image_id: int, fields: dict, expect=ANY) -> int:
+                ann_id, target = record_mask(project, conn, image_id, tmp, fields, expect)
+                published.append(target)
+                return ann_id
+
+            yield conn, put
+    except BaseException:
+        for path in published:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
 def save_mask(project, image_id: int, mask: np.ndarray, fields: dict, expect=ANY) -> int:
     """Write a mask and its annotation record as one fact; returns the annotation id.
 
     ``expect`` is the id of the verified annotation the person started from (None: there
     was none); if another save came since, ``SaveConflict`` is raised and nothing is saved.
     """
-    tmp = stage_mask(project, mask)
-    published = None
-    try:
-        with project.store.transaction() as conn:
-            ann_id, published = record_mask(project, conn, image_id, tmp, fields, expect)
-            crash_point("mask.before_commit")
-        crash_point("mask.after_commit")
-        return ann_id
-    except BaseException:
-        if published is not None:  # rolled back: the file has no row
-            published.unlink(missing_ok=True)
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    with saving(project, mask) as (_conn, put):
+        ann_id = put(image_id, fields, expect)
+        crash_point("mask.before_commit")
+    crash_point("mask.after_commit")
+    return ann_id
 
 
-def check_mask_shape(mask: np.ndarray, record) -> np.ndarray:
+def check_mask_shape(mask: np.ndarray, shape: tuple[int, int], relpath: str) -> np.ndarray:
+    """The mask as booleans, if it is the image's size (height, width)."""
     mask = np.asarray(mask, dtype=bool)
-    if mask.shape != (record.height, record.width):
+    if mask.shape != tuple(shape):
         raise ProjectError(
-            f"mask for {record.relpath} is {mask.shape[1]} x {mask.shape[0]} px, the image "
-            f"is {record.width} x {record.height} px")
+            f"mask for {relpath} is {mask.shape[1]} x {mask.shape[0]} px, the image "
+            f"is {shape[1]} x {shape[0]} px")
     return mask
 
 

@@ -143,32 +143,17 @@ class Project:
         """Record a new, unlabeled image; returns its id. With ``mask`` (and its annotation
         fields, ``origin`` first) the image and its mask go in together or not at all."""
         if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != (height, width):
-                raise ProjectError(f"mask for {relpath} is {mask.shape[1]} x {mask.shape[0]}"
-                                   f" px, the image is {width} x {height} px")
-        tmp = saved.stage_mask(self, mask) if mask is not None else None
-        published = None
-        try:
-            with self.store.transaction() as conn:
-                cur = conn.execute(
-                    "INSERT INTO images (relpath, sha256, height, width, bytes, role, status,"
-                    " added_at) VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
-                    (relpath, sha256, height, width, nbytes, role, now()))
-                crash_point("image.added")
-                if tmp is not None:
-                    _, published = saved.record_mask(
-                        self, conn, cur.lastrowid, tmp,
-                        {**mask_fields, "foreground_fraction": float(mask.mean())})
-                crash_point("image.before_commit")
-            return cur.lastrowid
-        except BaseException:
-            if published is not None:
-                published.unlink(missing_ok=True)
-            raise
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+            mask = saved.check_mask_shape(mask, (height, width), relpath)
+        with saved.saving(self, mask) as (conn, put):
+            cur = conn.execute(
+                "INSERT INTO images (relpath, sha256, height, width, bytes, role, status,"
+                " added_at) VALUES (?, ?, ?, ?, ?, ?, 'unlabeled', ?)",
+                (relpath, sha256, height, width, nbytes, role, now()))
+            crash_point("image.added")
+            if mask is not None:
+                put(cur.lastrowid, {**mask_fields, "foreground_fraction": float(mask.mean())})
+            crash_point("image.before_commit")
+        return cur.lastrowid
 
     def image(self, image_id: int) -> ImageRecord:
         row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))
@@ -234,7 +219,8 @@ class Project:
         raises ``SaveConflict`` instead of being replaced.
         """
         _check(origin, ORIGINS, "origin")
-        mask = saved.check_mask_shape(mask, self.image(image_id))
+        record = self.image(image_id)
+        mask = saved.check_mask_shape(mask, (record.height, record.width), record.relpath)
         fields = {"origin": origin, "method": method, "foreground_fraction": float(mask.mean()),
                   "edited_fraction": edited_fraction, "seconds": seconds,
                   "model_version": model_version, "iteration": iteration,

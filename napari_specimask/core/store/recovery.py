@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 
 from ..io.atomic import TMP_MARK, remove_stale_temps
-from .masks import STAGING_DIR, orphan_mask
+from .masks import LEGACY_DIRS, STAGING_DIR, orphan_mask
 from .processes import gone, this_host
 
-TEMP_FOLDERS = (STAGING_DIR, "masks", "pseudo", "proposals")
+TEMP_FOLDERS = (STAGING_DIR, *LEGACY_DIRS, "proposals")
 
 
 def recover(project) -> str | None:
