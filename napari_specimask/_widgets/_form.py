@@ -3,6 +3,7 @@ choices, range, label): the Train widget's form is generated, not written by han
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, is_dataclass
 
@@ -77,10 +78,8 @@ def set_value(w: Widget, value) -> None:
     hand-edited specimask.toml) leaves the widget as it was."""
     if hasattr(w, "min") and hasattr(w, "max"):
         value = min(max(value, w.min), w.max)
-    try:
+    with contextlib.suppress(ValueError):
         w.value = value
-    except ValueError:
-        pass
 
 
 class SettingsForm:

@@ -89,14 +89,9 @@ def _say_warnings() -> None:
         log.setLevel(logging.WARNING)
 
 
-class _Stderr(logging.StreamHandler):
+class _Stderr(logging.Handler):
     """Writes to whatever ``sys.stderr`` is now (``main`` may run many times in one
     process, as in the tests, each with its own stderr)."""
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value):
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
