@@ -121,3 +121,31 @@ def test_console_script_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "napari_specimask", "--version"],
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("specimask ")
+
+
+def test_propose_chooses_the_method_once_and_reaches_queued_images(tmp_path, capsys):
+    """Old code: a fixed `background` default, and a second `propose` never reached the
+    images already queued (their frozen proposals won)."""
+    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.masks.coldstart import ColdStart
+    from napari_specimask.core.progress import run
+    from napari_specimask.core.store.project import Project
+
+    run(create_demo_project(tmp_path / "demo", n_herbarium=3, n_plankton=3)).close()
+    proj = tmp_path / "p"
+    assert sm("init", proj, "--images", tmp_path / "demo" / "images" / "pool")[0] == 0
+    code, out = sm("propose", proj, capsys=capsys)
+    assert code == 0 and "cold-start method chosen for this project:" in out.out
+    with Project.open(proj) as p:
+        chosen = p.settings.coldstart.method
+        assert chosen in ("otsu", "background", "kmeans")
+    assert sm("select", proj, "--strategy", "random", "--batch-size", "2")[0] == 0
+    other = next(m for m in ("otsu", "background") if m != chosen)
+    code, out = sm("propose", proj, "--method", other, capsys=capsys)
+    assert code == 0 and "2 queued image(s)" in out.out
+    with Project.open(proj) as p:
+        assert p.settings.coldstart.method == other   # what new images get from now on
+        cold = ColdStart.from_settings(p.settings.coldstart)
+        for rec in p.images(status="queued"):
+            shown = p.load_mask(rec.id, "proposal")
+            assert np.array_equal(shown, cold(p.read_image(rec)[..., :3]))

@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
         for rec in p.images(role="pool")[:4]:
             p.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
     assert main(["train", str(demo), "--img-size", "64", "--epochs", "1", "--max-steps", "2",
-                 "--batch-size", "4"]) == 0
+                 "--batch-size", "4", "--activate", "yes"]) == 0
     return demo
 
 

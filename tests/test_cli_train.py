@@ -28,9 +28,10 @@ def test_train_models_activate_predict(proj, capsys, tmp_path):
     args = ["--img-size", "64", "--epochs", "1", "--batch-size", "4",
             "--encoder-weights", "none", "--max-steps", "2"]
     capsys.readouterr()
-    assert main(["train", str(p), *args]) == 0
+    assert main(["train", str(p), *args, "--activate", "yes"]) == 0
     out = capsys.readouterr().out
-    assert "model v001 (ready)" in out and "active model: v001" in out
+    assert "model v001 (ready)" in out and "v001 now active" in out
+    assert "against" in out and "cold start" in out  # judged even when activated anyway
     assert main(["train", str(p), *args, "--arch", "deeplabv3plus", "--activate", "no"]) == 0
     assert "active model stays v001" in capsys.readouterr().out
     assert main(["models", str(p), "--json"]) == 0
@@ -50,6 +51,26 @@ def test_train_models_activate_predict(proj, capsys, tmp_path):
     assert read_mask(out_dir / f"{name}.png").shape == read_mask(demo / "truth" / f"{name}.png").shape
     assert main(["evaluate", str(out_dir), str(demo / "truth"), "--json"]) == 0
     assert 0 <= json.loads(capsys.readouterr().out)["mean_dice"] <= 1
+
+
+def test_train_says_why_a_model_did_not_replace_the_proposals(tmp_path, capsys):
+    """A one-step model against the demo's cold start on the val images: it loses, stays
+    inactive, and the line says by how much on how many held-out masks."""
+    work = tmp_path
+    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.progress import run
+
+    project = run(create_demo_project(work / "d", n_herbarium=4, n_plankton=4))
+    for rec in project.images(role="pool")[:3]:
+        project.save_mask(rec.id, read_mask(work / "d" / "truth" / f"{rec.name}.png"), "hand")
+    project.close()
+    capsys.readouterr()
+    assert main(["train", str(work / "d"), "--img-size", "64", "--epochs", "1",
+                 "--batch-size", "2", "--max-steps", "1", "--encoder", "resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert "v001 did not beat cold start (background): mean Dice" in out
+    assert "held-out verified mask(s); v001 not activated" in out
+    assert "active model stays none (cold-start proposals)" in out
 
 
 def test_train_errors_are_one_line(proj, capsys, tmp_path):

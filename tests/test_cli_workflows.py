@@ -43,9 +43,12 @@ def test_a_round_trains_then_selects(transfer, capsys):
     capsys.readouterr()
     assert main(["round", str(transfer), *FAST, "--use-pseudo", "--pseudo-roles", "source",
                  "--augment", "specialized", "--select-strategy", "stochastic",
-                 "--select-batch-size", "2", "--n-batches", "3", "--tta", "2", "--json"]) == 0
+                 "--select-batch-size", "2", "--n-batches", "3", "--tta", "2", "--json",
+                 "--activate", "always"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["trained"] == "v001" and out["activated"] and out["status"] == "ready"
+    # judged on the 2 val masks against the kmeans proposals, even when activated anyway
+    assert out["previous"] == "cold start (kmeans)" and out["held_out_dice"] is not None
     sel = out["selection"]
     assert sel["model_version"] == "v001" and len(sel["chosen"]) == 2
     assert all(c["proposal"] == "v001" and c["score"] is not None for c in sel["chosen"])

@@ -32,11 +32,24 @@ class Session:
         self.current_image: int | None = None
         self.current_changed.connect(lambda i: setattr(self, "current_image", i))
         self._training_form: weakref.WeakMethod | None = None
+        self._edits_probe: weakref.WeakMethod | None = None
 
     def set_training_form(self, config_method) -> None:
         """The Train widget offers its form for rounds: ``config_method(**overrides)``
         returns a TrainConfig, or None once the widget is no longer docked."""
         self._training_form = weakref.WeakMethod(config_method)
+
+    def set_edits_probe(self, probe_method) -> None:
+        """Annotate offers ``probe_method()``: the id of the image it shows with unsaved
+        edits, or None (asked before work that would replace that image's proposal)."""
+        self._edits_probe = weakref.WeakMethod(probe_method)
+
+    def unsaved_edits(self) -> int | None:
+        probe = self._edits_probe() if self._edits_probe is not None else None
+        try:
+            return probe() if probe is not None else None
+        except RuntimeError:  # its Qt side is already deleted
+            return None
 
     def round_training(self, **overrides):
         """What a round trains with: the Train widget's form while it is docked (what the

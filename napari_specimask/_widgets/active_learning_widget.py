@@ -166,8 +166,8 @@ class ActiveLearningWidget(QWidget):
         return self.worker
 
     def _round_done(self, result) -> None:
-        text = (f"{result.comparison.describe(result.trained.status)}; "
-                f"{'activated' if result.activated else 'kept the previous model'}")
+        text = (f"{result.verdict.reason if result.verdict else result.trained.status}; "
+                f"{'activated' if result.activated else 'kept the current proposals'}")
         show_info(f"round: {text}")
         self.session.models_changed.emit()
         if result.selection is None:

@@ -118,6 +118,11 @@ class AnnotateWidget(QWidget):
         self.session.images_changed.connect(self._images_changed)
         self.session.models_changed.connect(self._images_changed)
         self._project_changed(self.session.project)
+        self.session.set_edits_probe(self.unsaved_image)
+
+    def unsaved_image(self) -> int | None:
+        """The shown image's id while it has unsaved edits (for other widgets' work)."""
+        return self.image_id if self.image_id is not None and self.edited else None
 
     # -- showing -----------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
-"""Project dock widget: create or open a project, add images, browse the image table."""
+"""Project dock widget: create or open a project, add images (with cold-start proposals),
+choose the cold-start method (``coldstart_picker``), browse the image table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -19,7 +20,8 @@ from qtpy.QtWidgets import (
 
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
-from napari_specimask.core.masks.coldstart import ColdStart, propose_masks
+from napari_specimask.core.loop.coldstart_pick import project_cold_start
+from napari_specimask.core.masks.coldstart import propose_masks
 from napari_specimask.core.store.overview import COLUMNS, image_rows
 from napari_specimask.core.store.project import Project
 
@@ -37,6 +39,10 @@ class ProjectWidget(QWidget):
         self.new_button = QPushButton("New project…")
         self.open_button = QPushButton("Open project…")
         self.add_button = QPushButton("Add images…")
+        self.coldstart_button = QPushButton("Cold start…")
+        self.coldstart_button.setToolTip("preview the cold-start methods on this project's "
+                                         "images and apply one to all")
+        self.picker = None
         self.filter = QLineEdit(placeholderText="filter: name, role, status…")
         self.progress = QProgressBar(visible=False)
         self.model = RowsModel(COLUMNS, self)
@@ -46,7 +52,7 @@ class ProjectWidget(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         buttons = QHBoxLayout()
-        for b in (self.new_button, self.open_button, self.add_button):
+        for b in (self.new_button, self.open_button, self.add_button, self.coldstart_button):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
         for w in (self.title,):
@@ -57,6 +63,7 @@ class ProjectWidget(QWidget):
         self.new_button.clicked.connect(self._ask_new)
         self.open_button.clicked.connect(self._ask_open)
         self.add_button.clicked.connect(self._ask_add)
+        self.coldstart_button.clicked.connect(self.open_picker)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table.doubleClicked.connect(self._open_row)
         self.session.project_changed.connect(self.refresh)
@@ -86,17 +93,22 @@ class ProjectWidget(QWidget):
 
         def job():  # import, then the cold-start proposals of what came in
             report = yield from import_images(project, folder)
-            cold_start = ColdStart.from_settings(project.settings.coldstart)
+            if not report.added:
+                return report, project.settings.coldstart.method
+            cold_start, choice = yield from project_cold_start(project)  # auto: chosen
             yield from propose_masks(project, cold_start, image_ids=report.added)
-            return report, cold_start.method
+            return report, cold_start.method, choice
 
         def done(result):
-            report, method = result
+            report, method, choice = result
             self.progress.setVisible(False)
             self.session.images_changed.emit()
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
             self.title.setText(f"{self._name()}: added {len(report.added)} with '{method}' "
                                f"cold-start proposals{skipped}")
+            if choice is not None:  # the first images: say which method and why
+                show_info(f"cold start for this project: {choice.reason} "
+                          "(Cold start… to compare the methods yourself)")
 
         return start_job(owner=self, make_job=job, bar=self.progress, on_done=done,
                          on_error=lambda e: self.progress.setVisible(False),
@@ -105,6 +117,7 @@ class ProjectWidget(QWidget):
     def refresh(self, *_):
         project = self.session.project
         self.add_button.setEnabled(project is not None)
+        self.coldstart_button.setEnabled(project is not None)
         if project is None:
             self.title.setText("No project open")
             self.model.set_rows([])
@@ -116,6 +129,16 @@ class ProjectWidget(QWidget):
                            f"{s['by_status']['labeled']} labelled, "
                            f"{s['by_status']['queued']} queued, model {s['active_model'] or '-'}")
         self.table.resizeColumnsToContents()
+
+    def open_picker(self):
+        """The cold-start picker for the open project (one at a time)."""
+        from ._coldstart_picker import ColdStartPicker
+
+        if self.picker is not None:
+            self.picker.close()
+        self.picker = ColdStartPicker(self.session, self)
+        self.picker.show()
+        return self.picker
 
     def _name(self) -> str:
         return self.session.project.settings.name if self.session.project else ""

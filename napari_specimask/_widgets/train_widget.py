@@ -2,9 +2,12 @@
 core/settings.py, see ``_form``), Train / Stop, live progress, and the model versions
 (activate one, free disk).
 
-Training runs in a worker thread (``core.training.train_job``) while the person keeps
-annotating; Stop sets the core stop event, which ends training after the current step
-with a usable model. Errors, out-of-memory included, arrive as notifications.
+Training runs in a worker thread (``core.loop.gate.train_and_gate``) while the person
+keeps annotating; Stop sets the core stop event, which ends training after the current
+step with a usable model. A finished model becomes active (and refreshes the queued
+proposals) only when its proposals beat the current ones on held-out verified masks;
+the *proposals* line says which source is in use and why. Errors, out-of-memory
+included, arrive as notifications.
 """
 
 from __future__ import annotations
@@ -13,15 +16,14 @@ import threading
 from dataclasses import replace
 
 from magicgui.widgets import ComboBox
-from napari.utils.notifications import show_info
+from napari.utils.notifications import show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from napari_specimask.core.active.queue import refresh_proposals
-from napari_specimask.core.active.scoring import ModelScorer, ScoreSpec
+from napari_specimask.core.active.scoring import ModelScorer
+from napari_specimask.core.loop.gate import proposal_source, proposal_spec, train_and_gate
 from napari_specimask.core.settings import save_training_defaults
-from napari_specimask.core.store.registry import activate, compare_with_parent
 from napari_specimask.core.training.config import TrainConfig
-from napari_specimask.core.training.fit import train_job
 from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
 from ._form import SettingsForm
@@ -31,7 +33,7 @@ from ._session import session_for
 from .models_panel import ModelsPanel
 
 # the choices the form cannot take from the settings: (label, value)
-ACTIVATE = tuple(zip(("if val Dice is better", "always", "never"), ACTIVATE_WHEN))
+ACTIVATE = tuple(zip(("if its proposals are better", "always", "never"), ACTIVATE_WHEN))
 START_FROM = (("encoder weights", ""), ("active model (fine-tune)", "active"))
 LOGGER_TIPS = {
     "csv": "always written to models/VERSION/metrics.csv",
@@ -54,17 +56,26 @@ class TrainWidget(QWidget):
         self.bar = QProgressBar()
         self.state = QLabel("")
         self.state.setWordWrap(True)
+        self.source = QLabel("")  # which proposals Annotate shows, and why
+        self.source.setWordWrap(True)
         self.plot = LinePlot("step", "train loss", viewer=napari_viewer)
         self.dice_plot = LinePlot("epoch", "val Dice", viewer=napari_viewer)  # own axes
         self.models = ModelsPanel(self.session, self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form.native)
         layout.addLayout(self._build_buttons())
-        for w in (self.bar, self.state, self.plot, self.dice_plot, self.models):
+        for w in (self.bar, self.state, self.source, self.plot, self.dice_plot, self.models):
             layout.addWidget(w)
         self.session.project_changed.connect(self._load_defaults)
+        self.session.project_changed.connect(self._show_source)
+        self.session.models_changed.connect(self._show_source)
         self.session.set_training_form(self.docked_config)  # rounds train with this form
         self._load_defaults(self.session.project)
+        self._show_source()
+
+    def _show_source(self, *_) -> None:
+        project = self.session.project
+        self.source.setText(proposal_source(project) if project is not None else "")
 
     def _build_form(self) -> SettingsForm:
         """The training options (generated from TrainConfig's fields), then what only this
@@ -143,7 +154,8 @@ class TrainWidget(QWidget):
                            + (f" (iteration {cfg.iteration} schedule)" if cfg.iteration else ""))
         self.worker = start_job(
             owner=self, stop=self.stop_event,
-            make_job=lambda: train_job(project, cfg, self.stop_event, parent),
+            make_job=lambda: train_and_gate(project, cfg, self.activate_when.value,
+                                            self.stop_event, parent),
             bar=self.bar, on_progress=self._progress, on_done=self._done,
             on_finished=self._finished)
         return self.worker
@@ -158,23 +170,27 @@ class TrainWidget(QWidget):
             self.listed = True
             self.models.refresh()
         self.state.setText(p.message)
-        if p.stage == "train" and p.train_loss is not None:
+        stage = getattr(p, "stage", None)  # judging the proposals reports plain Progress
+        if stage == "train" and p.train_loss is not None:
             self.plot.add("train loss", p.step, p.train_loss)
-        elif p.stage == "validate" and p.val_dice is not None:
+        elif stage == "validate" and p.val_dice is not None:
             self.dice_plot.add("val Dice", p.epoch, p.val_dice)
 
-    def _done(self, result) -> None:
-        self.result = result
-        project = self.session.project
-        c = compare_with_parent(project, result.version)
-        text = c.describe(result.status)
-        if c.should_activate(self.activate_when.value):
-            activate(project, result.version)
-            text += f"; {result.version} is now active"
+    def _done(self, gated) -> None:
+        self.result = result = gated.trained
+        weights_note = result.metrics.get("weights_note")
+        if weights_note:
+            show_warning(weights_note)
+        text = gated.summary
+        held = result.metrics.get("held_out_for_val")
+        if held:
+            text = (f"held out {len(held)} verified image(s) for validation (role val); "
+                    + text)
+            self.session.images_changed.emit()
         self.state.setText(text)
         show_info(f"training finished: {text}")
         self.session.models_changed.emit()
-        if self.session.active_model == result.version:
+        if gated.activated and self.session.active_model == result.version:
             self.refresh_queue_proposals(result.version)
 
     def refresh_queue_proposals(self, version: str):
@@ -185,11 +201,8 @@ class TrainWidget(QWidget):
                if i != current and project.image(i).status == "queued"]
         if not ids:
             return None
-        spec = ScoreSpec(tta=project.settings.selection.tta,
-                         precision=project.settings.selection.precision)
-
         def job():
-            scorer = ModelScorer(project, version, spec)
+            scorer = ModelScorer(project, version, proposal_spec(project))
             return (yield from refresh_proposals(project, ids, scorer))
 
         def done(out):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
 from napari_specimask.core.io.naming import rename_note
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
+from napari_specimask.core.masks.coldstart import METHODS
 from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folders
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.masks.postprocess_folder import postprocess_folder
@@ -48,12 +48,20 @@ def register(sub) -> None:
 
 
 def cmd_propose(args) -> int:
+    from napari_specimask.core.loop.coldstart_pick import apply_cold_start, project_cold_start
+
     with Project.open(args.project) as project:
-        cold_start = ColdStart.from_settings(
-            project.settings.coldstart, method=args.method, kernel=args.kernel,
-            iters=args.iters, fill_holes=args.fill_holes, min_size=args.min_size)
-        n = drive(propose_masks(project, cold_start, args.include_labeled), "propose")
-    print(f"stored {n} '{cold_start.method}' proposal(s) (origin pseudo) in {project.root}")
+        cold_start, choice = drive(project_cold_start(
+            project, method=args.method, kernel=args.kernel, iters=args.iters,
+            fill_holes=args.fill_holes, min_size=args.min_size), "choosing")
+        if choice is not None:
+            print(f"cold-start method chosen for this project: {choice.reason}")
+        before = len(project.image_ids(status="queued"))
+        n = drive(apply_cold_start(project, cold_start, args.include_labeled), "propose")
+    print(f"stored {n} '{cold_start.method}' proposal(s) (origin pseudo) in {project.root}; "
+          f"{cold_start.method} is now the project's cold start"
+          + (f" ({before} queued image(s) shown cold-start proposals get the new ones)"
+             if before else ""))
     return 0
 
 

@@ -33,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("project", type=Path)
     add_train_options(p)
     p.add_argument("--activate", choices=("better", "yes", "no"), default="better",
-                   help="make the new model active: if its val Dice beats the active one "
+                   help="make the new model active: if its proposals beat the current ones "
+                        "(the active model's, or cold start) on the held-out verified masks "
                         "(default), always, or never")
     p.add_argument("--save-defaults", action="store_true",
                    help="store these options in specimask.toml for later runs and the GUI")
@@ -83,27 +84,29 @@ def register(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    from napari_specimask.cli._jobs import ProgressBar
-    from napari_specimask.core.store.registry import activate, active_version, compare_with_parent
-    from napari_specimask.core.training.fit import summary_line, train
+    from napari_specimask.core.loop.gate import train_and_gate
+    from napari_specimask.core.store.registry import active_version
+    from napari_specimask.core.training.fit import summary_line
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
         if args.save_defaults:
             save_training_defaults(project, config_from_args(project, args, scheduled=False))
-        parent = active_version(project)
-        with ProgressBar("train", unit="step") as bar, stop_on_ctrl_c() as stop:
-            result = train(project, cfg, on_progress=bar.update, stop=stop, parent=parent)
-        print(summary_line(result))
-        c = compare_with_parent(project, result.version)
-        before, new = c.parent_val_dice, c.val_dice
-        if c.should_activate({"yes": "always", "no": "never"}.get(args.activate, args.activate)):
-            activate(project, result.version)
-            print(f"active model: {result.version}" + (
-                f" (val Dice {before:.4f} -> {new:.4f})" if before is not None and new else ""))
-        else:
-            print(f"active model stays {parent} (val Dice {before}); "
-                  f"`specimask activate {args.project} {result.version}` to switch")
+        before = active_version(project)
+        when = {"yes": "always", "no": "never"}.get(args.activate, args.activate)
+        with stop_on_ctrl_c() as stop:
+            result = drive(train_and_gate(project, cfg, when, stop), "train")
+        m = result.trained.metrics
+        if m.get("held_out_for_val"):
+            print(f"held out {len(m['held_out_for_val'])} verified image(s) as validation "
+                  "(role val), as no image had that role")
+        if m.get("weights_note"):
+            print(f"specimask: {m['weights_note']}", file=sys.stderr)
+        print(summary_line(result.trained))
+        print(result.summary)
+        if not result.activated:
+            print(f"active model stays {before or 'none (cold-start proposals)'}; "
+                  f"`specimask activate {args.project} {result.trained.version}` to switch")
     return 0
 
 

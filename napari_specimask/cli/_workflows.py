@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from napari_specimask.cli._active import spec_from_args
 from napari_specimask.cli._jobs import drive
 from napari_specimask.cli._options import add_train_options
 from napari_specimask.cli._train import config_from_args, stop_on_ctrl_c
-from napari_specimask.core.exchange.splits import split_roles
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.splits import split_roles
 from napari_specimask.core.vocabulary import (
     ACTIVATE_WHEN,
     AGGREGATIONS,
@@ -89,17 +90,24 @@ def cmd_round(args) -> int:
                 precision=args.score_precision)))
         with stop_on_ctrl_c() as stop:
             result = drive(run_round(project, cfg, plan, args.activate, stop), "round")
-        c, sel = result.comparison, result.selection
+        v, sel = result.verdict, result.selection
         out = {"iteration": project.summary()["iteration"], "trained": result.trained.version,
-               "status": result.trained.status, "val_dice": c.val_dice,
-               "previous": c.parent, "previous_val_dice": c.parent_val_dice,
+               "status": result.trained.status,
+               "val_dice": result.trained.metrics.get("best_val_dice"),
+               "held_out_dice": v.candidate_dice if v else None,
+               "previous": v.current if v else None,
+               "previous_held_out_dice": v.current_dice if v else None,
                "activated": result.activated,
                "selection": sel.to_json(project) if sel else None}
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"trained {c.describe(result.trained.status)} at {cfg.img_size} px for up to "
-          f"{cfg.epochs} epochs; {'activated' if result.activated else 'not activated'}")
+    print(f"trained {result.trained.version} ({result.trained.status}) at {cfg.img_size} px "
+          f"for up to {cfg.epochs} epochs; "
+          + (v.reason if v else "not judged") + "; "
+          + ("activated" if result.activated else "not activated"))
+    if sel is not None and sel.note:
+        print(f"specimask: {sel.note}", file=sys.stderr)
     if sel is None:
         print("stopped before selecting; nothing queued")
         return 0

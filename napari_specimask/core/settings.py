@@ -31,9 +31,11 @@ class ImageSettings:
 @dataclass
 class ColdStartSettings:
     """Defaults measured on the demo set (docs/cold-start.md): dilation and hole filling
-    lower Dice there (hole filling closes the label box), so both start off."""
+    lower Dice there (hole filling closes the label box), so both start off. The method
+    starts ``auto``: chosen on the project's own images the first time cold start runs
+    (``core.loop.coldstart_pick``), then stored here."""
 
-    method: str = "background"
+    method: str = "auto"
     kernel: int = 3
     iters: int = 0
     fill_holes: bool = False
@@ -126,8 +128,10 @@ class ModelSettings:
                        choices=tuple(ARCHS))
     encoder: str = option("resnet34", "any segmentation-models-pytorch encoder (resnet34)",
                           form="main", suggestions=ENCODER_SUGGESTIONS)
-    encoder_weights: str = option("imagenet", "imagenet, none, or a weights file",
-                                  form="main", suggestions=("imagenet", "none"))
+    encoder_weights: str = option(
+        "auto", "auto (ImageNet when cached here or downloadable, else from scratch), "
+        "imagenet, none, or a weights file", form="main",
+        suggestions=("auto", "imagenet", "none"))
     img_size: int = option(512, "model input size (px, square)", form="main",
                            label="image size", min=32, max=4096, step=32)
 
@@ -155,6 +159,12 @@ class TrainSettings:
     pseudo_roles: list = option(["pool", "source"], "roles whose cold-start masks are used: "
                                 "pool,source (default) or source (transfer)",
                                 label="cold-start masks of", choices=TRAIN_ROLES)
+    val_fraction: float = option(
+        0.2, "with no validation images: hold out this fraction of the verified pool "
+        "masks as val first (0: never)", form="main", label="auto validation split",
+        min=0.0, max=0.9, step=0.05,
+        tip="when no image has role val, training moves this fraction of the verified "
+            "masks there: new models are compared with the current proposals on them")
     require_val: bool = option(True, "allow training without validation images",
                                flag="--no-val", label="require validation images",
                                tip="refuse to train without validation images (role val)")

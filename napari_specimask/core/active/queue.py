@@ -18,9 +18,13 @@ from ..faults import crash_point
 from ..io.atomic import atomic_write_with
 from ..io.images import save_mask_png
 from ..progress import Job, Progress
-from ..store.iterations import record_iteration_and_queue, set_latest_proposals
+from ..store.iterations import (
+    latest_iteration_item,
+    record_iteration_and_queue,
+    set_latest_proposals,
+)
 from ..store.project import Project
-from ..store.registry import active_version
+from ..store.registry import active_version, list_models
 from .scoring import ModelScorer
 from .strategies import Candidates, Choice, Strategy, get_strategy
 
@@ -67,8 +71,13 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
     note = None
     if chooser.needs_model and scorer is None:
         if not fallback:
-            raise SpecimaskError(f"the {strategy} strategy needs a trained model; train one "
-                                 "(`specimask train`) or use --strategy random")
+            trained = [m["version"] for m in list_models(project)
+                       if m["status"] in ("ready", "stopped")]
+            why = (f"no model is active ({', '.join(trained)} did not replace the current "
+                   f"proposals; `specimask models {project.root}`): activate one "
+                   "(`specimask activate`)") if trained else "train one (`specimask train`)"
+            raise SpecimaskError(f"the {strategy} strategy needs a trained model; {why}, "
+                                 "or use --strategy random")
         note = f"no trained model yet: a random batch instead of {strategy}, which needs one"
         strategy, chooser = "random", get_strategy("random")
     options = {"n_batches": n_batches, "aggregation": aggregation}
@@ -112,6 +121,20 @@ def refresh_proposals(project: Project, image_ids: list[int],
     out = yield from store_proposals(project, project.images_by_id(image_ids), scorer)
     set_latest_proposals(project, out)
     return out
+
+
+def refresh_cold_start_proposals(project: Project,
+                                 keep: frozenset[int] = frozenset()) -> Job[list[int]]:
+    """After cold start ran again: queued images still shown with a cold-start proposal
+    get the new one (their frozen ``proposals/`` copy would win otherwise). Images shown
+    a model's proposal keep it, and so do ``keep`` (the one a person is editing, unless
+    they chose to replace it). Returns the refreshed ids."""
+    ids = [i for i in project.image_ids(status="queued") if i not in keep
+           and (row := latest_iteration_item(project, i)) is not None
+           and row["proposal"] in ("pseudo", None)]
+    out = yield from store_proposals(project, project.images_by_id(ids), None)
+    set_latest_proposals(project, out)
+    return ids
 
 
 def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:

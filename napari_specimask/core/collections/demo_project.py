@@ -35,6 +35,7 @@ def create_demo_project(out: str | Path, seed: int = 0, n_herbarium: int = 24,
         write_image(out / "images" / s.split / f"{s.name}.png", s.image)
         write_mask_png(out / "truth" / f"{s.name}.png", s.mask)
     settings = Settings(name="specimask demo")
+    settings.coldstart.method = method  # measured on the demo set (docs/cold-start.md)
     settings.model.encoder_weights = "none"  # the demo must work offline
     settings.model.img_size = 192  # trains in minutes on a laptop CPU (docs/benchmarks.md)
     settings.train.epochs = 60

@@ -18,15 +18,10 @@ from ..active.scoring import ModelScorer, ScoreSpec
 from ..errors import SpecimaskError
 from ..progress import Job, Progress, stopped
 from ..store.project import Project
-from ..store.registry import (
-    Comparison,
-    activate,
-    active_version,
-    check_activation_rule,
-    compare_with_parent,
-)
+from ..store.registry import active_version, check_activation_rule
 from ..training.config import TrainConfig
-from ..training.fit import TrainResult, train_job
+from ..training.fit import TrainResult
+from .gate import Verdict, train_and_gate
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class SelectionPlan:
 @dataclass
 class RoundResult:
     trained: TrainResult
-    comparison: Comparison
+    verdict: Verdict | None      # None when training did not finish
     activated: bool
     selection: Selection | None  # None when the round was stopped before selecting
 
@@ -68,24 +63,21 @@ def round_config(project: Project, **overrides) -> TrainConfig:
 def run_round(project: Project, cfg: TrainConfig, plan: SelectionPlan,
               activate_when: str = "better",
               stop: threading.Event | None = None) -> Job[RoundResult]:
-    """Train a new version; activate it by ``activate_when``; select the next batch with
-    the active model. Stopping during training keeps the model and selects nothing."""
+    """Train a new version; activate it by ``activate_when`` (``gate``: better means
+    better than the current proposals on held-out masks); select the next batch with the
+    active model. Stopping during training keeps the model and selects nothing."""
     check_activation_rule(activate_when)  # before hours of training, not after
     if not project.image_ids(role="pool", status="unlabeled"):
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left; a round would "
                              "train but have nothing to select (use `specimask train`)")
-    parent = active_version(project)
-    trained = yield from train_job(project, cfg, stop, parent)
-    comparison = compare_with_parent(project, trained.version)
-    activated = comparison.should_activate(activate_when)
-    if activated:
-        activate(project, trained.version)
+    gated = yield from train_and_gate(project, cfg, activate_when, stop)
+    trained, activated = gated.trained, gated.activated
     if stopped(stop) or trained.status != "ready":
-        return RoundResult(trained, comparison, activated, None)
+        return RoundResult(trained, gated.verdict, activated, None)
     version = active_version(project)
     yield Progress(0, 1, f"selecting with {version}")
     scorer = ModelScorer(project, version, plan.spec) if version else None
     selection = yield from select_next(
         project, plan.strategy, plan.batch_size, n_batches=plan.n_batches, seed=plan.seed,
-        aggregation=plan.aggregation, scorer=scorer, stop=stop)
-    return RoundResult(trained, comparison, activated, selection)
+        aggregation=plan.aggregation, scorer=scorer, stop=stop, fallback=True)
+    return RoundResult(trained, gated.verdict, activated, selection)

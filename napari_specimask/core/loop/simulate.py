@@ -130,7 +130,7 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
             tcfg = TrainConfig.from_settings(
                 project.settings, epochs=1, samples_per_epoch=cfg.steps * cfg.train_batch,
                 batch_size=cfg.train_batch, lr=cfg.lr,
-                require_val=False, patience=0, seed=seed, iteration=it)
+                require_val=False, val_fraction=0.0, patience=0, seed=seed, iteration=it)
             result = train(project, tcfg, stop=stop)
             activate(project, result.version)
             n_labelled = len(project.images(role="pool", status="labeled"))

@@ -1,14 +1,17 @@
 """Segmentation networks from segmentation-models-pytorch, one output channel (logits).
 
 Encoder weights: ``imagenet`` (fetched once from the Hugging Face hub, where smp keeps
-them, then cached), ``none`` (train from scratch) or a path to a weights file a person
-made or copied (``.safetensors``, or a ``.pt``/``.pth`` read with ``weights_only=True``).
-Offline, a clear message says how to get the weights or train without them.
+them, then cached), ``none`` (train from scratch), a path to a weights file a person
+made or copied (``.safetensors``, or a ``.pt``/``.pth`` read with ``weights_only=True``),
+or ``auto`` (a new project's default): ImageNet when this machine has them cached or can
+reach the hub, else from scratch with a note saying how to get them, so a first run
+works offline. Asked for explicitly, ``imagenet`` offline stops with that advice instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 from pathlib import Path
@@ -41,6 +44,10 @@ def create_model(arch: str = "unet", encoder: str = "resnet34",
                              "segmentation_models_pytorch.encoders.get_encoder_names()")
     model = smp.create_model(arch, encoder_name=encoder, encoder_weights=None,
                              in_channels=3, classes=1)
+    if encoder_weights == AUTO:
+        encoder_weights, note = resolve_encoder_weights(encoder, AUTO, endpoint, cache_dir)
+        if note:
+            logging.getLogger("napari_specimask").warning(note)
     weights = None if encoder_weights in (None, "", "none", "None") else encoder_weights
     if weights is not None:
         state = load_encoder_weights(encoder, weights, endpoint, cache_dir)
@@ -52,6 +59,30 @@ def create_model(arch: str = "unet", encoder: str = "resnet34",
             ) from None
     set_encoder_frozen(model, freeze_encoder)
     return model
+
+
+AUTO = "auto"
+
+
+def resolve_encoder_weights(encoder: str, weights: str, endpoint: str | None = None,
+                            cache_dir: str | Path | None = None) -> tuple[str, str | None]:
+    """What ``auto`` means on this machine now: ``("imagenet", None)`` when the weights are
+    cached or the hub is reachable, else ``("none", note)`` with how to get them. Other
+    values come back as they are, so the recorded config names what was really used."""
+    if weights != AUTO:
+        return weights, None
+    import segmentation_models_pytorch as smp
+
+    if "imagenet" not in smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}):
+        return "none", f"encoder {encoder} has no ImageNet weights; training from scratch"
+    where = _endpoint(endpoint)
+    if _cached(encoder, "imagenet", cache_dir) or _reachable(where):
+        return "imagenet", None
+    return "none", (f"training {encoder} from scratch: its ImageNet weights are not cached "
+                    f"on this machine and {where} cannot be reached. From-scratch models need "
+                    "more verified masks; to start from ImageNet, connect once (the weights "
+                    "are cached in ~/.cache/huggingface), copy that cache from a connected "
+                    "machine, or set encoder weights to a weights file")
 
 
 def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
@@ -107,11 +138,11 @@ def _download(encoder: str, weights: str, endpoint: str | None,
             f"{', '.join(options) or 'none'} (or --encoder-weights none, or a file path)")
     repo, rev = options[weights]["repo_id"], options[weights]["revision"]
     endpoint = endpoint or os.environ.get("SPECIMASK_WEIGHTS_ENDPOINT")
+    cached = _cached(encoder, weights, cache_dir)
+    if cached:  # no network at all
+        return cached
     cache_dir = cache_dir or os.environ.get("SPECIMASK_WEIGHTS_CACHE")
-    with contextlib.suppress(Exception):  # cached already: no network at all
-        return hf_hub_download(repo, "model.safetensors", revision=rev, cache_dir=cache_dir,
-                               local_files_only=True)
-    where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    where = _endpoint(endpoint)
     advice = (f"could not download the {weights} weights of encoder {encoder} from "
               f"{where}/{repo} ({{}}). Connect once to cache them (~/.cache/huggingface), copy "
               "that cache from a connected machine, pass a weights file with "
@@ -123,6 +154,27 @@ def _download(encoder: str, weights: str, endpoint: str | None,
                                cache_dir=cache_dir, etag_timeout=10)
     except Exception as exc:
         raise EncoderWeightsError(advice.format(type(exc).__name__)) from None
+
+
+def _cached(encoder: str, weights: str, cache_dir: str | Path | None) -> str | None:
+    """The cached weights file of ``encoder``'s ``weights`` on the hub, or None."""
+    import segmentation_models_pytorch as smp
+    from huggingface_hub import hf_hub_download
+
+    options = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {})
+    if weights not in options:
+        return None
+    cache_dir = cache_dir or os.environ.get("SPECIMASK_WEIGHTS_CACHE")
+    with contextlib.suppress(Exception):
+        return hf_hub_download(options[weights]["repo_id"], "model.safetensors",
+                               revision=options[weights]["revision"], cache_dir=cache_dir,
+                               local_files_only=True)
+    return None
+
+
+def _endpoint(endpoint: str | None) -> str:
+    return (endpoint or os.environ.get("SPECIMASK_WEIGHTS_ENDPOINT")
+            or os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
 
 
 def _reachable(url: str, timeout: float = 3.0) -> bool:

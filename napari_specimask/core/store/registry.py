@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 
 from ..errors import SpecimaskError
 from ..io.atomic import atomic_write_bytes
@@ -51,6 +50,20 @@ def finish_version(project: Project, version: str, status: str, metrics: dict) -
     with project.store.transaction() as conn:
         conn.execute("UPDATE models SET status = ?, metrics = ? WHERE version = ?",
                      (status, json.dumps(metrics), version))
+    folder = project.root / MODELS_DIR / version
+    atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
+
+
+def update_metrics(project: Project, version: str, extra: dict) -> None:
+    """Add ``extra`` to a finished version's metrics (the gate's verdict), in the store
+    and in its metrics.json, as ``finish_version`` does."""
+    with project.store.transaction() as conn:
+        row = conn.execute("SELECT metrics FROM models WHERE version = ?", (version,)).fetchone()
+        if row is None:
+            raise unknown_version(project, version, [])
+        metrics = {**(json.loads(row[0]) if row[0] else {}), **extra}
+        conn.execute("UPDATE models SET metrics = ? WHERE version = ?",
+                     (json.dumps(metrics), version))
     folder = project.root / MODELS_DIR / version
     atomic_write_bytes(folder / METRICS_FILE, json.dumps(metrics, indent=2).encode())
 
@@ -122,47 +135,8 @@ def unknown_version(project: Project, version: str, known: list[str]) -> Specima
                           f"(known: {', '.join(known) or 'none'})")
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A model version's best val Dice next to its parent's (the model active when it was
-    trained): what decides whether a new model should replace the active one."""
-
-    version: str
-    parent: str | None
-    val_dice: float | None
-    parent_val_dice: float | None
-
-    @property
-    def better(self) -> bool:
-        """No parent, or a val Dice above the parent's (or the parent had none)."""
-        if self.parent is None:
-            return True
-        return self.val_dice is not None and (self.parent_val_dice is None
-                                              or self.val_dice > self.parent_val_dice)
-
-    def should_activate(self, when: str) -> bool:
-        """The activation rule (``ACTIVATE_WHEN``): always, never, or if better."""
-        return check_activation_rule(when) == "always" or (when == "better" and self.better)
-
-    def describe(self, status: str) -> str:
-        """``v002 (ready): val Dice 0.8123 (previous v001: 0.7990)``"""
-        dice = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-        before = "" if self.parent is None else \
-            f" (previous {self.parent}: {dice(self.parent_val_dice)})"
-        return f"{self.version} ({status}): val Dice {dice(self.val_dice)}{before}"
-
-
 def check_activation_rule(when: str) -> str:
     if when not in ACTIVATE_WHEN:
         raise SpecimaskError(f"unknown activation rule {when!r}; choose one of "
                              f"{', '.join(ACTIVATE_WHEN)}")
     return when
-
-
-def compare_with_parent(project: Project, version: str) -> Comparison:
-    models = {m["version"]: m for m in list_models(project)}
-    if version not in models:
-        raise unknown_version(project, version, list(models))
-    parent = models[version]["parent"]
-    dice = lambda v: models[v]["metrics"].get("best_val_dice") if v in models else None  # noqa: E731
-    return Comparison(version, parent, dice(version), dice(parent))

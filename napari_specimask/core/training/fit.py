@@ -9,6 +9,7 @@ always on disk, written atomically, so a stop or a crash leaves a usable model.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import sqlite3
 import threading
@@ -21,13 +22,14 @@ import lightning as L
 import torch
 
 from ..errors import SpecimaskError
-from ..model.factory import create_model
+from ..model.factory import create_model, resolve_encoder_weights
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, threaded
 from ..store.project import MODELS_DIR, Project
 from ..store.registry import active_version, finish_version, new_version
 from .callbacks import KeepBest, Report, TrainProgress, TwoStage
 from .config import TrainConfig
+from .holdout import hold_out_validation
 from .module import ProjectDataModule, SegModule, quiet_lightning
 
 
@@ -45,7 +47,12 @@ def train(project: Project, cfg: TrainConfig,
     cfg.check()
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    held_out = hold_out_validation(project, cfg)
     data = ProjectDataModule(project, cfg)
+    weights, weights_note = resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
+    if weights_note:
+        logging.getLogger("napari_specimask").warning(weights_note)
+    cfg = replace(cfg, encoder_weights=weights)  # what was used, not "auto"
     network = create_model(cfg.arch, cfg.encoder, cfg.encoder_weights,
                            freeze_encoder=cfg.freeze_encoder or cfg.two_stage)
     if cfg.init_from:  # record the version actually used, not "active"
@@ -66,6 +73,8 @@ def train(project: Project, cfg: TrainConfig,
                    module, data, keep)
     status = "stopped" if report.stopped else "ready"
     metrics = _metrics(trainer, data, keep, report, time.perf_counter() - t0)
+    metrics["encoder_weights"], metrics["weights_note"] = weights, weights_note
+    metrics["held_out_for_val"] = held_out
     finish_version(project, version, status, metrics)
     if on_progress is not None:
         last_epoch = max(0, min(trainer.current_epoch, cfg.epochs) - 1)

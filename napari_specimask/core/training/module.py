@@ -82,9 +82,10 @@ class ProjectDataModule(L.LightningDataModule):
                 f"proposals too ({how_to_set('use_pseudo')})")
         if cfg.require_val and not self.val_samples:
             raise SpecimaskError(
-                f"{project.root}: no validation images (role val with a mask); move some "
-                "labelled ones there (`specimask split`), import some with `--role val`, or "
-                f"train without ({how_to_set('require_val', False)})")
+                f"{project.root}: no validation images (role val with a mask), and too "
+                "few verified masks to hold some out: verify more images (or hold out "
+                f"some: {how_to_set('val_fraction', 0.2)}), import some with `--role val`, "
+                f"or train without ({how_to_set('require_val', False)})")
         refs = reference_images(project, cfg.img_size, cfg.seed) \
             if cfg.augment == "specialized" else []
         limit = project.settings.images.max_pixels

@@ -37,7 +37,7 @@ def test_stopping_a_round_keeps_the_model_and_selects_nothing(project):
 
     result = run(job, report)
     assert result.trained.status == "stopped" and result.selection is None
-    assert result.activated  # "always": the stopped model is still usable
+    assert not result.activated  # a person who stopped it did not ask for it (even "always")
     assert project.image_ids(status="queued") == []
 
 

@@ -11,7 +11,12 @@ import pytest
 import torch
 
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.model.factory import ARCHS, EncoderWeightsError, create_model
+from napari_specimask.core.model.factory import (
+    ARCHS,
+    EncoderWeightsError,
+    create_model,
+    resolve_encoder_weights,
+)
 from napari_specimask.core.model.losses import LOSSES, build_loss, dice_iou_per_image
 from napari_specimask.core.training.augment import PRESETS, Augmentation
 
@@ -115,6 +120,36 @@ def test_download_from_a_local_hub_server(tmp_path):
     again = create_model("unet", "resnet34", "imagenet", endpoint=endpoint,
                          cache_dir=tmp_path / "cache")
     assert torch.equal(again.encoder.conv1.weight, donor.encoder.conv1.weight)
+
+
+def test_auto_weights_offline_train_from_scratch_and_say_how_to_get_imagenet(tmp_path):
+    port = _free_port()
+    weights, note = resolve_encoder_weights("resnet34", "auto", f"http://127.0.0.1:{port}",
+                                            tmp_path / "empty-cache")
+    assert weights == "none"
+    assert "from scratch" in note and "~/.cache/huggingface" in note
+    assert resolve_encoder_weights("resnet34", "imagenet") == ("imagenet", None)  # as asked
+
+
+def test_auto_weights_use_imagenet_once_cached(tmp_path):
+    from safetensors.torch import save
+
+    donor = create_model("unet", "resnet34", None)
+    _Hub.files = {"model.safetensors": save(donor.encoder.state_dict()), "config.json": b"{}"}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:  # reachable: auto means ImageNet, fetched into the cache
+        assert resolve_encoder_weights("resnet34", "auto", endpoint, tmp_path / "c")[0] \
+            == "imagenet"
+        create_model("unet", "resnet34", "imagenet", endpoint=endpoint, cache_dir=tmp_path / "c")
+    finally:
+        server.shutdown()
+    # the hub gone, the cache still says ImageNet, and the model gets those weights
+    assert resolve_encoder_weights("resnet34", "auto", endpoint, tmp_path / "c") == \
+        ("imagenet", None)
+    model = create_model("unet", "resnet34", "auto", endpoint=endpoint, cache_dir=tmp_path / "c")
+    assert torch.equal(model.encoder.conv1.weight, donor.encoder.conv1.weight)
 
 
 def _pattern():

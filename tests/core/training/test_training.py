@@ -113,7 +113,7 @@ def test_train_job_yields_progress_and_returns_result(project):
 
 def test_refuses_without_validation_unless_asked(project):
     project.set_role([r.id for r in project.images(role="val")], "test")
-    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
+    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1, val_fraction=0.0)
     with pytest.raises(SpecimaskError, match="no validation images.*--no-val"):
         train(project, cfg)
     cfg.require_val = False
@@ -232,42 +232,6 @@ def test_weights_file_is_standard_safetensors(tmp_path):
     assert set(back) == set(tensors)
     for k, v in tensors.items():
         assert back[k].dtype == v.dtype and torch.equal(back[k], v)
-
-
-def test_comparison_with_parent_decides_better():
-    from napari_specimask.core.store.registry import Comparison
-
-    assert Comparison("v001", None, None, None).better            # first model
-    assert Comparison("v002", "v001", 0.8, 0.7).better
-    assert not Comparison("v002", "v001", 0.7, 0.8).better
-    assert not Comparison("v002", "v001", None, 0.8).better       # no validation
-    assert Comparison("v002", "v001", 0.5, None).better           # parent had none
-
-
-def test_one_activation_rule_and_one_summary_line():
-    from napari_specimask.core.store.registry import Comparison
-
-    worse, better = Comparison("v002", "v001", 0.7, 0.8), Comparison("v002", "v001", 0.9, 0.8)
-    assert [worse.should_activate(w) for w in ("better", "always", "never")] == [
-        False, True, False]
-    assert better.should_activate("better") and not better.should_activate("never")
-    with pytest.raises(SpecimaskError, match="unknown activation rule 'yes'"):
-        better.should_activate("yes")
-    assert better.describe("ready") == "v002 (ready): val Dice 0.9000 (previous v001: 0.8000)"
-    assert Comparison("v001", None, None, None).describe("stopped") == \
-        "v001 (stopped): val Dice n/a"
-
-
-def test_compare_with_parent_reads_the_registry(project):
-    from napari_specimask.core.store.registry import compare_with_parent
-
-    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)
-    first = train(project, cfg)
-    activate(project, first.version)
-    second = train(project, cfg, parent=first.version)
-    c = compare_with_parent(project, second.version)
-    assert (c.parent, c.val_dice) == (first.version, second.metrics["best_val_dice"])
-    assert c.parent_val_dice == first.metrics["best_val_dice"]
 
 
 def test_shared_model_is_loaded_once_per_version_and_reloaded_when_changed(project):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecimaskError
-from ..store.db import ROLES
-from ..store.project import Project
+from .db import ROLES
+from .project import Project
 
 
 @dataclass(frozen=True)

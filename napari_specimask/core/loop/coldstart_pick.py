@@ -1,0 +1,114 @@
+"""The project's cold-start method: chosen on its own images, then applied to all.
+
+The two reference workflows chose differently (inverted Otsu for herbarium sheets, a
+background threshold for plankton) and both were right for their images; a fixed
+default marked whole sheets on real herbaria. A new project's ``[coldstart] method`` is
+``auto``: the first time cold start runs, ``choose_cold_start`` measures every method on
+a seeded sample of the project's images (by Dice where some have verified masks, else by
+an unsupervised score, docs/cold-start.md) and the winner is written to specimask.toml
+with the reason, so later images, the GUI's picker and the proposal gate use the same.
+Running cold start again also refreshes the queued images still shown a cold-start
+proposal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..active.queue import refresh_cold_start_proposals
+from ..errors import SpecimaskError
+from ..io.images import to_rgb8
+from ..masks.coldstart import METHODS, ColdStart, propose_masks
+from ..masks.coldstart_choice import ColdStartChoice, choose_cold_start
+from ..masks.postprocess import PostProcess
+from ..progress import Job, Progress, stopped
+from ..store.project import ImageRecord, Project
+
+AUTO = "auto"
+SAMPLE = 8  # images the choice is measured on (a few seconds for 1000 px sheets)
+log = logging.getLogger("napari_specimask")
+
+
+def sample_records(project: Project, n: int = SAMPLE, seed: int = 0) -> list[ImageRecord]:
+    """Up to ``n`` images: those with a verified mask first (they measure Dice), then a
+    seeded random draw of the rest."""
+    records = project.images()
+    verified = set(project.mask_paths("verified"))
+    first = [r for r in records if r.id in verified]
+    rest = [r for r in records if r.id not in verified]
+    order = np.random.default_rng(seed).permutation(len(rest))
+    return (first + [rest[i] for i in order])[:n]
+
+
+@dataclass
+class Sample:
+    """Images of the project with their verified masks (None where not verified)."""
+
+    records: list[ImageRecord]
+    images: list[np.ndarray]
+    verified: list[np.ndarray | None]
+
+
+def load_sample(project: Project, n: int = SAMPLE, seed: int = 0,
+                stop: threading.Event | None = None) -> Job[Sample]:
+    records = sample_records(project, n, seed)
+    images, verified = [], []
+    for i, r in enumerate(records):
+        if stopped(stop):
+            break
+        yield Progress(i, len(records), f"reading {r.relpath}")
+        images.append(to_rgb8(project.read_image(r)))
+        verified.append(project.load_mask(r.id))
+    return Sample(records[: len(images)], images, verified)
+
+
+def pick_method(project: Project, post: PostProcess | None = None, n: int = SAMPLE,
+                seed: int = 0, stop: threading.Event | None = None) -> Job[ColdStartChoice]:
+    """Measure every method on a sample of the project (``choose_cold_start``)."""
+    sample = yield from load_sample(project, n, seed, stop)
+    yield Progress(0, 1, f"comparing {', '.join(METHODS)} on {len(sample.images)} image(s)")
+    return choose_cold_start(sample.images, sample.verified, post or _post(project))
+
+
+def project_cold_start(project: Project, stop: threading.Event | None = None,
+                       **overrides) -> Job[tuple[ColdStart, ColdStartChoice | None]]:
+    """The project's cold start (settings, then the ``overrides`` that are not None); an
+    ``auto`` method is chosen now on the project's images and stored in specimask.toml,
+    and the choice comes back with it (else None)."""
+    choice = None
+    if (overrides.get("method") or project.settings.coldstart.method) == AUTO:
+        if not project.image_ids():
+            raise SpecimaskError(f"{project.root}: no images yet to choose a cold-start "
+                                 "method on; add images first")
+        choice = yield from pick_method(project, stop=stop)
+        project.settings.coldstart.method = choice.method
+        project.save_settings()
+        log.info("cold start: %s", choice.reason)
+        overrides = {**overrides, "method": choice.method}
+    return ColdStart.from_settings(project.settings.coldstart, **overrides), choice
+
+
+def apply_cold_start(project: Project, cold_start: ColdStart,
+                     include_labeled: bool = False, image_ids: list[int] | None = None,
+                     keep: frozenset[int] = frozenset(),
+                     stop: threading.Event | None = None) -> Job[int]:
+    """Store ``cold_start``'s proposals, make it the project's ``[coldstart]`` settings
+    (what new images get and what models are judged against), and refresh the queued
+    images still shown a cold-start proposal (except ``keep``)."""
+    cs, post = project.settings.coldstart, cold_start.post
+    cs.method, cs.kernel, cs.iters = cold_start.method, post.kernel, post.iters
+    cs.fill_holes, cs.min_size = post.fill_holes, post.min_size
+    project.save_settings()
+    done = yield from propose_masks(project, cold_start, include_labeled, stop, image_ids)
+    if not stopped(stop):
+        yield from refresh_cold_start_proposals(project, keep)
+    return done
+
+
+def _post(project: Project) -> PostProcess:
+    cs = project.settings.coldstart
+    return PostProcess(cs.kernel, cs.iters, cs.fill_holes, cs.min_size)

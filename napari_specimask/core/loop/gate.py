@@ -1,0 +1,167 @@
+"""Which proposals a person is shown: a new model replaces them only when it is better.
+
+On real sheets the first weak model (val Dice 0.14) replaced cold-start proposals that
+were far better (Dice 0.62), and people were asked to correct all-foreground masks. So
+a finished model is *judged* before it becomes active: its proposals and those of the
+current source (the active model, or cold start when there is none) are made for the
+held-out verified masks (role ``val``; training holds some out when there are none,
+``training.holdout``) exactly as Annotate would show them (TTA mean >= 0.5 at full size,
+or the cold-start method with its post-processing), and it wins only with a higher mean
+Dice. With no held-out mask there is nothing to judge on and the current source stays.
+The verdict is stored with the version, so the GUI and ``specimask models`` can say
+which source is in use and why.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..active.scoring import ModelScorer, ScoreSpec
+from ..io.images import to_rgb8
+from ..masks.metrics import dice_iou
+from ..progress import Job, Progress, stopped
+from ..store.project import ImageRecord, Project
+from ..store.registry import (
+    activate,
+    active_version,
+    check_activation_rule,
+    list_models,
+    update_metrics,
+)
+from ..training.config import TrainConfig
+from ..training.fit import TrainResult, train_job
+from .coldstart_pick import project_cold_start
+
+GATE_KEY = "gate"  # the verdict's key in the version's metrics
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A candidate version against the proposal source it would replace."""
+
+    candidate: str
+    current: str                 # a version, or "cold start (METHOD)"
+    candidate_dice: float | None
+    current_dice: float | None
+    images: int                  # held-out verified masks both were measured on
+
+    @property
+    def better(self) -> bool:
+        return (self.images > 0 and self.candidate_dice is not None
+                and (self.current_dice is None or self.candidate_dice > self.current_dice))
+
+    @property
+    def reason(self) -> str:
+        """One sentence for the GUI and the CLI."""
+        if self.images == 0:
+            return (f"{self.candidate} not compared: no held-out verified masks (role val); "
+                    f"{self.current} kept")
+        return (f"{self.candidate} {'beat' if self.better else 'did not beat'} "
+                f"{self.current}: mean Dice {self.candidate_dice:.3f} against "
+                f"{self.current_dice:.3f} on {self.images} held-out verified mask(s)")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Verdict:
+        return cls(**{k: d[k] for k in ("candidate", "current", "candidate_dice",
+                                          "current_dice", "images")})
+
+
+def proposal_spec(project: Project) -> ScoreSpec:
+    """The TTA that queued proposals are made with (``[selection]`` in specimask.toml)."""
+    s = project.settings.selection
+    return ScoreSpec(tta=s.tta, precision=s.precision)
+
+
+def held_out(project: Project) -> list[ImageRecord]:
+    """The images the gate judges on: role val, with a verified mask."""
+    return project.images(role="val", status="labeled")
+
+
+def cold_start_name(project: Project) -> str:
+    return f"cold start ({project.settings.coldstart.method})"
+
+
+def proposal_dice(project: Project, records: list[ImageRecord], version: str | None,
+                  stop: threading.Event | None = None) -> Job[float | None]:
+    """Mean Dice of the proposals ``version`` (None: cold start) would show for
+    ``records`` against their verified masks."""
+    if not records:
+        return None
+    scores = []
+    if version is None:
+        cold, _ = yield from project_cold_start(project, stop)
+        masks = (cold(to_rgb8(project.read_image(r))) for r in records)
+    else:
+        scorer = ModelScorer(project, version, proposal_spec(project))
+        masks = (m.letterbox.invert_mask(m.mean) for m in scorer.maps(records))
+    label = version or cold_start_name(project)
+    for i, (record, mask) in enumerate(zip(records, masks)):
+        yield Progress(i, len(records), f"judging {label} on {record.relpath}")
+        scores.append(dice_iou(mask, project.load_mask(record.id))[0])
+        if stopped(stop):
+            return None
+    return float(np.mean(scores))
+
+
+def judge(project: Project, candidate: str, current: str | None,
+          stop: threading.Event | None = None) -> Job[Verdict]:
+    """Measure ``candidate`` and ``current`` (None: cold start) on the held-out masks and
+    store the verdict with the candidate."""
+    records = held_out(project)
+    new = yield from proposal_dice(project, records, candidate, stop)
+    old = yield from proposal_dice(project, records, current, stop)
+    n = len(records) if new is not None and (old is not None or not records) else 0
+    verdict = Verdict(candidate, current or cold_start_name(project), new, old, n)
+    update_metrics(project, candidate, {GATE_KEY: asdict(verdict)})
+    return verdict
+
+
+@dataclass
+class GatedResult:
+    trained: TrainResult
+    verdict: Verdict | None      # None when the run did not finish (stopped, failed)
+    activated: bool
+
+    @property
+    def summary(self) -> str:
+        if self.verdict is None:
+            return f"{self.trained.version} {self.trained.status}: not activated"
+        then = "now active" if self.activated else "not activated"
+        return f"{self.verdict.reason}; {self.trained.version} {then}"
+
+
+def train_and_gate(project: Project, cfg: TrainConfig, activate_when: str = "better",
+                   stop: threading.Event | None = None,
+                   parent: str | None = None) -> Job[GatedResult]:
+    """Train a version, judge it against the current proposals, activate it by
+    ``activate_when`` (better / always / never). A stopped run is never activated: a
+    person who pressed Stop (or closed the dock) did not ask for it."""
+    check_activation_rule(activate_when)
+    current = active_version(project)
+    trained = yield from train_job(project, cfg, stop, parent if parent else current)
+    if trained.status != "ready" or stopped(stop):
+        return GatedResult(trained, None, False)
+    yield Progress(0, 1, f"comparing {trained.version} with the current proposals")
+    verdict = yield from judge(project, trained.version, current, stop)
+    activated = activate_when == "always" or (activate_when == "better" and verdict.better)
+    if activated and not stopped(stop):
+        activate(project, trained.version)
+    return GatedResult(trained, verdict, activated and not stopped(stop))
+
+
+def proposal_source(project: Project) -> str:
+    """Which proposals Annotate shows for newly queued images, and why."""
+    models = list_models(project)
+    active = next((m for m in models if m["active"]), None)
+    if active is not None:
+        gate = active["metrics"].get(GATE_KEY)
+        why = Verdict.from_dict(gate).reason if gate else "activated by hand"
+        return f"proposals from model {active['version']} ({why})"
+    judged = [m for m in models if m["metrics"].get(GATE_KEY)]
+    if judged:
+        why = Verdict.from_dict(judged[-1]["metrics"][GATE_KEY]).reason
+        return f"proposals from {cold_start_name(project)} ({why})"
+    return f"proposals from {cold_start_name(project)} (no model trained yet)"
