@@ -95,9 +95,8 @@ def main(sheets: Path) -> None:
     # the reference masks stand in for the person's corrections of the first batch
     by_name = {r.name: r for r in project.images()}
     for ref in refs:
-        rec = by_name[f"{ref.stem}.jpg"] if f"{ref.stem}.jpg" in by_name else None
-        if rec is not None:
-            project.save_mask(rec.id, read_mask(ref, (rec.height, rec.width)), "corrected")
+        rec = by_name[ref.stem]
+        project.save_mask(rec.id, read_mask(ref, (rec.height, rec.width)), "corrected")
     session.images_changed.emit()
 
     t = w["Train"]

@@ -78,8 +78,10 @@ class ColdStartPicker(QDialog):
         self.fill_holes = CheckBox(label="fill holes", value=cs.fill_holes)
         self.min_size = SpinBox(label="drop specks under (px)", value=cs.min_size, min=0,
                                 max=10**7)
-        self.form = Container(widgets=[self.method, self.kernel, self.iters, self.fill_holes,
-                                       self.min_size])
+        self.drop_frame = CheckBox(label="drop frames (objects along the image border)",
+                                   value=cs.drop_frame)
+        self.form = Container(widgets=[self.method, self.drop_frame, self.kernel, self.iters,
+                                       self.fill_holes, self.min_size])
         self.preview_button = QPushButton("Preview")
         self.apply_button = QPushButton("Apply to all images")
         self.bar = QProgressBar()
@@ -103,13 +105,13 @@ class ColdStartPicker(QDialog):
         layout.addWidget(scroll)
         self.preview_button.clicked.connect(self.preview)
         self.apply_button.clicked.connect(self.apply)
-        for w in (self.kernel, self.iters, self.fill_holes, self.min_size):
+        for w in (self.drop_frame, self.kernel, self.iters, self.fill_holes, self.min_size):
             w.changed.connect(lambda *_: self.note.setText(
                 "post-processing changed: Preview again to see it"))
 
     def post(self) -> PostProcess:
         return PostProcess(self.kernel.value, self.iters.value, self.fill_holes.value,
-                           self.min_size.value)
+                           self.min_size.value, self.drop_frame.value)
 
     def preview(self):
         project, post = self.session.project, self.post()

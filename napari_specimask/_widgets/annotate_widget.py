@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 
 from napari_specimask._widgets._prefetch import Prefetcher, load_annotation_item
 from napari_specimask.core.active.annotations import iteration_summary, submit_mask
+from napari_specimask.core.store.iterations import latest_iteration_item
 from napari_specimask.core.store.leases import (
     LEASE_SECONDS,
     leased_by_others,
@@ -46,6 +47,17 @@ from ._session import session_for
 
 ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
+
+
+def proposal_origin(project, item) -> str:
+    """``proposal from v002`` or ``cold-start proposal (otsu)``: what a person corrects."""
+    if item.proposal_kind == "pseudo":
+        return f"cold-start proposal ({project.settings.coldstart.method})"
+    row = latest_iteration_item(project, item.record.id)
+    source = row["proposal"] if row is not None else None
+    if source in (None, "pseudo"):
+        return f"cold-start proposal ({project.settings.coldstart.method})"
+    return f"proposal from model {source}"
 
 
 def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:
@@ -155,7 +167,8 @@ class AnnotateWidget(QWidget):
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
         origin = "verified mask" if item.verified is not None else (
-            "proposal" if item.proposal is not None else "empty mask")
+            proposal_origin(self.session.project, item) if item.proposal is not None
+            else "empty mask")
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
                             f"{record.role}, {record.status}); showing its {origin}"
                             + (f"; {held.describe()}" if held is not None else ""))

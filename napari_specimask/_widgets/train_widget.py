@@ -69,6 +69,7 @@ class TrainWidget(QWidget):
         self.session.project_changed.connect(self._load_defaults)
         self.session.project_changed.connect(self._show_source)
         self.session.models_changed.connect(self._show_source)
+        self.session.images_changed.connect(self._show_source)  # cold start chosen, rerun
         self.session.set_training_form(self.docked_config)  # rounds train with this form
         self._load_defaults(self.session.project)
         self._show_source()

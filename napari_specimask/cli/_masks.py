@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -14,8 +15,11 @@ from napari_specimask.core.masks.postprocess_folder import postprocess_folder
 from napari_specimask.core.store.project import Project
 
 
-def _post_options(p, kernel, iters, min_size, fill_holes=True) -> None:
+def _post_options(p, kernel, iters, min_size, fill_holes=True, drop_frame=False) -> None:
     """Post-processing flags; None defaults mean 'take it from specimask.toml'."""
+    p.add_argument("--drop-frame", action=argparse.BooleanOptionalAction, default=drop_frame,
+                   help="remove objects along over a quarter of the image border (a dark "
+                        "frame, the table around a sheet)")
     p.add_argument("--kernel", type=int, default=kernel, help="dilation kernel size (px)")
     p.add_argument("--iters", type=int, default=iters, help="dilation iterations (0: none)")
     p.add_argument("--min-size", type=int, default=min_size,
@@ -29,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("--method", choices=tuple(METHODS), default=None,
                    help="default: [coldstart] method in specimask.toml")
-    _post_options(p, kernel=None, iters=None, min_size=None, fill_holes=None)
+    _post_options(p, kernel=None, iters=None, min_size=None, fill_holes=None, drop_frame=None)
     p.add_argument("--include-labeled", action="store_true",
                    help="also propose for images that already have a verified mask")
     p.set_defaults(func=cmd_propose)
@@ -53,7 +57,8 @@ def cmd_propose(args) -> int:
     with Project.open(args.project) as project:
         cold_start, choice = drive(project_cold_start(
             project, method=args.method, kernel=args.kernel, iters=args.iters,
-            fill_holes=args.fill_holes, min_size=args.min_size), "choosing")
+            fill_holes=args.fill_holes, min_size=args.min_size, drop_frame=args.drop_frame),
+            "choosing")
         if choice is not None:
             print(f"cold-start method chosen for this project: {choice.reason}")
         before = len(project.image_ids(status="queued"))
@@ -66,7 +71,8 @@ def cmd_propose(args) -> int:
 
 
 def cmd_postprocess(args) -> int:
-    post = PostProcess(args.kernel, args.iters, args.fill_holes, args.min_size)
+    post = PostProcess(args.kernel, args.iters, args.fill_holes, args.min_size,
+                       args.drop_frame)
     report = drive(postprocess_folder(args.mask_dir, args.out, post), "postprocess")
     print(f"wrote {len(report.written)} post-processed mask(s) to {args.out}; "
           f"skipped {len(report.skipped)}")

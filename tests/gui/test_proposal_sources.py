@@ -64,6 +64,7 @@ def test_picker_previews_each_method_side_by_side_and_applies_to_queued_images(
         assert not np.array_equal(before[i], want)
     current = session.current_image
     assert np.array_equal(viewer.layers["mask"].data > 0, _proposal(project, current))
+    assert "showing its cold-start proposal (otsu)" in w["Annotate"].status.text()
 
 
 def test_picker_asks_before_replacing_the_proposal_being_edited(docked, qtbot, demo,

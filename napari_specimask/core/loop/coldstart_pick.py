@@ -101,7 +101,7 @@ def apply_cold_start(project: Project, cold_start: ColdStart,
     images still shown a cold-start proposal (except ``keep``)."""
     cs, post = project.settings.coldstart, cold_start.post
     cs.method, cs.kernel, cs.iters = cold_start.method, post.kernel, post.iters
-    cs.fill_holes, cs.min_size = post.fill_holes, post.min_size
+    cs.fill_holes, cs.min_size, cs.drop_frame = post.fill_holes, post.min_size, post.drop_frame
     project.save_settings()
     done = yield from propose_masks(project, cold_start, include_labeled, stop, image_ids)
     if not stopped(stop):
@@ -111,4 +111,4 @@ def apply_cold_start(project: Project, cold_start: ColdStart,
 
 def _post(project: Project) -> PostProcess:
     cs = project.settings.coldstart
-    return PostProcess(cs.kernel, cs.iters, cs.fill_holes, cs.min_size)
+    return PostProcess(cs.kernel, cs.iters, cs.fill_holes, cs.min_size, cs.drop_frame)

@@ -81,7 +81,9 @@ def held_out(project: Project) -> list[ImageRecord]:
 
 
 def cold_start_name(project: Project) -> str:
-    return f"cold start ({project.settings.coldstart.method})"
+    method = project.settings.coldstart.method
+    return "cold start (its method not chosen yet)" if method == "auto" else \
+        f"cold start ({method})"
 
 
 def proposal_dice(project: Project, records: list[ImageRecord], version: str | None,

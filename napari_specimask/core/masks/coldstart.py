@@ -119,10 +119,11 @@ class ColdStart:
     @classmethod
     def from_settings(cls, cs, **overrides) -> ColdStart:
         """The project's ``[coldstart]`` settings, with the overrides that are not None."""
-        v = {k: getattr(cs, k) for k in ("method", "kernel", "iters", "fill_holes", "min_size")}
+        keys = ("method", "kernel", "iters", "fill_holes", "min_size", "drop_frame")
+        v = {k: getattr(cs, k) for k in keys}
         v.update({k: o for k, o in overrides.items() if o is not None})
         return cls(v["method"], PostProcess(v["kernel"], v["iters"], v["fill_holes"],
-                                            v["min_size"]))
+                                            v["min_size"], v["drop_frame"]))
 
 
 def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,

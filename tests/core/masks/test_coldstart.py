@@ -103,3 +103,31 @@ def test_propose_stores_pseudo_masks(project, tmp_path, rgb_image):
     assert ann["origin"] == "pseudo" and ann["method"] == "otsu"
     assert project.load_mask(1, "pseudo").sum() > 0 and project.load_mask(1) is None
     assert project.image(1).status == "unlabeled"  # proposals are not verified masks
+
+
+def test_a_dark_frame_around_a_sheet_is_dropped_before_holes_are_filled():
+    """Real sheets photographed on a table: otsu takes the frame in; hole filling inside
+    it would then fill the whole sheet."""
+    from napari_specimask.core.masks.postprocess import drop_border_objects
+
+    img = np.full((64, 64, 3), 235, np.uint8)
+    img[:, :6] = img[:, -6:] = img[:6] = img[-6:] = 60     # the dark table around the sheet
+    img[24:40, 20:44] = (40, 90, 30)                         # the plant
+    plant = np.zeros((64, 64), bool)
+    plant[24:40, 20:44] = True
+    framed = ColdStart("otsu", PostProcess(fill_holes=True, min_size=0))(img)
+    assert framed.all()   # frame + holes filled: everything
+    clean = ColdStart("otsu", PostProcess(fill_holes=True, min_size=0, drop_frame=True))(img)
+    assert np.array_equal(clean, plant)
+    # a specimen touching one edge (a tight plankton crop) stays
+    edge = np.zeros((64, 64), bool)
+    edge[20:44, 0:30] = True
+    assert np.array_equal(drop_border_objects(edge), edge)
+
+
+def test_cold_start_settings_carry_the_frame_choice():
+    from napari_specimask.core.settings import ColdStartSettings
+
+    cs = ColdStartSettings(method="otsu")
+    assert ColdStart.from_settings(cs).post.drop_frame is True   # measured default
+    assert ColdStart.from_settings(cs, drop_frame=False).post.drop_frame is False
