@@ -70,15 +70,17 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left to select")
     note = None
     if chooser.needs_model and scorer is None:
+        trained = [m["version"] for m in list_models(project)
+                   if m["status"] in ("ready", "stopped")]
         if not fallback:
-            trained = [m["version"] for m in list_models(project)
-                       if m["status"] in ("ready", "stopped")]
             why = (f"no model is active ({', '.join(trained)} did not replace the current "
                    f"proposals; `specimask models {project.root}`): activate one "
                    "(`specimask activate`)") if trained else "train one (`specimask train`)"
             raise SpecimaskError(f"the {strategy} strategy needs a trained model; {why}, "
                                  "or use --strategy random")
-        note = f"no trained model yet: a random batch instead of {strategy}, which needs one"
+        why = "no model is active (none beat the cold-start proposals yet)" if trained \
+            else "no trained model yet"
+        note = f"{why}: a random batch instead of {strategy}, which needs one"
         strategy, chooser = "random", get_strategy("random")
     options = {"n_batches": n_batches, "aggregation": aggregation}
     score = (lambda wanted: scorer.score(wanted, stop)) if scorer is not None else None
