@@ -110,14 +110,13 @@ def main() -> None:
     qa = w["QA"]
     qa._load_models()
     qa.split.setCurrentText("val")
+    versions = [qa.version.itemText(i) for i in range(qa.version.count())]
+    qa.version.setCurrentText(session.active_model)
+    qa.compare.setCurrentText(next(v for v in versions if v != session.active_model))
     qa.evaluate()
     wait(app, lambda: qa.worker is None and bool(qa.rows))
-    qa.show_row(0)
-    wait(app, lambda: qa.worker is None)
-    for name in ("image", "mask", "uncertainty", "prediction", "probability"):
-        if name in viewer.layers:
-            viewer.layers[name].visible = False
-    viewer.reset_view()
+    qa.show_row(0)  # the worst image: its panels replace the annotation layers
+    wait(app, lambda: qa.worker is None and qa.view.is_open)
     shot("QA", "widget_qa.png")
 
     ex = w["Import / export"]

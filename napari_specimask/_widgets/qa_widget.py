@@ -1,11 +1,18 @@
-"""QA dock widget: per-image Dice / IoU of a model version, worst first; a row shows the
-image with true positives, false positives and false negatives in distinct colours, and
-optionally a second version's errors beside it for comparison."""
+"""QA dock widget: per-image Dice / IoU of a model version, worst first. A row opens the QA
+view: the image with one version's true positives, false positives and false negatives in
+distinct colours and, when comparing, a second version's errors and where the two disagree,
+as labelled panels of napari's grid while the annotation layers are put away."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+from napari.layers import Image, Labels
+from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFormLayout,
     QLabel,
     QProgressBar,
@@ -15,18 +22,232 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
-from napari_specimask.core.inference.qa import FN, FP, SPLITS, TP, error_map, evaluate_version
+from napari_specimask.core.inference.qa import (
+    A_RIGHT,
+    B_RIGHT,
+    FN,
+    FP,
+    SPLITS,
+    TP,
+    difference_map,
+    error_map,
+    evaluate_version,
+)
 from napari_specimask.core.io.images import to_rgb8
+from napari_specimask.core.masks.metrics import dice_iou
+from napari_specimask.core.progress import Job
 from napari_specimask.core.store.registry import list_models
 
 from ._jobs import start_job
-from ._layers import put_image, put_labels
+from ._layers import fit_view_to
 from ._session import session_for
 from ._table import RowsModel, sortable
 
 ERROR_COLOURS = {0: "transparent", TP: "lime", FP: "red", FN: "dodgerblue"}
+# neither lime / red / dodgerblue (the errors) nor magenta (Annotate's mask), and both
+# saturated enough for white herbarium paper and dark plankton water
+DIFFERENCE_COLOURS = {0: "transparent", A_RIGHT: "orange", B_RIGHT: "darkviolet"}
 NONE = "(none)"
+
+
+def _swatch(colour: str) -> str:
+    return f"<span style='color:{colour}'>■</span>"
+
+
+@dataclass
+class Panel:
+    """One grid cell of the QA view: the image under a map, titled ``what · detail``."""
+    what: str      # "v002 errors", "v002 vs v001"
+    detail: str    # "Dice 0.9123", "1.2% differ"
+    data: np.ndarray
+    colours: dict
+
+    @property
+    def label(self) -> str:
+        return f"{self.what} · {self.detail}"
+
+
+@dataclass
+class Comparison:
+    name: str  # the image's
+    image: np.ndarray
+    panels: list[Panel]
+
+
+def compare_on_image(project, version: str, other: str | None,
+                     image_id: int) -> Job[Comparison]:
+    """The QA view of one image, run in a worker: each version's prediction (made first
+    where it is not cached), its error map and Dice, and where ``other`` is given, the
+    map of where the two disagree. Reading a sheet and mapping it takes long enough to
+    stall the GUI thread, which then only turns the panels into layers."""
+    versions = [version] + ([other] if other is not None else [])
+    for v in versions:
+        yield from compute_predictions(project, v, [image_id], 1)
+    record = project.image(image_id)
+    truth = project.load_mask(image_id)
+    if truth is None:
+        raise SpecimaskError(f"{record.name} has no verified mask to check against")
+    masks = []
+    for v in versions:
+        pred = cached_prediction(project, v, image_id, 1)
+        if pred is None:
+            raise SpecimaskError(f"{v}'s prediction of {record.name} is not cached; "
+                                 "click the row again")
+        masks.append(pred.mask)
+    panels = [Panel(f"{v} errors", f"Dice {dice_iou(m, truth)[0]:.4f}", error_map(m, truth),
+                    ERROR_COLOURS) for v, m in zip(versions, masks, strict=True)]
+    if other is not None:
+        diff = difference_map(masks[0], masks[1], truth)
+        share = 100.0 * np.count_nonzero(diff) / diff.size
+        panels.append(Panel(f"{version} vs {other}", f"{share:.1f}% differ", diff,
+                            DIFFERENCE_COLOURS))
+    return Comparison(record.name, to_rgb8(project.read_image(record)), panels)
+
+
+def grid_shape(n: int, image_hw: tuple[int, int], canvas_hw: tuple[int, int]) -> tuple[int, int]:
+    """Rows x columns for ``n`` panels of an image that draw it largest on the canvas:
+    portrait sheets side by side, wide images stacked (fewer rows on a tie)."""
+    (h, w), (ch, cw) = image_hw, (max(1, canvas_hw[0]), max(1, canvas_hw[1]))
+    return max(((r, -(-n // r)) for r in range(1, n + 1)),
+               key=lambda s: min(ch / s[0] / h, cw / s[1] / w))
+
+
+def _grid(viewer):
+    """The grid model: napari >= 0.9 keeps it on the canvas, older ones on the viewer."""
+    canvas = getattr(viewer, "canvas", None)
+    return canvas.grid if hasattr(canvas, "grid") else viewer.grid
+
+
+def _camera(viewer):
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9, as for the grid
+    return scene.camera if hasattr(scene, "camera") else viewer.camera
+
+
+def _canvas_hw(viewer) -> tuple[int, int]:
+    canvas = getattr(viewer, "canvas", None)
+    return tuple(canvas.size) if hasattr(canvas, "size") else tuple(viewer._canvas_size)
+
+
+class QAView:
+    """QA's panels in napari's grid, with the rest of the viewer put away meanwhile.
+
+    Opening hides every other layer (each one's ``visible`` remembered) and turns the grid
+    on, one image + map pair per cell; closing removes QA's layers and puts the grid, the
+    camera, the selection and each layer's visibility back as they were. Other layers
+    stay out of the view while it is open: one another widget adds is hidden, and one it
+    (or the person) shows is hidden again, the wish kept for when the view closes. QA's
+    layers go at the bottom of the list, so layers added above never shift the cells.
+    """
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.layers: list = []      # QA's own, image then map, panel after panel
+        self.held: dict = {}        # every other layer -> its visible to restore
+        self._saved = None          # grid, camera and selection before the view opened
+        self._fitted = None         # the camera QA left, to tell if anyone moved it since
+
+    @property
+    def is_open(self) -> bool:
+        return self._saved is not None
+
+    def show(self, comparison: Comparison) -> None:
+        viewer = self.viewer
+        if not self.is_open:
+            self._open()
+        else:
+            self._remove_own()
+        image = comparison.image
+        for i, panel in enumerate(comparison.panels):
+            below = Image(image, rgb=image.ndim == 3,
+                          name=f"qa {comparison.name} ({panel.what})")
+            above = Labels(panel.data, name=panel.label, opacity=0.6)
+            above.colormap = {**panel.colours, None: "transparent"}
+            above.editable = False  # a QA map is read, never painted
+            label = above.name_overlay  # the panel's title, in the top left of its cell
+            label.visible, label.box, label.font_size = True, True, 10
+            self.layers += [below, above]
+            viewer.layers.insert(2 * i, below)
+            viewer.layers.insert(2 * i + 1, above)
+        grid = _grid(viewer)
+        grid.stride = 2
+        grid.shape = grid_shape(len(comparison.panels), image.shape[:2], _canvas_hw(viewer))
+        grid.spacing = 8  # screen pixels between the cells
+        grid.enabled = True
+        viewer.layers.selection.active = self.layers[1]
+        fit_view_to(viewer, self.layers[0])  # the hidden layers' extents do not count
+        self._fitted = self._camera()
+
+    def close(self, *, keep_camera_if_moved: bool = False) -> None:
+        """Put the viewer back. ``keep_camera_if_moved``: leave the camera where another
+        widget put it since (Annotate fitting a differently sized image) instead of
+        restoring it, and fit the restored layers instead."""
+        if not self.is_open:
+            return
+        viewer, (grid, camera, active) = self.viewer, self._saved
+        layers = viewer.layers
+        layers.events.inserted.disconnect(self._inserted)
+        layers.events.removed.disconnect(self._removed)
+        self._remove_own()
+        now = _grid(viewer)
+        now.enabled, now.shape, now.stride, now.spacing = grid
+        for layer, visible in self.held.items():
+            layer.events.visible.disconnect(self._keep_hidden)
+            if visible and not layer.visible:
+                layer.visible = True
+        self.held, self._saved = {}, None
+        if active is not None and active in layers:
+            layers.selection.active = active
+        if keep_camera_if_moved and self._camera() != self._fitted:
+            viewer.reset_view()
+        else:
+            _camera(viewer).center, _camera(viewer).zoom = camera
+        self._fitted = None
+
+    def _open(self) -> None:
+        viewer, grid = self.viewer, _grid(self.viewer)
+        self._saved = ((grid.enabled, grid.shape, grid.stride, grid.spacing),
+                       (_camera(viewer).center, _camera(viewer).zoom),
+                       viewer.layers.selection.active)
+        for layer in list(viewer.layers):
+            self._hold(layer)
+        viewer.layers.events.inserted.connect(self._inserted)
+        viewer.layers.events.removed.connect(self._removed)
+
+    def _camera(self):
+        camera = _camera(self.viewer)
+        return tuple(camera.center), camera.zoom
+
+    def _hold(self, layer) -> None:
+        self.held[layer] = layer.visible
+        if layer.visible:  # only a shown one: hiding a hidden layer forgets its mode
+            layer.visible = False
+        layer.events.visible.connect(self._keep_hidden)
+
+    def _remove_own(self) -> None:
+        own, self.layers = self.layers, []
+        for layer in own:
+            if layer in self.viewer.layers:  # the person may have removed it
+                self.viewer.layers.remove(layer)
+
+    def _inserted(self, event) -> None:
+        if event.value not in self.layers:
+            self._hold(event.value)
+
+    def _removed(self, event) -> None:
+        if event.value in self.held:
+            event.value.events.visible.disconnect(self._keep_hidden)
+            del self.held[event.value]
+
+    def _keep_hidden(self, event) -> None:
+        """Another widget (or the person) set a held layer's visibility: remember it for
+        the close, and keep the layer out of the grid meanwhile."""
+        layer = event.source
+        self.held[layer] = layer.visible
+        if layer.visible:
+            with layer.events.visible.blocker(self._keep_hidden):  # not a wish to keep
+                layer.visible = False
 
 
 class QAWidget(QWidget):
@@ -34,9 +255,11 @@ class QAWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
+        self.view = QAView(napari_viewer)
         self.worker = None
         self.rows = []
         self.rows_version: str | None = None  # the version the table was evaluated with
+        self._wanted = None  # the (image, version, other) the last row click asked for
         self.version = QComboBox()
         self.compare = QComboBox()
         self.split = QComboBox()
@@ -46,12 +269,14 @@ class QAWidget(QWidget):
         form.addRow("compare with", self.compare)
         form.addRow("images", self.split)
         self.run_button = QPushButton("Evaluate")
+        self.close_button = QPushButton("Close QA view", enabled=False)
         self.bar = QProgressBar()
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
-        self.legend = QLabel("<span style='color:lime'>■</span> true positive  "
-                             "<span style='color:red'>■</span> false positive  "
-                             "<span style='color:dodgerblue'>■</span> false negative")
+        self.legend = QLabel(f"{_swatch('lime')} true positive  {_swatch('red')} false "
+                             f"positive  {_swatch('dodgerblue')} false negative")
+        self.difference_legend = QLabel("")
+        self.difference_legend.setWordWrap(True)
         self.model = RowsModel(("id", "image", "role", "dice", "iou", "FP", "FN"), self)
         self.proxy = sortable(self.model, self)
         self.table = QTableView(sortingEnabled=True)
@@ -60,12 +285,20 @@ class QAWidget(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        for w in (self.run_button, self.bar, self.summary, self.legend, self.table):
+        for w in (self.run_button, self.bar, self.summary, self.legend,
+                  self.difference_legend, self.close_button, self.table):
             layout.addWidget(w)
         self.run_button.clicked.connect(self.evaluate)
+        self.close_button.clicked.connect(lambda: self.close_view())
+        self.compare.currentIndexChanged.connect(self._describe_difference)
+        self.version.currentIndexChanged.connect(self._describe_difference)
         self.table.clicked.connect(lambda index: self.show_row(index.row()))
+        self.session.project_changed.connect(lambda _p: self.close_view())
         self.session.project_changed.connect(self._load_models)
         self.session.models_changed.connect(self._load_models)
+        # moving to another image in Annotate means annotating: give the canvas back
+        self.session.current_changed.connect(
+            lambda _i: self.close_view(keep_camera_if_moved=True))
         self._load_models()
 
     def _load_models(self, *_):
@@ -83,9 +316,31 @@ class QAWidget(QWidget):
                                  "evaluate a version")
             self.rows, self.rows_version = [], None
             self.model.set_rows([])
+            self.close_view()  # its panels showed the gone version
         if self.session.active_model in versions and not self.rows:
             self.version.setCurrentIndex(self.version.findData(self.session.active_model))
         self.run_button.setEnabled(bool(versions))
+
+    def _describe_difference(self, *_):
+        a, b = self.rows_version or self.version.currentData(), self.compare.currentData()
+        self.difference_legend.setText(
+            "" if b is None or b == a else
+            f"{a} vs {b}: {_swatch(DIFFERENCE_COLOURS[A_RIGHT])} {a} right, {b} wrong  "
+            f"{_swatch(DIFFERENCE_COLOURS[B_RIGHT])} {b} right, {a} wrong")
+
+    def _start(self, make_job, on_done, bar=None):
+        """One job at a time is ``self.worker``; an older one ending leaves it alone."""
+        worker = None
+
+        def finished():
+            if self.worker is worker:
+                self.worker = None
+                self.run_button.setEnabled(self.version.count() > 0)
+
+        worker = start_job(owner=self, make_job=make_job, bar=bar, on_done=on_done,
+                           on_finished=finished)
+        self.worker = worker
+        return worker
 
     def evaluate(self):
         project, version, split = (self.session.project, self.version.currentData(),
@@ -97,6 +352,7 @@ class QAWidget(QWidget):
             self.model.set_rows([(r.image_id, r.name, r.role, r.dice, r.iou,
                                   r.false_positive, r.false_negative) for r in rows])
             self.table.resizeColumnsToContents()
+            self._describe_difference()
             if rows:
                 mean = sum(r.dice for r in rows) / len(rows)
                 self.summary.setText(f"{version} on {len(rows)} {split} image(s): mean Dice "
@@ -104,48 +360,44 @@ class QAWidget(QWidget):
             else:
                 self.summary.setText(f"no labelled {split} images to evaluate")
 
-        self.worker = start_job(
-            owner=self, make_job=lambda: evaluate_version(project, version, split),
-            bar=self.bar, on_done=done, on_finished=self._finished)
-        return self.worker
-
-    def _finished(self):
-        self.worker = None
-        self.run_button.setEnabled(True)
+        return self._start(lambda: evaluate_version(project, version, split), done,
+                           bar=self.bar)
 
     def show_row(self, proxy_row: int):
+        """Open (or update) the QA view on a table row's image; predicting, reading and
+        mapping run in a worker, the view changes when they are done."""
         image_id = int(self.proxy.index(proxy_row, 0).data())
         project = self.session.project
-        record = project.image(image_id)
-        image = to_rgb8(project.read_image(record))
-        truth = project.load_mask(image_id)
         version = self.rows_version or self.version.currentData()
         other = self.compare.currentData()
-        pred = cached_prediction(project, version, image_id, 1)
-        if pred is None:  # its cached maps were deleted: predict the image again first
-            self.worker = start_job(
-                owner=self, make_job=lambda: compute_predictions(project, version, [image_id], 1),
-                on_done=lambda _n: self.show_row(proxy_row), on_finished=self._finished)
-            return
-        put_image(self.viewer, "qa image", image, rgb=True)
-        put_labels(self.viewer, f"errors {version}", error_map(pred.mask, truth),
-                   ERROR_COLOURS, opacity=0.6)
-        for layer in [ly for ly in self.viewer.layers if ly.name.startswith("errors ")]:
-            if layer.name != f"errors {version}":  # a comparison is drawn fresh below
-                self.viewer.layers.remove(layer)
-        if other is not None:  # the second version's errors to the right of the first
-            shift = (0, record.width * 1.05)
-            put_image(self.viewer, "qa image (compare)", image, rgb=True, translate=shift)
-            self.worker = start_job(
-                owner=self, make_job=
-                lambda: compute_predictions(project, other, [image_id], 1),
-                on_done=lambda _n: self._compare_layer(image_id, other, truth, shift),
-                on_finished=self._finished)
-        self.viewer.reset_view()
+        other = None if other == version else other
+        wanted = self._wanted = (image_id, version, other)
 
-    def _compare_layer(self, image_id, other, truth, shift):
-        pred = cached_prediction(self.session.project, other, image_id, 1)
-        layer = put_labels(self.viewer, f"errors {other}", error_map(pred.mask, truth),
-                           ERROR_COLOURS, opacity=0.6)
-        layer.translate = shift
+        def done(comparison):
+            if self._wanted == wanted and self.session.project is project:
+                self.view.show(comparison)
+                self.close_button.setEnabled(True)
 
+        return self._start(lambda: compare_on_image(project, version, other, image_id), done)
+
+    def close_view(self, *, keep_camera_if_moved: bool = False) -> None:
+        """Remove QA's layers and give the viewer back as it was before the view opened."""
+        self._wanted = None  # a row still being prepared is not shown after all
+        self.view.close(keep_camera_if_moved=keep_camera_if_moved)
+        self.close_button.setEnabled(False)
+
+    def event(self, event):
+        """Follow the dock napari puts this widget in: its close button takes the widget
+        out (parent None); raising another tab over it or hiding it reports through the
+        dock's visibilityChanged (a tabbed-away dock's widgets get no hide event)."""
+        if event.type() == QEvent.Type.ParentChange and hasattr(self, "view"):
+            dock = self.parent()
+            if dock is None:
+                self.close_view()
+            elif isinstance(dock, QDockWidget):
+                dock.visibilityChanged.connect(self._dock_visibility)
+        return super().event(event)
+
+    def _dock_visibility(self, shown: bool) -> None:
+        if not shown:
+            self.close_view()

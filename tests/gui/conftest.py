@@ -28,6 +28,24 @@ def demo(tmp_path):
 
 
 @pytest.fixture
+def trained_demo(demo):
+    """The demo project with 4 pool images verified and a tiny model (v001) active."""
+    from napari_specimask.core.io.images import read_mask
+    from napari_specimask.core.store.project import Project
+    from napari_specimask.core.store.registry import activate
+    from napari_specimask.core.training.config import TrainConfig
+    from napari_specimask.core.training.fit import train
+
+    with Project.open(demo) as p:
+        for rec in p.images(role="pool")[:4]:
+            p.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
+        cfg = TrainConfig.from_settings(p.settings, img_size=64, epochs=1, max_steps=2,
+                                        batch_size=2, encoder_weights="none", patience=0)
+        activate(p, train(p, cfg).version)
+    return demo
+
+
+@pytest.fixture
 def docked(make_napari_viewer):
     """``docked(root)``: a napari window with the seven widgets docked and ``root`` opened
     in the Project widget, as a person starts; gives (viewer, widgets by name, session)."""

@@ -117,9 +117,14 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
     assert train.result.status == "stopped"
     train.form.epochs.value = 2
+    # a 2-epoch 64 px model does not beat cold start (the gate: test_proposal_sources.py);
+    # the person activates it anyway to step on through the loop
+    train.activate_when.value = "always"
     click(qtbot, train.train_button)
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert train.result.status == "ready" and session.active_model is not None
+    assert "cold start" in train.state.text() and "now active" in train.state.text()
+    assert train.source.text().startswith(f"proposals from model {session.active_model}")
     assert train.plot.series["train loss"][0]
     epochs, dice = train.dice_plot.series["val Dice"]  # its own axes: per epoch, not step
     assert epochs == sorted(set(epochs)) and max(epochs) <= 2 and all(0 <= d <= 1 for d in dice)
@@ -156,23 +161,6 @@ def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewe
     assert w["Annotate"].image_id == int(index.data())
 
 
-@pytest.fixture
-def trained_demo(demo):
-    from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.store.project import Project
-    from napari_specimask.core.store.registry import activate
-    from napari_specimask.core.training.config import TrainConfig
-    from napari_specimask.core.training.fit import train
-
-    with Project.open(demo) as p:
-        for rec in p.images(role="pool")[:4]:
-            p.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
-        cfg = TrainConfig.from_settings(p.settings, img_size=64, epochs=1, max_steps=2,
-                                        batch_size=2, encoder_weights="none", patience=0)
-        activate(p, train(p, cfg).version)
-    return demo
-
-
 def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     viewer, w, session = docked(trained_demo)
     preds, qa, al, train = w["Predictions"], w["QA"], w["Active learning"], w["Train"]
@@ -205,7 +193,9 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     assert dices == sorted(dices) and "mean Dice" in qa.summary.text()
     version = qa.version.currentText()
     qa.show_row(0)
-    errors = viewer.layers[f"errors {version}"].data
+    qtbot.waitUntil(lambda: qa.worker is None and qa.view.is_open, timeout=60_000)
+    errors = qa.view.layers[1].data
+    assert qa.view.layers[1].name.startswith(f"{version} errors")
     assert set(np.unique(errors)) <= {0, 1, 2, 3} and errors.any()
 
     # a retrain refreshes the proposals of queued images not yet reached
@@ -228,8 +218,8 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     click(qtbot, qa.run_button)
     qtbot.waitUntil(lambda: qa.worker is None, timeout=60_000)
     qa.show_row(0)
-    qtbot.waitUntil(lambda: "errors v001" in viewer.layers, timeout=60_000)
-    assert viewer.layers["errors v001"].translate[1] > 0
+    qtbot.waitUntil(lambda: len(qa.view.layers) == 6, timeout=60_000)  # A, B, difference
+    assert qa.view.layers[3].name.startswith("v001 errors")
 
     # rows belong to the version they were evaluated with, and cleared maps come back
     import shutil
@@ -241,9 +231,9 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     qtbot.waitUntil(lambda: qa.worker is None, timeout=60_000)
     qa.version.setCurrentText("v001")
     shutil.rmtree(trained_demo / "cache" / active / "tta1")  # derived data, may go
-    viewer.layers.remove(f"errors {active}")
+    qa.close_view()
     qa.show_row(0)
-    qtbot.waitUntil(lambda: f"errors {active}" in viewer.layers, timeout=60_000)
+    qtbot.waitUntil(lambda: qa.view.is_open, timeout=60_000)
     click(qtbot, qa.run_button)  # now the table is v001's
     qtbot.waitUntil(lambda: qa.worker is None and qa.rows_version == "v001", timeout=60_000)
     run_job(remove_versions(session.project, ["v001"]))
@@ -342,7 +332,9 @@ def test_a_whole_round_from_the_widgets(docked, qtbot, trained_demo):
     click(qtbot, al.round_button)
     assert al.stop_button.isEnabled() and not al.select_button.isEnabled()
     qtbot.waitUntil(lambda: al.worker is None, timeout=180_000)
-    assert "v002 (ready)" in al.state.text() and "iteration 1" in al.state.text()
+    # v002 judged against the active v001 on the val masks, then the batch is selected
+    assert "v002 " in al.state.text() and "beat v001" in al.state.text()
+    assert "iteration 1" in al.state.text()
     assert (trained_demo / "models" / "v002" / "tensorboard").is_dir()
     config = json.loads((trained_demo / "models" / "v002" / "config.json").read_text())
     assert config["extra"]["train"]["init_from"] == "v001"  # fine-tuned the active model

@@ -14,6 +14,7 @@ from .cache import cached_prediction, compute_predictions
 
 SPLITS = ("val", "test", "all")
 TP, FP, FN = 1, 2, 3  # error-map values: true positive, false positive, false negative
+A_RIGHT, B_RIGHT = 1, 2  # difference-map values: where only version A, or only B, is right
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,16 @@ def error_map(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     out[pred & truth] = TP
     out[pred & ~truth] = FP
     out[~pred & truth] = FN
+    return out
+
+
+def difference_map(a: np.ndarray, b: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """uint8 map of where two versions' masks disagree, by which one the truth sides with:
+    1 where ``a`` is right and ``b`` wrong, 2 where ``b`` is right and ``a`` wrong, 0 where
+    they agree (both right or both wrong: an error map of either shows those). With binary
+    masks exactly one of two disagreeing pixels is right, so the map is 0 where a == b."""
+    out = np.zeros(truth.shape, np.uint8)
+    differ = a != b
+    out[differ & (a == truth)] = A_RIGHT
+    out[differ & (b == truth)] = B_RIGHT
     return out
