@@ -17,8 +17,9 @@ import atexit
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _screens import Window, wait
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "images"
@@ -27,23 +28,7 @@ REFERENCES = REPO / "benchmarks" / "reference_masks" / "violaceae"
 N_SHEETS = 24
 
 
-def wait(app, condition, timeout=900.0):
-    t0 = time.perf_counter()
-    while not condition():
-        app.processEvents()
-        time.sleep(0.01)
-        if time.perf_counter() - t0 > timeout:
-            raise TimeoutError("the widget did not finish in time")
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.01)
-
-
 def main(sheets: Path) -> None:
-    import napari
-
-    from napari_specimask._launch import dock_widgets, raise_tab
-    from napari_specimask._widgets._session import session_for
     from napari_specimask.core.io.images import read_mask
 
     scratch = Path(tempfile.mkdtemp(prefix="specimask-first-hour-"))
@@ -56,18 +41,11 @@ def main(sheets: Path) -> None:
     for path in chosen[:N_SHEETS]:
         shutil.copy(path, folder / path.name)
 
-    viewer = napari.Viewer(title="specimask")
-    viewer.window.resize(1400, 900)
-    app = napari.qt.get_qapp()
-    w = dock_widgets(viewer)
-    session = session_for(viewer)
+    win = Window()
+    viewer, app, w, session = win.viewer, win.app, win.widgets, win.session
 
     def shot(tab: str, name: str):
-        wait(app, lambda: True)
-        raise_tab(viewer, tab)
-        wait(app, lambda: True)
-        viewer.screenshot(str(OUT / name), canvas_only=False)
-        print(OUT / name)
+        win.shot(tab, OUT / name)
 
     project_w = w["Project"]
     project_w.new_project(scratch / "violaceae", folder)

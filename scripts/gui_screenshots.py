@@ -13,29 +13,14 @@ import atexit
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _screens import Window, wait
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 
-def wait(app, condition, timeout=600.0):
-    t0 = time.perf_counter()
-    while not condition():
-        app.processEvents()
-        time.sleep(0.01)
-        if time.perf_counter() - t0 > timeout:
-            raise TimeoutError("the widget did not finish in time")
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.01)
-
-
 def main() -> None:
-    import napari
-
-    from napari_specimask._launch import dock_widgets, raise_tab
-    from napari_specimask._widgets._session import session_for
     from napari_specimask.core.collections.demo_project import create_demo_project
     from napari_specimask.core.io.images import read_mask
     from napari_specimask.core.progress import run
@@ -55,18 +40,11 @@ def main() -> None:
     activate(project, train(project, cfg).version)
     project.close()
 
-    viewer = napari.Viewer(title="specimask")
-    viewer.window.resize(1400, 900)
-    app = napari.qt.get_qapp()
-    w = dock_widgets(viewer)
-    session = session_for(viewer)
+    win = Window()
+    viewer, app, w, session = win.viewer, win.app, win.widgets, win.session
 
     def shot(tab: str, name: str):
-        wait(app, lambda: True)
-        raise_tab(viewer, tab)
-        wait(app, lambda: True)
-        viewer.screenshot(str(OUT / name), canvas_only=False)
-        print(OUT / name)
+        win.shot(tab, OUT / name)
 
     w["Project"].open_project(root)
     w["Project"].filter.setText("pool")
