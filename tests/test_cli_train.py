@@ -71,6 +71,9 @@ def test_train_says_why_a_model_did_not_replace_the_proposals(tmp_path, capsys):
     assert "v001 did not beat cold start (background): mean Dice" in out
     assert "held-out verified mask(s); v001 not activated" in out
     assert "active model stays none (cold-start proposals)" in out
+    assert main(["models", str(work / "d")]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith(
+        "proposals from cold start (background) (v001 did not beat cold start")
 
 
 def test_train_errors_are_one_line(proj, capsys, tmp_path):

@@ -21,8 +21,9 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBox
 
 from napari_specimask.core.active.queue import refresh_proposals
 from napari_specimask.core.active.scoring import ModelScorer
-from napari_specimask.core.loop.gate import proposal_source, proposal_spec, train_and_gate
+from napari_specimask.core.loop.gate import proposal_spec, train_and_gate
 from napari_specimask.core.settings import save_training_defaults
+from napari_specimask.core.store.verdicts import proposal_source
 from napari_specimask.core.training.config import TrainConfig
 from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 

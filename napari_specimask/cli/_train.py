@@ -147,6 +147,7 @@ def cmd_lr_find(args) -> int:
 def cmd_models(args) -> int:
     from napari_specimask.core.model.removal import version_bytes
     from napari_specimask.core.store.registry import list_models
+    from napari_specimask.core.store.verdicts import proposal_source
 
     if args.remove or args.keep_best is not None:
         return remove_models(args)
@@ -158,6 +159,7 @@ def cmd_models(args) -> int:
         models = list_models(project)
         for m in models:
             m["disk_bytes"] = version_bytes(project, m["version"])
+        source = proposal_source(project)
     if args.json:
         print(json.dumps(models))
         return 0
@@ -173,6 +175,7 @@ def cmd_models(args) -> int:
               f"{m['arch']:<14} {m['encoder']:<10} {m['img_size']:>5} "
               f"{(f'{d:.4f}' if d is not None else '-'):>8} {len(m['train_image_ids']):>6} "
               f"{m['disk_bytes'] / 1e6:>8.1f}  {m['parent'] or '-':<6}  {m['created_at']}")
+    print(source)  # which proposals new batches are shown with, and why
     return 0
 
 

@@ -55,6 +55,13 @@ def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, t
         records = p.images()
         assert len(records) == 3
         assert all(p.mask_path(r.id, "pseudo") is not None for r in records)
+        # chosen on these images, not a fixed default (old: `background`, Dice 0.22 on
+        # real sheets); new projects train offline by default (old: `imagenet`)
+        assert p.settings.coldstart.method in ("otsu", "kmeans", "background")
+        if (images / "V01_01_004.jpg").exists():
+            assert p.settings.coldstart.method != "background"
+        assert p.settings.model.encoder_weights == "auto"
+    assert w["Train"].form.encoder_weights.value == "auto"
 
 
 def test_new_project_over_an_existing_one_says_so(make_napari_viewer, tmp_path, monkeypatch):

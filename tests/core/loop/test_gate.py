@@ -9,14 +9,10 @@ import pytest
 
 from napari_specimask.core.collections.demo_project import create_demo_project
 from napari_specimask.core.io.images import read_mask
-from napari_specimask.core.loop.gate import (
-    Verdict,
-    judge,
-    proposal_source,
-    train_and_gate,
-)
+from napari_specimask.core.loop.gate import judge, train_and_gate
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.registry import active_version, list_models
+from napari_specimask.core.store.verdicts import Verdict, proposal_source
 from napari_specimask.core.training.config import TrainConfig
 
 FAST = dict(img_size=64, epochs=1, batch_size=2, encoder_weights="none", patience=0,
