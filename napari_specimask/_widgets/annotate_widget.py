@@ -324,6 +324,9 @@ class AnnotateWidget(QWidget):
             self.prefetcher.close()
         self.prefetcher = None if project is None else Prefetcher(
             lambda i: load_annotation_item(project, i))
+        if project is not None and self.image_id is None:
+            self.status.setText("Select a batch in Active learning, or double-click an image "
+                                "in Project to look at it")
         self._update_progress()
 
     def _images_changed(self) -> None:

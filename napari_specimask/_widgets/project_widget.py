@@ -106,6 +106,8 @@ class ProjectWidget(QWidget):
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
             self.title.setText(f"{self._name()}: added {len(report.added)} with '{method}' "
                                f"cold-start proposals{skipped}")
+            if report.added and not self.session.queue and self.session.current_image is None:
+                self.session.show_requested.emit(report.added[0])  # something to look at
             if choice is not None:  # the first images: say which method and why
                 show_info(f"cold start for this project: {choice.reason} "
                           "(Cold start… to compare the methods yourself)")

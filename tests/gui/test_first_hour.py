@@ -51,6 +51,12 @@ def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, t
     assert session.project is not None and session.project.root == root.resolve()
     qtbot.waitUntil(lambda: "cold-start proposals" in w["Project"].title.text(),
                     timeout=120_000)
+    # the canvas shows the first image with its proposal (old: empty, "select a batch")
+    first = session.project.images()[0]
+    assert w["Annotate"].image_id == first.id and "mask" in viewer.layers
+    assert np.array_equal(viewer.layers["mask"].data > 0,
+                          session.project.load_mask(first.id, "pseudo"))
+    assert "showing its cold-start proposal" in w["Annotate"].status.text()
     with Project.open(root) as p:
         records = p.images()
         assert len(records) == 3
