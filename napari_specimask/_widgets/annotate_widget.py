@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -49,6 +50,17 @@ ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
 
 
+def hotkey_help() -> str:
+    """The keys of Annotate and of the Predictions overlays, for the widget and the docs."""
+    from .predictions_widget import HOTKEYS as OVERLAY_KEYS
+
+    names = {"next": "next", "previous": "previous", "accept": "accept as is",
+             "save": "save", "save_next": "save and next", "skip": "skip"}
+    keys = [f"{HOTKEYS[k]} {v}" for k, v in names.items()]
+    keys += [f"{key} toggle {what}" for what, key in OVERLAY_KEYS.items()]
+    return "Keys: " + " · ".join(keys)
+
+
 def proposal_origin(project, item) -> str:
     """``proposal from v002`` or ``cold-start proposal (otsu)``: what a person corrects."""
     if item.proposal_kind == "pseudo":
@@ -70,7 +82,7 @@ def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:
 
 
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
-           "skip": "Alt-K"}
+           "save_next": "Alt-N", "skip": "Alt-K"}
 
 
 class AnnotateWidget(QWidget):
@@ -97,7 +109,12 @@ class AnnotateWidget(QWidget):
         self.progress = QLabel("")
         self.buttons = {name: QPushButton(f"{label} ({HOTKEYS[name]})") for name, label in (
             ("previous", "◀ Previous"), ("next", "Next ▶"), ("accept", "Accept as is"),
-            ("save", "Save"), ("skip", "Skip"))}
+            ("save", "Save"), ("save_next", "Save and next"), ("skip", "Skip"))}
+        self.done_bar = QProgressBar()  # how much of the batch is saved
+        self.done_bar.setFormat("%v / %m of the batch saved")
+        self.done_bar.setVisible(False)
+        self.keys = QLabel(hotkey_help())
+        self.keys.setWordWrap(True)
         self.on_move = QComboBox()
         self.on_move.addItems(ON_MOVE)
         grid = QGridLayout()
@@ -105,10 +122,12 @@ class AnnotateWidget(QWidget):
         grid.addWidget(self.buttons["next"], 0, 1)
         grid.addWidget(self.buttons["accept"], 1, 0)
         grid.addWidget(self.buttons["save"], 1, 1)
-        grid.addWidget(self.buttons["skip"], 2, 0, 1, 2)
+        grid.addWidget(self.buttons["save_next"], 2, 0)
+        grid.addWidget(self.buttons["skip"], 2, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
+        layout.addWidget(self.done_bar)
         layout.addLayout(grid)
         row = QHBoxLayout()
         row.addWidget(QLabel("unsaved edits when moving on:"))
@@ -118,9 +137,11 @@ class AnnotateWidget(QWidget):
         row.addWidget(QLabel("saved as:"))
         row.addWidget(self.author)
         layout.addLayout(row)
+        layout.addWidget(self.keys)
         layout.addStretch()
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
-                   "accept": self.accept, "save": self.save, "skip": self.skip}
+                   "accept": self.accept, "save": self.save,
+                   "save_next": self.save_and_next, "skip": self.skip}
         for name, fn in actions.items():
             self.buttons[name].clicked.connect(fn)
             napari_viewer.bind_key(HOTKEYS[name], lambda _v, f=fn: f(), overwrite=True)
@@ -148,16 +169,14 @@ class AnnotateWidget(QWidget):
         self.base = latest_annotation_id(self.session.project, image_id)
         held = self._lease_shown()
         image_layer = put_image(self.viewer, "image", image, rgb=True)
+        new = "mask" not in self.viewer.layers
         labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
                             1: "magenta"})
-        # each of these rebuilds cursors or controls when set, so only on a change
-        brush = max(2, round(max(image.shape[:2]) / 80))
-        if labels.brush_size != brush:
-            labels.brush_size = brush
-        if labels.selected_label != 1:
-            labels.selected_label = 1
-        if labels.mode != "paint":
+        if new:  # the first image: a brush that suits it; later the person's tool stays
+            labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
             labels.mode = "paint"
+        if labels.selected_label not in (0, 1):
+            labels.selected_label = 1
         if self.viewer.layers.selection.active is not labels:
             self.viewer.layers.selection.active = labels
         if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
@@ -263,6 +282,14 @@ class AnnotateWidget(QWidget):
             self.step(1, check_edits=False)
         return result
 
+    def save_and_next(self) -> dict | None:
+        """Save the mask as it is on the canvas (corrected, or accepted when unedited) and
+        move to the next image: one key per finished image."""
+        result = self.save()
+        if result is not None:
+            self.step(1, check_edits=False)
+        return result
+
     def skip(self) -> None:
         """Mark the image skipped (left out of training) and move on; painted edits follow
         the setting, so a saved mask stays in the image's history."""
@@ -347,8 +374,11 @@ class AnnotateWidget(QWidget):
         rows = iteration_summary(project)
         queue = self.session.queue
         place = (queue.index(self.image_id) + 1) if self.image_id in queue else 0
+        self.done_bar.setVisible(bool(rows) and bool(queue))
         if rows:
             r = rows[-1]
+            self.done_bar.setRange(0, max(1, r["selected"]))
+            self.done_bar.setValue(r["annotated"])
             self.progress.setText(
                 f"Iteration {r['iteration']}: image {place} / {len(queue)}; "
                 f"{r['annotated']} / {r['selected']} saved, {r['corrected']} corrected, "

@@ -43,10 +43,10 @@ class ProjectWidget(QWidget):
         self.coldstart_button.setToolTip("preview the cold-start methods on this project's "
                                          "images and apply one to all")
         self.picker = None
-        self.filter = QLineEdit(placeholderText="filter: name, role, status…")
+        self.filter = QLineEdit(placeholderText="filter: words of a name, a role, a status…")
         self.progress = QProgressBar(visible=False)
         self.model = RowsModel(COLUMNS, self)
-        self.proxy = sortable(self.model, self)
+        self.proxy = sortable(self.model, self, contains=(COLUMNS.index("image"),))
         self.table = QTableView(sortingEnabled=True)
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -64,7 +64,7 @@ class ProjectWidget(QWidget):
         self.open_button.clicked.connect(self._ask_open)
         self.add_button.clicked.connect(self._ask_add)
         self.coldstart_button.clicked.connect(self.open_picker)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.proxy.set_text)
         self.table.doubleClicked.connect(self._open_row)
         self.session.project_changed.connect(self.refresh)
         self.session.images_changed.connect(self.refresh)

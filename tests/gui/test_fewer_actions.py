@@ -1,0 +1,82 @@
+"""Fewer actions per good mask: one key saves and moves on, the person's tool stays with
+them from image to image, the batch shows how much is done, and the Project filter is
+exact (old code: Save stayed put, brush 12 -> 5 and the tool back to paint on every image,
+"labeled" also matched "unlabeled")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+
+napari = pytest.importorskip("napari")
+pytestmark = pytest.mark.gui
+
+ALT = Qt.KeyboardModifier.AltModifier
+
+
+def _queue(session, n=3):
+    from napari_specimask.core.active.queue import select_next
+    from napari_specimask.core.progress import run
+
+    chosen = run(select_next(session.project, "random", n)).chosen
+    session.set_queue([i for i, _ in chosen])
+    return [i for i, _ in chosen]
+
+
+def test_one_key_saves_and_moves_on_and_the_strip_counts(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    queued = _queue(session)
+    annotate = w["Annotate"]
+    canvas = viewer.window._qt_viewer.canvas.native
+    labels = viewer.layers["mask"]
+    labels.paint((20, 20), 1 - int(labels.data[20, 20]))
+    qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # Alt-N: save and next, as a person
+    first = session.project.annotations(queued[0])[-1]
+    assert first["origin"] == "corrected" and annotate.image_id == queued[1]
+    assert not annotate.done_bar.isHidden() and annotate.done_bar.value() == 1
+    assert annotate.done_bar.text() == "1 / 3 of the batch saved"
+    qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # unedited: saved as accepted, on we go
+    assert session.project.annotations(queued[1])[-1]["origin"] == "accepted"
+    assert annotate.image_id == queued[2] and annotate.done_bar.value() == 2
+    assert "Alt-N save and next" in annotate.keys.text()
+    assert "Alt-U toggle uncertainty" in annotate.keys.text()
+
+
+def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    _queue(session)
+    annotate = w["Annotate"]
+    labels = viewer.layers["mask"]
+    labels.mode = "erase"
+    labels.brush_size = 12
+    labels.opacity = 0.8
+    labels.contour = 2
+    qtbot.mouseClick(annotate.buttons["next"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(annotate.buttons["next"], Qt.MouseButton.LeftButton)
+    labels = viewer.layers["mask"]
+    assert (labels.mode, labels.brush_size, labels.opacity, labels.contour) == (
+        "erase", 12, 0.8, 2)
+
+
+def test_the_project_filter_matches_whole_words(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    project = session.project
+    first = project.images(role="pool")[0]
+    from napari_specimask.core.io.images import read_mask
+
+    project.save_mask(first.id, read_mask(demo / "truth" / f"{first.name}.png"), "hand")
+    session.images_changed.emit()
+    table = w["Project"]
+    qtbot.keyClicks(table.filter, "labeled")
+    assert table.proxy.rowCount() == 1 + len(project.images(role="val")) + len(
+        project.images(role="test"))  # val and test come with masks; no "unlabeled"
+    table.filter.clear()
+    qtbot.keyClicks(table.filter, "unlabeled")
+    assert table.proxy.rowCount() == len(project.images(status="unlabeled"))
+    table.filter.clear()
+    qtbot.keyClicks(table.filter, "pool herbarium_00")  # words narrow; a name by its part
+    names = {table.proxy.index(r, 1).data() for r in range(table.proxy.rowCount())}
+    assert names and all("pool/herbarium_00" in n for n in names)
+    assert np.all([table.proxy.index(r, 2).data() == "pool"
+                   for r in range(table.proxy.rowCount())])
