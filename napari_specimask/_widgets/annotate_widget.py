@@ -43,6 +43,8 @@ from napari_specimask.core.store.masks import (
     latest_annotation_id,
 )
 
+from ._click_tools import HOTKEYS as TOOL_KEYS
+from ._click_tools import ClickTools
 from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for
 
@@ -57,6 +59,7 @@ def hotkey_help() -> str:
     names = {"next": "next", "previous": "previous", "accept": "accept as is",
              "save": "save", "save_next": "save and next", "skip": "skip"}
     keys = [f"{HOTKEYS[k]} {v}" for k, v in names.items()]
+    keys += [f"{key} {tool} at the cursor" for tool, key in TOOL_KEYS.items()]
     keys += [f"{key} toggle {what}" for what, key in OVERLAY_KEYS.items()]
     return "Keys: " + " · ".join(keys)
 
@@ -113,6 +116,7 @@ class AnnotateWidget(QWidget):
         self.done_bar = QProgressBar()  # how much of the batch is saved
         self.done_bar.setFormat("%v / %m of the batch saved")
         self.done_bar.setVisible(False)
+        self.tools = ClickTools(napari_viewer, self._tool_applied)
         self.keys = QLabel(hotkey_help())
         self.keys.setWordWrap(True)
         self.on_move = QComboBox()
@@ -132,6 +136,10 @@ class AnnotateWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("unsaved edits when moving on:"))
         row.addWidget(self.on_move)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("click tool:"))
+        row.addWidget(self.tools.chooser)
         layout.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(QLabel("saved as:"))
@@ -175,6 +183,7 @@ class AnnotateWidget(QWidget):
         if new:  # the first image: a brush that suits it; later the person's tool stays
             labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
             labels.mode = "paint"
+            self.tools.attach(labels)
         if labels.selected_label not in (0, 1):
             labels.selected_label = 1
         if self.viewer.layers.selection.active is not labels:
@@ -281,6 +290,10 @@ class AnnotateWidget(QWidget):
         if result is not None:
             self.step(1, check_edits=False)
         return result
+
+    def _tool_applied(self, tool: str, n: int) -> None:
+        self.status.setText(f"{tool}: {n} pixel(s) changed (Ctrl+Z undoes it)" if n else
+                            f"{tool}: nothing to change there")
 
     def save_and_next(self) -> dict | None:
         """Save the mask as it is on the canvas (corrected, or accepted when unedited) and

@@ -80,3 +80,63 @@ def test_the_project_filter_matches_whole_words(docked, qtbot, demo):
     assert names and all("pool/herbarium_00" in n for n in names)
     assert np.all([table.proxy.index(r, 2).data() == "pool"
                    for r in range(table.proxy.rowCount())])
+
+
+def _blobs(viewer):
+    labels = viewer.layers["mask"]
+    data = np.zeros_like(labels.data)
+    data[5:20, 5:20] = 1            # a label box the proposal took in
+    data[30:60, 30:60] = 1          # the plant, with a hole
+    data[40:45, 40:45] = 0
+    labels.data = data
+    return labels, data.copy()
+
+
+def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    _queue(session)
+    labels, before = _blobs(viewer)
+    canvas = viewer.window._qt_viewer.canvas.native
+    viewer.cursor.position = (10.0, 10.0)
+    qtbot.keyClick(canvas, Qt.Key.Key_X, ALT)  # Alt-X: remove the blob under the cursor
+    assert not labels.data[5:20, 5:20].any()
+    assert np.array_equal(labels.data[30:, 30:], before[30:, 30:])
+    assert "remove blob: 225 pixel(s) changed" in w["Annotate"].status.text()
+    labels.undo()  # one undo takes the whole click back
+    assert np.array_equal(labels.data, before)
+    viewer.cursor.position = (35.0, 35.0)
+    qtbot.keyClick(canvas, Qt.Key.Key_H, ALT)  # Alt-H: fill that object's holes
+    assert labels.data[40:45, 40:45].all() and labels.data[5:20, 5:20].all()
+
+
+def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(docked, qtbot, demo):
+    from types import SimpleNamespace
+
+    from napari.utils.interactions import mouse_press_callbacks
+
+    viewer, w, session = docked(demo)
+    _queue(session)
+    labels, before = _blobs(viewer)
+    labels.mode = "erase"
+    chooser = w["Annotate"].tools.chooser
+    chooser.setCurrentText("remove blob")
+    assert labels.mode == "pan_zoom"  # the click must not paint as well
+    # a press on the canvas, as napari hands it to the layer's mouse callbacks
+    mouse_press_callbacks(labels, SimpleNamespace(type="mouse_press", position=(12.0, 12.0),
+                                                  modifiers=(), handled=False))
+    assert not labels.data[5:20, 5:20].any() and labels.data[30:60, 30:40].any()
+    chooser.setCurrentText("off (paint)")
+    assert labels.mode == "erase"  # the person's tool, as it was
+
+
+def test_grow_a_faint_leaf_from_the_probability_map(docked, qtbot, demo):
+    viewer, w, session = docked(demo)
+    _queue(session)
+    labels = viewer.layers["mask"]
+    labels.data = np.zeros_like(labels.data)
+    prob = np.full(labels.data.shape, 0.02, np.float32)
+    prob[10:30, 10:30] = 0.3   # the model saw this leaf faintly: below 0.5, not in the mask
+    viewer.add_image(prob, name="probability")
+    viewer.cursor.position = (20.0, 20.0)
+    qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key.Key_G, ALT)
+    assert labels.data[10:30, 10:30].all() and labels.data.sum() == 400
