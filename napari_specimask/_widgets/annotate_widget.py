@@ -117,6 +117,7 @@ class AnnotateWidget(QWidget):
         self.done_bar.setFormat("%v / %m of the batch saved")
         self.done_bar.setVisible(False)
         self.tools = ClickTools(napari_viewer, self._tool_applied)
+        self.tool_note = QLabel("")  # what the last click tool did
         self.keys = QLabel(hotkey_help())
         self.keys.setWordWrap(True)
         self.on_move = QComboBox()
@@ -141,6 +142,7 @@ class AnnotateWidget(QWidget):
         row.addWidget(QLabel("click tool:"))
         row.addWidget(self.tools.chooser)
         layout.addLayout(row)
+        layout.addWidget(self.tool_note)
         row = QHBoxLayout()
         row.addWidget(QLabel("saved as:"))
         row.addWidget(self.author)
@@ -292,8 +294,8 @@ class AnnotateWidget(QWidget):
         return result
 
     def _tool_applied(self, tool: str, n: int) -> None:
-        self.status.setText(f"{tool}: {n} pixel(s) changed (Ctrl+Z undoes it)" if n else
-                            f"{tool}: nothing to change there")
+        self.tool_note.setText(f"{tool}: {n} pixel(s) changed (Ctrl+Z undoes it)" if n else
+                               f"{tool}: nothing to change there")
 
     def save_and_next(self) -> dict | None:
         """Save the mask as it is on the canvas (corrected, or accepted when unedited) and

@@ -101,7 +101,8 @@ def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(docked, qtbot, dem
     qtbot.keyClick(canvas, Qt.Key.Key_X, ALT)  # Alt-X: remove the blob under the cursor
     assert not labels.data[5:20, 5:20].any()
     assert np.array_equal(labels.data[30:, 30:], before[30:, 30:])
-    assert "remove blob: 225 pixel(s) changed" in w["Annotate"].status.text()
+    assert "remove blob: 225 pixel(s) changed" in w["Annotate"].tool_note.text()
+    assert "showing its" in w["Annotate"].status.text()  # what is shown stays said
     labels.undo()  # one undo takes the whole click back
     assert np.array_equal(labels.data, before)
     viewer.cursor.position = (35.0, 35.0)
