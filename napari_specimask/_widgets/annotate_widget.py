@@ -122,33 +122,7 @@ class AnnotateWidget(QWidget):
         self.keys.setWordWrap(True)
         self.on_move = QComboBox()
         self.on_move.addItems(ON_MOVE)
-        grid = QGridLayout()
-        grid.addWidget(self.buttons["previous"], 0, 0)
-        grid.addWidget(self.buttons["next"], 0, 1)
-        grid.addWidget(self.buttons["accept"], 1, 0)
-        grid.addWidget(self.buttons["save"], 1, 1)
-        grid.addWidget(self.buttons["save_next"], 2, 0)
-        grid.addWidget(self.buttons["skip"], 2, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.done_bar)
-        layout.addLayout(grid)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("unsaved edits when moving on:"))
-        row.addWidget(self.on_move)
-        layout.addLayout(row)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("click tool:"))
-        row.addWidget(self.tools.chooser)
-        layout.addLayout(row)
-        layout.addWidget(self.tool_note)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("saved as:"))
-        row.addWidget(self.author)
-        layout.addLayout(row)
-        layout.addWidget(self.keys)
-        layout.addStretch()
+        self._lay_out()
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
                    "accept": self.accept, "save": self.save,
                    "save_next": self.save_and_next, "skip": self.skip}
@@ -162,6 +136,25 @@ class AnnotateWidget(QWidget):
         self.session.models_changed.connect(self._images_changed)
         self._project_changed(self.session.project)
         self.session.set_edits_probe(self.unsaved_image)
+
+    def _lay_out(self) -> None:
+        grid = QGridLayout()
+        for i, name in enumerate(("previous", "next", "accept", "save", "save_next", "skip")):
+            grid.addWidget(self.buttons[name], i // 2, i % 2)
+        layout = QVBoxLayout(self)
+        for w in (self.status, self.progress, self.done_bar):
+            layout.addWidget(w)
+        layout.addLayout(grid)
+        for label, control in (("unsaved edits when moving on:", self.on_move),
+                               ("click tool:", self.tools.chooser), ("saved as:", self.author)):
+            row = QHBoxLayout()
+            row.addWidget(QLabel(label))
+            row.addWidget(control)
+            layout.addLayout(row)
+            if control is self.tools.chooser:
+                layout.addWidget(self.tool_note)
+        layout.addWidget(self.keys)
+        layout.addStretch()
 
     def unsaved_image(self) -> int | None:
         """The shown image's id while it has unsaved edits (for other widgets' work)."""

@@ -188,6 +188,10 @@ def cmd_annotate(args) -> int:
     with Project.open(args.project) as project:
         queued = project.images(status="queued")
         start = {r.id: latest_annotation_id(project, r.id) for r in queued}
+        # an image saved by someone else between the two reads above is no longer
+        # queued: read the queue again, or its new save would become this run's baseline
+        still = set(project.image_ids(status="queued"))
+        queued = [r for r in queued if r.id in still]
         holder = new_holder(author)
         done, others, refused = [], [], []
         try:
