@@ -98,10 +98,10 @@ def train_and_gate(project: Project, cfg: TrainConfig, activate_when: str = "bet
     ``activate_when`` (better / always / never). A stopped run is never activated: a
     person who pressed Stop (or closed the dock) did not ask for it."""
     check_activation_rule(activate_when)
-    current = active_version(project)
-    trained = yield from train_job(project, cfg, stop, parent if parent else current)
+    trained = yield from train_job(project, cfg, stop, parent or active_version(project))
     if trained.status != "ready" or stopped(stop):
         return GatedResult(trained, None, False)
+    current = active_version(project)  # what is shown now (someone may have switched)
     yield Progress(0, 1, f"comparing {trained.version} with the current proposals")
     verdict = yield from judge(project, trained.version, current, stop)
     activated = activate_when == "always" or (activate_when == "better" and verdict.better)
