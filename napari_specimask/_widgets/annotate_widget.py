@@ -52,6 +52,13 @@ ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
 
 
+def _pixels(result: dict) -> str:
+    """`` (+340 / -25 px)``: what a correction did to its proposal."""
+    if not result.get("pixels_added") and not result.get("pixels_removed"):
+        return ""
+    return f" (+{result['pixels_added']} / -{result['pixels_removed']} px)"
+
+
 def hotkey_help() -> str:
     """The keys of Annotate and of the Predictions overlays, for the widget and the docs."""
     from .predictions_widget import HOTKEYS as OVERLAY_KEYS
@@ -235,8 +242,8 @@ class AnnotateWidget(QWidget):
         show_info(f"saved ({result['origin']})")
         record = self.session.project.image(self.image_id)
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
-                            f"{record.role}, {record.status}); saved as {result['origin']} "
-                            f"at {time.strftime('%H:%M:%S')}")
+                            f"{record.role}, {record.status}); saved as {result['origin']}"
+                            f"{_pixels(result)} at {time.strftime('%H:%M:%S')}")
         self._update_progress()
         return result
 

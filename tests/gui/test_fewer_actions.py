@@ -34,6 +34,7 @@ def test_one_key_saves_and_moves_on_and_the_strip_counts(docked, qtbot, demo):
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # Alt-N: save and next, as a person
     first = session.project.annotations(queued[0])[-1]
     assert first["origin"] == "corrected" and annotate.image_id == queued[1]
+    assert first["pixels_added"] + first["pixels_removed"] > 0
     assert not annotate.done_bar.isHidden() and annotate.done_bar.value() == 1
     assert annotate.done_bar.text() == "1 / 3 of the batch saved"
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # unedited: saved as accepted, on we go

@@ -1,9 +1,10 @@
 """What happens when a person saves a mask for a queued image, and per-iteration tallies.
 
 The saved mask is compared with the proposal the image was shown with: identical means
-``accepted`` (as is), otherwise ``corrected`` with the fraction of pixels changed and the
-proposal's Dice against the saved mask. Per iteration this gives the plankton workflow's
-figure: how many proposals of a batch needed correction (19/20 in round 1, 10/20 in 7).
+``accepted`` (as is), otherwise ``corrected`` with the pixels added and removed, the
+fraction changed and the proposal's Dice against the saved mask. Per iteration this
+gives the plankton workflow's figure: how many proposals of a batch needed correction
+(19/20 in round 1, 10/20 in 7).
 """
 
 from __future__ import annotations
@@ -40,18 +41,20 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
     if proposal is not None and proposal.shape != mask.shape:
         proposal = None
     if proposal is None:
-        origin, changed, dice = "hand", None, None
+        origin, changed, dice, added, removed = "hand", None, None, None, None
     else:
-        changed = float(np.count_nonzero(mask != proposal)) / mask.size
+        added = int(np.count_nonzero(mask & ~proposal))
+        removed = int(np.count_nonzero(proposal & ~mask))
+        changed = (added + removed) / mask.size
         origin = "accepted" if changed == 0 else "corrected"
         dice = dice_iou(proposal, mask)[0]
     annotation_id = project.save_mask(
         image_id, mask, origin, edited_fraction=changed, seconds=seconds,
         model_version=source if source and source != "pseudo" else None,
         iteration=item["iteration_id"] if item is not None else None, author=author,
-        proposal_dice=dice, expect=expect)
+        proposal_dice=dice, pixels_added=added, pixels_removed=removed, expect=expect)
     return {"image_id": image_id, "annotation_id": annotation_id, "origin": origin,
-            "edited_fraction": changed,
+            "edited_fraction": changed, "pixels_added": added, "pixels_removed": removed,
             "proposal_dice": dice, "proposal": source}
 
 

@@ -118,6 +118,11 @@ CREATE TABLE leases (
 )
 """
 
+_V6 = """
+ALTER TABLE annotations ADD COLUMN pixels_added INTEGER;
+ALTER TABLE annotations ADD COLUMN pixels_removed INTEGER
+"""
+
 # MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
 # Each runs inside one transaction (executescript would commit early, so statements go
 # one by one).
@@ -134,6 +139,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     # v5: who is training a version (host, pid: a killed run is found on open); which
     # annotator holds an image (leases expire, so a crashed window frees its image).
     lambda conn: execute_statements(conn, _V5),
+    # v6: what a correction did to its proposal, in pixels added and removed (the
+    # person's effort, and what corrective brushes record).
+    lambda conn: execute_statements(conn, _V6),
 ]
 
 

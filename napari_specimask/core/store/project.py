@@ -210,6 +210,8 @@ class Project:
         iteration: int | None = None,
         author: str | None = None,
         proposal_dice: float | None = None,
+        pixels_added: int | None = None,
+        pixels_removed: int | None = None,
         expect=saved.ANY,
     ) -> int:
         """Write a mask and its annotation record as one fact; returns the annotation id.
@@ -224,7 +226,8 @@ class Project:
         fields = {"origin": origin, "method": method, "foreground_fraction": float(mask.mean()),
                   "edited_fraction": edited_fraction, "seconds": seconds,
                   "model_version": model_version, "iteration": iteration,
-                  "proposal_dice": proposal_dice}
+                  "proposal_dice": proposal_dice, "pixels_added": pixels_added,
+                  "pixels_removed": pixels_removed}
         if author is not None:
             fields["author"] = author
         return saved.save_mask(self, image_id, mask, fields, expect)

@@ -34,6 +34,13 @@ def test_accepted_vs_corrected_bookkeeping(pool_project):
         results.append(submit_mask(pool_project, image_id, mask, seconds=12.5))
     assert [r["origin"] for r in results] == ["accepted", "corrected", "corrected"]
     assert results[1]["edited_fraction"] == pytest.approx(8 / 256)
+    # what the correction did, in pixels each way, kept with the annotation (schema v6)
+    shown = pool_project.load_mask(chosen[1], "proposal")
+    added, removed = int((~shown[0, :8]).sum()), int(shown[0, :8].sum())
+    assert (results[1]["pixels_added"], results[1]["pixels_removed"]) == (added, removed)
+    row = pool_project.annotations(chosen[1])[-1]
+    assert (row["pixels_added"], row["pixels_removed"]) == (added, removed)
+    assert (results[0]["pixels_added"], results[0]["pixels_removed"]) == (0, 0)
     assert results[0]["proposal_dice"] == pytest.approx(1.0)
     (row,) = iteration_summary(pool_project)
     assert (row["selected"], row["annotated"], row["corrected"], row["accepted"]) == (3, 3, 2, 1)
