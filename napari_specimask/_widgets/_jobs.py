@@ -45,7 +45,11 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     worker = create_worker(body, _start_thread=False, _ignore_errors=True)
     shown = _Shown(bar, label or _label(owner))
 
+    over = []  # set once the job returned: a report delivered after that is stale
+
     def progress(p):
+        if over:  # (it would overwrite the final state line with a progress message)
+            return
         shown.update(p)
         if on_progress is not None:
             on_progress(p)
@@ -59,6 +63,7 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
             on_error(exc)
 
     worker.yielded.connect(progress)
+    worker.returned.connect(lambda _: over.append(True))  # before on_done, connected below
     worker.returned.connect(lambda _: shown.complete())
     if on_done is not None:
         worker.returned.connect(on_done)
