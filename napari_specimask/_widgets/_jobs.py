@@ -45,13 +45,16 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     worker = create_worker(body, _start_thread=False, _ignore_errors=True)
     shown = _Shown(bar, label or _label(owner))
 
-    over = []  # set once the job returned: a report delivered after that is stale
+    over = []  # set once the job returned: a report handled after that is stale
 
     def progress(p):
-        if over:  # (it would overwrite the final state line with a progress message)
+        # napari's activity bar may process Qt events while it updates, so the job's
+        # end can be handled *inside* shown.update; a report shown after that would
+        # overwrite the widget's final state line, hence the second check
+        if over:
             return
         shown.update(p)
-        if on_progress is not None:
+        if on_progress is not None and not over:
             on_progress(p)
 
     def errored(exc):
