@@ -45,18 +45,6 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     worker = create_worker(body, _start_thread=False, _ignore_errors=True)
     shown = _Shown(bar, label or _label(owner))
 
-    over = []  # set once the job returned: a report handled after that is stale
-
-    def progress(p):
-        # napari's activity bar may process Qt events while it updates, so the job's
-        # end can be handled *inside* shown.update; a report shown after that would
-        # overwrite the widget's final state line, hence the second check
-        if over:
-            return
-        shown.update(p)
-        if on_progress is not None and not over:
-            on_progress(p)
-
     def errored(exc):
         if isinstance(exc, SpecimaskError):
             show_error(str(exc))
@@ -65,9 +53,8 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
         if on_error is not None:
             on_error(exc)
 
-    worker.yielded.connect(progress)
-    worker.returned.connect(lambda _: over.append(True))  # before on_done, connected below
-    worker.returned.connect(lambda _: shown.complete())
+    worker.yielded.connect(lambda p: shown.report(p, on_progress))
+    worker.returned.connect(lambda _: shown.complete())  # before on_done, connected below
     if on_done is not None:
         worker.returned.connect(on_done)
     worker.errored.connect(errored)
@@ -100,6 +87,17 @@ class _Shown:
     def __init__(self, bar: QProgressBar | None, label: str):
         self.bar, self.label = bar, label
         self.activity = progress(total=0, desc=label)
+        self.over = False  # the job returned: a report handled after that is stale
+
+    def report(self, p, on_progress=None) -> None:
+        """Show a report, then hand it to the widget. napari's activity bar processes Qt
+        events while it updates, so the job's end can be handled inside ``update``; a
+        report passed on after that would overwrite the widget's final state line."""
+        if self.over:
+            return
+        self.update(p)
+        if on_progress is not None and not self.over:
+            on_progress(p)
 
     def update(self, p) -> None:
         total, done = int(getattr(p, "total", 0) or 0), int(getattr(p, "done", 0) or 0)
@@ -116,6 +114,7 @@ class _Shown:
         self.activity.refresh()
 
     def complete(self) -> None:
+        self.over = True
         if self.bar is not None and self.bar.maximum() > 0:
             self.bar.setValue(self.bar.maximum())
             self.bar.setFormat("%v / %m  done")
