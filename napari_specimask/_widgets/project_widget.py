@@ -93,8 +93,8 @@ class ProjectWidget(QWidget):
 
         def job():  # import, then the cold-start proposals of what came in
             report = yield from import_images(project, folder)
-            if not report.added:
-                return report, project.settings.coldstart.method
+            if not report.added:  # nothing new (the folder was added before): no choice
+                return report, project.settings.coldstart.method, None
             cold_start, choice = yield from project_cold_start(project)  # auto: chosen
             yield from propose_masks(project, cold_start, image_ids=report.added)
             return report, cold_start.method, choice

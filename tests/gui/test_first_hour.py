@@ -70,6 +70,18 @@ def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, t
     assert w["Train"].form.encoder_weights.value == "auto"
 
 
+def test_adding_a_folder_again_adds_nothing_and_says_so(docked, qtbot, demo):
+    """Old code: the job returned a pair where the widget unpacked three values, so the
+    line stayed on the import and an error appeared instead of 'added 0'."""
+    viewer, w, session = docked(demo)
+    project_w = w["Project"]
+    before = len(session.project.images())
+    project_w.add_folder(demo / "images" / "pool")  # every image is in the project already
+    qtbot.waitUntil(lambda: "added 0" in project_w.title.text(), timeout=60_000)
+    assert len(session.project.images()) == before
+    assert "added 0 with 'background' cold-start proposals, skipped" in project_w.title.text()
+
+
 def test_new_project_over_an_existing_one_says_so(make_napari_viewer, tmp_path, monkeypatch):
     from napari_specimask._launch import dock_widgets
     from napari_specimask._widgets import project_widget
