@@ -71,7 +71,8 @@ def pick_method(project: Project, post: PostProcess | None = None, n: int = SAMP
     """Measure every method on a sample of the project (``choose_cold_start``)."""
     sample = yield from load_sample(project, n, seed, stop)
     yield Progress(0, 1, f"comparing {', '.join(METHODS)} on {len(sample.images)} image(s)")
-    return choose_cold_start(sample.images, sample.verified, post or _post(project))
+    post = post or PostProcess.of(project.settings.coldstart)
+    return choose_cold_start(sample.images, sample.verified, post)
 
 
 def project_cold_start(project: Project, stop: threading.Event | None = None,
@@ -99,16 +100,10 @@ def apply_cold_start(project: Project, cold_start: ColdStart,
     """Store ``cold_start``'s proposals, make it the project's ``[coldstart]`` settings
     (what new images get and what models are judged against), and refresh the queued
     images still shown a cold-start proposal (except ``keep``)."""
-    cs, post = project.settings.coldstart, cold_start.post
-    cs.method, cs.kernel, cs.iters = cold_start.method, post.kernel, post.iters
-    cs.fill_holes, cs.min_size, cs.drop_frame = post.fill_holes, post.min_size, post.drop_frame
+    project.settings.coldstart.method = cold_start.method
+    cold_start.post.store_in(project.settings.coldstart)
     project.save_settings()
     done = yield from propose_masks(project, cold_start, include_labeled, stop, image_ids)
     if not stopped(stop):
         yield from refresh_cold_start_proposals(project, keep)
     return done
-
-
-def _post(project: Project) -> PostProcess:
-    cs = project.settings.coldstart
-    return PostProcess(cs.kernel, cs.iters, cs.fill_holes, cs.min_size, cs.drop_frame)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -24,7 +24,7 @@ from skimage.filters import threshold_otsu
 from ..errors import SpecimaskError
 from ..io.images import to_rgb8
 from ..progress import Job, Progress, stopped
-from .postprocess import PostProcess
+from .postprocess import PostProcess, border_pixels
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:
@@ -47,7 +47,7 @@ def background_mask(rgb: np.ndarray, k: float = 4.0, min_contrast: float = 8.0,
     specimen crop is nearly all background.
     """
     g = ndi.median_filter(grey(rgb), size=3)  # removes speckle without widening edges
-    border = _border(g)
+    border = border_pixels(g)
     level = float(np.median(border))
     noise = 1.4826 * float(np.median(np.abs(border - level)))
     mask = np.abs(g - level) > max(k * noise, min_contrast)
@@ -88,7 +88,7 @@ def kmeans_mask(rgb: np.ndarray, k: int = 3, seed: int = 0, sample: int = 20_000
         return np.zeros(rgb.shape[:2], bool)
     centroids, _ = kmeans2(fit, k, minit="++", seed=rng)
     labels = vq(lab, centroids.astype(np.float32))[0].reshape(rgb.shape[:2])
-    background = np.bincount(_border(labels), minlength=k).argmax()
+    background = np.bincount(border_pixels(labels), minlength=k).argmax()
     mask = labels != background
     return drop_bottom_bar(mask) if remove_scale_bar else mask
 
@@ -119,11 +119,9 @@ class ColdStart:
     @classmethod
     def from_settings(cls, cs, **overrides) -> ColdStart:
         """The project's ``[coldstart]`` settings, with the overrides that are not None."""
-        keys = ("method", "kernel", "iters", "fill_holes", "min_size", "drop_frame")
-        v = {k: getattr(cs, k) for k in keys}
-        v.update({k: o for k, o in overrides.items() if o is not None})
-        return cls(v["method"], PostProcess(v["kernel"], v["iters"], v["fill_holes"],
-                                            v["min_size"], v["drop_frame"]))
+        given = {k: o for k, o in overrides.items() if o is not None}
+        method = given.pop("method", cs.method)
+        return cls(method, replace(PostProcess.of(cs), **given))
 
 
 def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
@@ -143,7 +141,3 @@ def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
         done += 1
     yield Progress(len(records), len(records), "done")
     return done
-
-
-def _border(a: np.ndarray) -> np.ndarray:
-    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])

@@ -12,7 +12,7 @@ workflow did to recover thin margins, hole filling and small-object removal.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -34,6 +34,16 @@ class PostProcess:
     def __post_init__(self):
         if self.kernel < 1 or self.iters < 0 or self.min_size < 0:
             raise ValueError(f"kernel must be >= 1 and iters, min_size >= 0; got {self}")
+
+    @classmethod
+    def of(cls, settings) -> PostProcess:
+        """The clean-up held by a settings object with these fields (``[coldstart]``)."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+    def store_in(self, settings) -> None:
+        """Write these steps into a settings object with the same fields."""
+        for f in fields(self):
+            setattr(settings, f.name, getattr(self, f.name))
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         return postprocess(mask, self.kernel, self.iters, self.fill_holes, self.min_size,
@@ -67,11 +77,16 @@ def drop_border_objects(mask: np.ndarray, share: float = FRAME_SHARE) -> np.ndar
     labels, n = ndi.label(mask)
     if n == 0:
         return mask
-    border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    border = border_pixels(labels)
     along = np.bincount(border, minlength=n + 1)
     frame = along > share * border.size
     frame[0] = False
     return mask & ~frame[labels] if frame.any() else mask
+
+
+def border_pixels(a: np.ndarray) -> np.ndarray:
+    """The values along the image's edge, each pixel once (corners not twice)."""
+    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
 
 
 def remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
