@@ -30,7 +30,8 @@ from qtpy.QtWidgets import (
 
 from napari_specimask.core.loop.coldstart_pick import AUTO, apply_cold_start, load_sample
 from napari_specimask.core.masks.coldstart import METHODS, ColdStart
-from napari_specimask.core.masks.coldstart_choice import choose_cold_start
+from napari_specimask.core.masks.coldstart_choice import choose_from_scores, proxy_score
+from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.masks.postprocess import PostProcess
 
 from ._jobs import start_job
@@ -55,11 +56,15 @@ def to_pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 def preview_job(project, post: PostProcess, n: int = PREVIEW_IMAGES):
-    """A few images, every method's proposal for each, and the measured choice."""
+    """A few images, every method's proposal for each, and the measured choice (the rule
+    of ``choose_cold_start``, on these masks: each method runs once)."""
     sample = yield from load_sample(project, n)
     masks = {m: [ColdStart(m, post)(img) for img in sample.images] for m in METHODS}
-    choice = choose_cold_start(sample.images, sample.verified, post)
-    return sample, masks, choice
+    proxies = {m: [proxy_score(img, k) for img, k in zip(sample.images, masks[m])]
+               for m in METHODS}
+    dices = {m: [dice_iou(k, t)[0] for k, t in zip(masks[m], sample.verified)
+                 if t is not None] for m in METHODS}
+    return sample, masks, choose_from_scores(proxies, dices)
 
 
 class ColdStartPicker(QDialog):
