@@ -71,7 +71,7 @@ def judge(project: Project, candidate: str, current: str | None,
     records = held_out(project)
     new = yield from proposal_dice(project, records, candidate, stop)
     old = yield from proposal_dice(project, records, current, stop)
-    n = len(records) if new is not None and (old is not None or not records) else 0
+    n = len(records) if new is not None and old is not None else 0  # None: none, or stopped
     verdict = Verdict(candidate, current or cold_start_name(project), new, old, n)
     update_metrics(project, candidate, {GATE_KEY: asdict(verdict)})
     return verdict

@@ -71,9 +71,7 @@ def resolve_encoder_weights(encoder: str, weights: str, endpoint: str | None = N
     values come back as they are, so the recorded config names what was really used."""
     if weights != AUTO:
         return weights, None
-    import segmentation_models_pytorch as smp
-
-    if "imagenet" not in smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}):
+    if "imagenet" not in _pretrained(encoder):
         return "none", f"encoder {encoder} has no ImageNet weights; training from scratch"
     where = _endpoint(endpoint)
     if _cached(encoder, "imagenet", cache_dir) or _reachable(where):
@@ -128,10 +126,9 @@ _PICKLE_REFUSED = (
 
 def _download(encoder: str, weights: str, endpoint: str | None,
               cache_dir: str | Path | None) -> str:
-    import segmentation_models_pytorch as smp
     from huggingface_hub import hf_hub_download
 
-    options = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {})
+    options = _pretrained(encoder)
     if weights not in options:
         raise EncoderWeightsError(
             f"no {weights!r} weights for encoder {encoder}; available: "
@@ -158,10 +155,9 @@ def _download(encoder: str, weights: str, endpoint: str | None,
 
 def _cached(encoder: str, weights: str, cache_dir: str | Path | None) -> str | None:
     """The cached weights file of ``encoder``'s ``weights`` on the hub, or None."""
-    import segmentation_models_pytorch as smp
     from huggingface_hub import hf_hub_download
 
-    options = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {})
+    options = _pretrained(encoder)
     if weights not in options:
         return None
     cache_dir = cache_dir or os.environ.get("SPECIMASK_WEIGHTS_CACHE")
@@ -170,6 +166,13 @@ def _cached(encoder: str, weights: str, cache_dir: str | Path | None) -> str | N
                                revision=options[weights]["revision"], cache_dir=cache_dir,
                                local_files_only=True)
     return None
+
+
+def _pretrained(encoder: str) -> dict:
+    """smp's pretrained weights of ``encoder``: name -> hub repository and revision."""
+    import segmentation_models_pytorch as smp
+
+    return smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {})
 
 
 def _endpoint(endpoint: str | None) -> str:
