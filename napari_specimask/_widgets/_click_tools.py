@@ -1,5 +1,6 @@
 """One-click tools on Annotate's mask layer (``core.masks.click_tools``), by hotkey at
-the cursor or by a click while a tool is chosen; each is one undoable edit (Ctrl+Z).
+the cursor or by a click while a tool is chosen; each is one undoable edit (Ctrl+Z), made
+as corrections in corrective mode (``_corrections``).
 
 Growing uses the shown image's probability map when the Predictions widget has put one
 on the canvas (the model saw the leaf faintly), else the image's colour.
@@ -17,15 +18,17 @@ from napari_specimask.core.masks.click_tools import (
     remove_blob,
 )
 
+from ._corrections import current_mask, editable, write_mask
+
 OFF = "off (paint)"
 HOTKEYS = {"remove blob": "Alt-X", "grow region": "Alt-G", "fill holes": "Alt-H"}
 
 
 def edited_mask(viewer, tool: str, point) -> np.ndarray | None:
     """The mask after ``tool`` at data ``point``; None when there is no mask layer."""
-    if "mask" not in viewer.layers:
+    mask = current_mask(viewer)
+    if mask is None:
         return None
-    mask = viewer.layers["mask"].data > 0
     if tool == "remove blob":
         return remove_blob(mask, point)
     if tool == "fill holes":
@@ -37,21 +40,10 @@ def edited_mask(viewer, tool: str, point) -> np.ndarray | None:
 
 
 def apply_tool(viewer, tool: str, point) -> int:
-    """Apply ``tool`` at data ``point`` as one undoable edit; returns pixels changed."""
+    """Apply ``tool`` at data ``point`` as one undoable edit (in corrective mode, as
+    corrections); returns the pixels changed."""
     new = edited_mask(viewer, tool, point)
-    if new is None:
-        return 0
-    layer = viewer.layers["mask"]
-    old = layer.data > 0
-    added, removed = np.nonzero(new & ~old), np.nonzero(old & ~new)
-    if not (len(added[0]) or len(removed[0])):
-        return 0
-    with layer.block_history():  # one Ctrl+Z undoes the whole click
-        if len(added[0]):
-            layer.data_setitem(added, 1)
-        if len(removed[0]):
-            layer.data_setitem(removed, 0)
-    return len(added[0]) + len(removed[0])
+    return 0 if new is None else write_mask(viewer, new)
 
 
 class ClickTools:
@@ -70,13 +62,14 @@ class ClickTools:
             viewer.bind_key(key, lambda v, t=tool: self.at_cursor(t), overwrite=True)
 
     def at_cursor(self, tool: str) -> int:
-        if "mask" not in self.viewer.layers:
+        layer = editable(self.viewer)
+        if layer is None:
             return 0
-        point = self.viewer.layers["mask"].world_to_data(self.viewer.cursor.position)
-        return self._apply(tool, point)
+        return self._apply(tool, layer.world_to_data(self.viewer.cursor.position))
 
     def attach(self, layer) -> None:
-        """Listen to clicks on Annotate's mask layer (once per layer)."""
+        """Listen to clicks on Annotate's mask layer, or the corrections over it (once
+        per layer)."""
         if self._on_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_click)
 
@@ -92,9 +85,9 @@ class ClickTools:
 
     def _chosen(self, tool: str) -> None:
         """A click tool needs the brush out of the way; choosing off gives it back."""
-        if "mask" not in self.viewer.layers:
+        layer = editable(self.viewer)
+        if layer is None:
             return
-        layer = self.viewer.layers["mask"]
         if tool != OFF:
             if layer.mode != "pan_zoom":
                 self._mode_before = layer.mode

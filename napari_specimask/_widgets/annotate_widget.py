@@ -45,6 +45,9 @@ from napari_specimask.core.store.masks import (
 
 from ._click_tools import HOTKEYS as TOOL_KEYS
 from ._click_tools import ClickTools
+from ._continuous import ContinuousTraining
+from ._corrections import HOTKEYS as BRUSH_KEYS
+from ._corrections import CorrectiveMode, current_mask, editable_on_top
 from ._layers import fit_view_to, put_image, put_labels
 from ._session import session_for
 
@@ -66,6 +69,7 @@ def hotkey_help() -> str:
     names = {"next": "next", "previous": "previous", "accept": "accept as is",
              "save": "save", "save_next": "save and next", "skip": "skip"}
     keys = [f"{HOTKEYS[k]} {v}" for k, v in names.items()]
+    keys += [f"{BRUSH_KEYS['add']} add brush", f"{BRUSH_KEYS['remove']} remove brush"]
     keys += [f"{key} {tool} at the cursor" for tool, key in TOOL_KEYS.items()]
     keys += [f"{key} toggle {what}" for what, key in OVERLAY_KEYS.items()]
     return "Keys: " + " · ".join(keys)
@@ -124,9 +128,11 @@ class AnnotateWidget(QWidget):
         self.done_bar.setFormat("%v / %m of the batch saved")
         self.done_bar.setVisible(False)
         self.tools = ClickTools(napari_viewer, self._tool_applied)
+        self.corrective = CorrectiveMode(napari_viewer, self.tools.attach)
         self.tool_note = QLabel("")  # what the last click tool did
         self.keys = QLabel(hotkey_help())
         self.keys.setWordWrap(True)
+        self.continuous = ContinuousTraining(self.session, self)
         self.on_move = QComboBox()
         self.on_move.addItems(ON_MOVE)
         self._lay_out()
@@ -152,6 +158,9 @@ class AnnotateWidget(QWidget):
         for w in (self.status, self.progress, self.done_bar):
             layout.addWidget(w)
         layout.addLayout(grid)
+        layout.addWidget(self.corrective.toggle)
+        layout.addLayout(self.continuous.row())
+        layout.addWidget(self.continuous.status)
         for label, control in (("unsaved edits when moving on:", self.on_move),
                                ("click tool:", self.tools.chooser), ("saved as:", self.author)):
             row = QHBoxLayout()
@@ -186,10 +195,11 @@ class AnnotateWidget(QWidget):
             labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
             labels.mode = "paint"
             self.tools.attach(labels)
+            self.corrective.attach_when_shown()
         if labels.selected_label not in (0, 1):
             labels.selected_label = 1
-        if self.viewer.layers.selection.active is not labels:
-            self.viewer.layers.selection.active = labels
+        self.corrective.new_image()
+        editable_on_top(self.viewer)
         if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
             # fit to this image alone: the overlays still hold the previous image's maps
             # until the Predictions widget updates them a moment later
@@ -217,7 +227,8 @@ class AnnotateWidget(QWidget):
 
     @property
     def mask(self) -> np.ndarray | None:
-        return self.viewer.layers["mask"].data > 0 if "mask" in self.viewer.layers else None
+        """What a save stores: the mask layer, with the corrections in corrective mode."""
+        return current_mask(self.viewer)
 
     @property
     def edited(self) -> bool:
@@ -233,6 +244,7 @@ class AnnotateWidget(QWidget):
         if result is None:
             return None
         self.base = result["annotation_id"]
+        self.corrective.fold()  # the saved mask is the new base to correct
         self.initial = self.mask.copy()
         self._saving = True  # this image is not among those read ahead: keep them
         try:
@@ -245,6 +257,7 @@ class AnnotateWidget(QWidget):
                             f"{record.role}, {record.status}); saved as {result['origin']}"
                             f"{_pixels(result)} at {time.strftime('%H:%M:%S')}")
         self._update_progress()
+        self.continuous.saved()
         return result
 
     def _submit(self, expect) -> dict | None:
@@ -288,6 +301,7 @@ class AnnotateWidget(QWidget):
             return None
         if mode == "discard":
             self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
+            self.corrective.new_image()
         result = self.save()
         if result is not None:
             self.step(1, check_edits=False)

@@ -18,6 +18,7 @@ from napari_specimask.core.inference.cache import cached_prediction, compute_pre
 from napari_specimask.core.store.scores import cached_scores
 
 from ._colormaps import PROBABILITY, UNCERTAINTY
+from ._corrections import editable_on_top
 from ._jobs import start_job
 from ._layers import put_image, put_labels
 from ._session import session_for
@@ -171,11 +172,7 @@ class PredictionsWidget(QWidget):
                           ("prediction", self.show_contour)):
             if name in self.viewer.layers and self.viewer.layers[name].visible != box.isChecked():
                 self.viewer.layers[name].visible = box.isChecked()
-        layers = self.viewer.layers
-        if "mask" in layers:  # keep the editable mask on top and selected
-            if layers.index("mask") != len(layers) - 1:
-                layers.move(layers.index("mask"), len(layers))
-            layers.selection.active = layers["mask"]
+        editable_on_top(self.viewer)  # the mask (and its corrections) on top, selected
 
     def _toggled(self, *_):
         if getattr(self, "shown", None) is not None and self.image_id is not None:

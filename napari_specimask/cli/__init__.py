@@ -18,6 +18,7 @@ from napari_specimask.core.errors import SpecimaskError
 from . import (
     _active,
     _check,
+    _continuous,
     _data,
     _demo,
     _exchange,
@@ -36,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"specimask {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_project, _exchange, _masks, _train, _active, _workflows, _sample, _data,
-                   _demo, _check):
+    for module in (_project, _exchange, _masks, _train, _continuous, _active, _workflows,
+                   _sample, _data, _demo, _check):
         module.register(sub)
     return parser
 

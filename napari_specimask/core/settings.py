@@ -203,6 +203,15 @@ class SelectionSettings:
 
 
 @dataclass
+class ContinuousSettings:
+    """Continuous training (``core.loop.continuous``): a short fine-tuning run after
+    every ``every`` masks a person saves, of ``epochs`` epochs."""
+
+    every: int = 4
+    epochs: int = 3
+
+
+@dataclass
 class Settings:
     name: str = "specimask project"
     images: ImageSettings = field(default_factory=ImageSettings)
@@ -210,6 +219,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     selection: SelectionSettings = field(default_factory=SelectionSettings)
+    continuous: ContinuousSettings = field(default_factory=ContinuousSettings)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -15,6 +15,7 @@ from .project import Project
 
 # a person's verdict on a proposal (not a cold-start or imported mask)
 PERSON_ORIGINS = ("hand", "corrected", "accepted")
+SEEN_UPTO = "annotations_upto"  # a model's metrics: the newest annotation id it was built on
 
 
 def record_iteration_and_queue(project: Project, *, strategy: str, seed: int,
@@ -77,3 +78,18 @@ def person_annotations(project: Project, iteration_id: int) -> list[dict]:
         f" FROM annotations WHERE iteration = ? AND origin IN ({marks})"
         " GROUP BY image_id) l ON a.id = l.last", (iteration_id, *PERSON_ORIGINS))
     return [dict(r) for r in rows]
+
+
+def annotation_mark(project: Project) -> int:
+    """The newest annotation's id: the point a training run has seen saves up to."""
+    row = project.store.read_one("SELECT MAX(id) FROM annotations")
+    return int(row[0] or 0) if row is not None else 0
+
+
+def saves_since(project: Project, mark: int) -> int:
+    """Images a person saved a mask for after annotation ``mark`` (each counted once)."""
+    marks = ",".join("?" * len(PERSON_ORIGINS))
+    row = project.store.read_one(
+        f"SELECT COUNT(DISTINCT image_id) FROM annotations WHERE id > ? AND origin IN ({marks})",
+        (mark, *PERSON_ORIGINS))
+    return int(row[0])

@@ -25,6 +25,7 @@ from ..errors import SpecimaskError
 from ..model.factory import create_model, resolve_encoder_weights
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, threaded
+from ..store.iterations import SEEN_UPTO, annotation_mark
 from ..store.project import MODELS_DIR, Project
 from ..store.registry import active_version, finish_version, new_version
 from .callbacks import KeepBest, Report, TrainProgress, TwoStage
@@ -48,6 +49,7 @@ def train(project: Project, cfg: TrainConfig,
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     held_out = hold_out_validation(project, cfg)
+    seen_upto = annotation_mark(project)  # saves after this are new to the model
     data = ProjectDataModule(project, cfg)
     weights, weights_note = resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
     if weights_note:
@@ -74,7 +76,7 @@ def train(project: Project, cfg: TrainConfig,
     status = "stopped" if report.stopped else "ready"
     metrics = _metrics(trainer, data, keep, report, time.perf_counter() - t0)
     metrics["encoder_weights"], metrics["weights_note"] = weights, weights_note
-    metrics["held_out_for_val"] = held_out
+    metrics["held_out_for_val"], metrics[SEEN_UPTO] = held_out, seen_upto
     finish_version(project, version, status, metrics)
     if on_progress is not None:
         last_epoch = max(0, min(trainer.current_epoch, cfg.epochs) - 1)

@@ -1,0 +1,115 @@
+"""Continuous training, RootPainter's way: the model learns from saves as they come.
+
+While a person annotates, a short run (``[continuous] epochs``) starts after every
+``[continuous] every`` newly saved masks. It fine-tunes the active model (before any
+model beat cold start: the newest one trained on this project's settings, so short runs
+add up instead of each starting from nothing), is judged by the gate like any run, and
+when it becomes active the queued images nobody has open get its proposals at once:
+the next image comes from the newest model. Runs record the newest annotation they were
+built on (``SEEN_UPTO``), so counting new saves needs no state and agrees between the
+napari window and ``specimask train --continuous`` on another machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..active.queue import refresh_proposals
+from ..active.scoring import ModelScorer
+from ..progress import Job, Progress, stopped
+from ..store.iterations import SEEN_UPTO, saves_since
+from ..store.leases import leased_by_others
+from ..store.project import Project
+from ..store.registry import active_version, list_models
+from ..training.config import TrainConfig
+from .gate import GatedResult, proposal_spec, train_and_gate
+
+NOBODY = ""  # a holder name no annotator has: leases held by anyone
+
+
+def last_seen(project: Project) -> int:
+    """The newest annotation the latest run (of any outcome) was built on; 0 before any.
+    A failed run counts too, so a run that fails is not retried after every save."""
+    runs = [m for m in list_models(project) if m["status"] != "training"]
+    return max((m["metrics"].get(SEEN_UPTO, 0) for m in runs), default=0)
+
+
+def new_saves(project: Project) -> int:
+    """Masks saved since the latest run was built: what the next run would add."""
+    return saves_since(project, last_seen(project))
+
+
+def due(project: Project) -> bool:
+    """Whether enough new masks were saved for the next short run."""
+    return new_saves(project) >= max(1, project.settings.continuous.every)
+
+
+def start_weights(project: Project) -> str:
+    """Where the next short run starts: the active model, else the newest finished run
+    with the project's architecture and encoder, else nothing (``""``: from scratch)."""
+    if active_version(project) is not None:
+        return "active"
+    model = project.settings.model
+    same = [m for m in list_models(project) if m["status"] in ("ready", "stopped")
+            and not m["removed"] and (m["arch"], m["encoder"]) == (model.arch, model.encoder)]
+    return same[-1]["version"] if same else ""
+
+
+def fine_tune_config(project: Project) -> TrainConfig:
+    """The project's training settings, shortened to ``[continuous] epochs`` and started
+    from ``start_weights``; no early stopping in a run this short."""
+    return TrainConfig.from_settings(
+        project.settings, iteration=project.summary()["iteration"],
+        epochs=project.settings.continuous.epochs, init_from=start_weights(project),
+        patience=0)
+
+
+def unopened_queue(project: Project) -> list[int]:
+    """Queued images no annotator holds a lease on: not on anyone's screen, so a new
+    proposal replaces nothing a person is looking at or painting over."""
+    held = leased_by_others(project, NOBODY)
+    return [i for i in project.image_ids(status="queued") if i not in held]
+
+
+@dataclass
+class ContinuousRound:
+    gated: GatedResult
+    refreshed: list[int]      # queued images that got the new model's proposals
+
+    @property
+    def summary(self) -> str:
+        more = f"; new proposals for {len(self.refreshed)} queued image(s)" \
+            if self.refreshed else ""
+        return self.gated.summary + more
+
+
+def fine_tune_round(project: Project, stop: threading.Event | None = None) -> Job[ContinuousRound]:
+    """One short run from ``fine_tune_config``, gated (activated only when better than
+    the current proposals); when activated, the unopened queue gets its proposals."""
+    cfg = fine_tune_config(project)
+    gated = yield from train_and_gate(project, cfg, "better", stop)
+    if not gated.activated or stopped(stop):
+        return ContinuousRound(gated, [])
+    ids = unopened_queue(project)  # asked now: the person has moved on while it trained
+    scorer = ModelScorer(project, gated.trained.version, proposal_spec(project))
+    refreshed = yield from refresh_proposals(project, ids, scorer)
+    return ContinuousRound(gated, sorted(refreshed))
+
+
+def watch(project: Project, stop: threading.Event, poll: float = 2.0,
+          on_round=None) -> Job[list[ContinuousRound]]:
+    """Run ``fine_tune_round`` whenever one is ``due``, until ``stop``: the headless side
+    of continuous training, next to people annotating in napari on the same project."""
+    rounds: list[ContinuousRound] = []
+    while not stopped(stop):
+        if due(project):
+            result = yield from fine_tune_round(project, stop)
+            rounds.append(result)
+            if on_round is not None:
+                on_round(result)
+            continue
+        every = max(1, project.settings.continuous.every)
+        yield Progress(new_saves(project), every, f"waiting for {every} new masks")
+        stop.wait(poll)
+    return rounds
