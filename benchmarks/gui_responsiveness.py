@@ -6,7 +6,9 @@ A QTimer fires every 10 ms on the GUI thread; a stall is how late a beat comes
 (interval - 10 ms). Three scenarios on the demo project, widgets docked as a person has
 them: (a) training on CPU in the Train widget's worker, (b) TTA prediction of images
 (Predictions widget worker, 8 views), (c) the person navigating 50 images (Annotate,
-with the Predictions widget showing cached maps). Then: opening a project of 10,000
+with the Predictions widget showing cached maps), (d) the person saving and moving on
+every 0.3 s with continuous training on (a short fine-tuning after every 4 saves, in a
+worker, then new proposals for the rest of the batch). Then: opening a project of 10,000
 images until its first image is shown.
 """
 
@@ -56,7 +58,7 @@ def main() -> None:
     from napari_specimask.core.collections.demo_project import create_demo_project
     from napari_specimask.core.io.images import read_mask
     from napari_specimask.core.progress import run
-    from napari_specimask.core.store.registry import activate
+    from napari_specimask.core.store.registry import activate, list_models
     from napari_specimask.core.training.config import TrainConfig
     from napari_specimask.core.training.fit import train
 
@@ -113,6 +115,43 @@ def main() -> None:
     stalls = heartbeat(app, 60, until=lambda: len(steps) >= 49)
     stepper.stop()
     report("(c) navigating 50 images (cached maps)", stalls)
+
+    # (d) continuous training on: the person saves and moves on every 0.3 s while short
+    # fine-tuning runs start after every 4 saves and refresh the rest of the batch
+    from napari_specimask.core.active.queue import select_next
+
+    project = session.project
+    project.settings.model.img_size, project.settings.model.encoder_weights = 128, "none"
+    project.settings.continuous.every, project.settings.continuous.epochs = 4, 2
+    batch = run(select_next(project, "random", 16)).chosen
+    session.set_queue([i for i, _ in batch])
+    cont = annotate.continuous
+    cont.every.setValue(4)
+    cont.toggle.setChecked(True)
+    rounds, saves = [], []
+    was_running = [False]
+
+    def watch_rounds():
+        if was_running[0] and not cont.running:
+            rounds.append(1)
+        was_running[0] = cont.running
+
+    saver = QTimer()
+    saver.setInterval(300)
+    def save_one():
+        watch_rounds()
+        if len(saves) < 15:  # the batch's 16th image stays open
+            annotate.save_and_next()
+            saves.append(1)
+
+    saver.timeout.connect(save_one)
+    saver.start()
+    stalls = heartbeat(app, 300, until=lambda: len(saves) >= 15 and not cont.running)
+    saver.stop()
+    n_models = len(list_models(project))
+    report("(d) saving every 0.3 s, continuous training", stalls)
+    print(f"    {len(saves)} saves, {n_models - 2} fine-tuning run(s), {len(rounds)} ended "
+          f"while saving; last: {cont.status.text()}")
 
     # opening a project of 10,000 images until its first image is shown
     big = make_big_project(tmp / "big", 10_000)

@@ -13,7 +13,12 @@ import threading
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from napari_specimask.core.loop.continuous import due, fine_tune_round, new_saves
+from napari_specimask.core.loop.continuous import (
+    due,
+    fine_tune_round,
+    new_saves,
+    waiting_for,
+)
 
 from ._jobs import start_job
 
@@ -59,16 +64,12 @@ class ContinuousTraining:
         if due(project):
             self._start()
         else:
-            self.status.setText((f"{self.last}; " if self.last else "")
-                                + f"next fine-tuning after {self._left(project)} more save(s)")
+            self.status.setText((f"{self.last}; " if self.last else "") + waiting_for(project))
 
     def stop(self) -> None:
         if self.stop_event is not None:
             self.stop_event.set()
             self.status.setText("stopping: the run ends at its next step, nothing activated")
-
-    def _left(self, project) -> int:
-        return max(0, self.every.value() - new_saves(project))
 
     def _start(self) -> None:
         project, self.stop_event = self.session.project, threading.Event()

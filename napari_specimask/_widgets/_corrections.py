@@ -1,7 +1,7 @@
 """Corrective mode: paint only the errors, RootPainter's way, over an untouched proposal.
 
 A ``corrections`` Labels layer lies over Annotate's ``mask`` layer: label 1 adds
-(green), label 2 removes (orange). The mask that is saved, and that the click tools work
+(green), label 2 removes (blue). The mask that is saved, and that the click tools work
 on, is the mask layer with the corrections applied (``current_mask``), so a stroke can
 never spoil the part of the proposal it was not meant for, and what was added and what
 was taken away stays visible until the save. Turning the mode off folds the corrections
@@ -15,7 +15,8 @@ from qtpy.QtWidgets import QCheckBox
 
 MASK, CORRECTIONS = "mask", "corrections"
 ADD, REMOVE = 1, 2
-COLOURS = {0: "transparent", ADD: "#00e060", REMOVE: "#ff8c00"}
+COLOURS = {0: "transparent", ADD: "#00e060", REMOVE: "#00b4ff"}  # apart from the
+# magenta mask and from the reds and oranges of colour charts on the sheets
 HOTKEYS = {"add": "Alt-D", "remove": "Alt-R"}
 
 
@@ -81,7 +82,7 @@ class CorrectiveMode:
         self.viewer = viewer
         self.on_layer = on_layer or (lambda layer: None)  # the click tools listen there
         self.toggle = QCheckBox("corrective mode: paint only the errors (add / remove)")
-        self.toggle.setToolTip("green adds to the proposal, orange takes away; the saved "
+        self.toggle.setToolTip("green adds to the proposal, blue takes away; the saved "
                                "mask is the proposal with both applied")
         self.toggle.toggled.connect(self._toggled)
         viewer.bind_key(HOTKEYS["add"], lambda _v: self.brush(True), overwrite=True)
@@ -134,7 +135,7 @@ class CorrectiveMode:
             return
         mask = self.viewer.layers[MASK]
         layer = self.viewer.add_labels(np.zeros(mask.data.shape, np.uint8), name=CORRECTIONS,
-                                       opacity=0.7)
+                                       opacity=0.85)
         layer.colormap = {**COLOURS, None: "transparent"}
         layer.brush_size, layer.mode, layer.selected_label = mask.brush_size, "paint", ADD
         self.on_layer(layer)

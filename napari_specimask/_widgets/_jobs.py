@@ -81,6 +81,15 @@ def _label(owner) -> str:
     return "specimask: " + " ".join(words).capitalize()
 
 
+def _tail(message: str, n: int) -> str:
+    """The end of ``message`` in at most ``n`` characters, cut at a word ("…comparing v001
+    with ...", not "omparing v001 with ...")."""
+    if len(message) <= n:
+        return message
+    end = message[-(n - 1):]
+    return "…" + (end.split(" ", 1)[1] if " " in end else end)
+
+
 class _Shown:
     """A job's progress in its widget's bar and in napari's activity dock."""
 
@@ -106,10 +115,10 @@ class _Shown:
             if self.bar is not None:
                 self.bar.setMaximum(max(1, total))
                 self.bar.setValue(min(done, total))
-                self.bar.setFormat(f"%v / %m  {message[-50:]}")
+                self.bar.setFormat(f"%v / %m  {_tail(message, 50)}")
             self.activity.total = total
             self.activity.n = min(done, total)
-        self.activity.set_description(f"{self.label}: {message[-40:]}" if message
+        self.activity.set_description(f"{self.label}: {_tail(message, 40)}" if message
                                       else self.label)
         self.activity.refresh()
 

@@ -206,6 +206,7 @@ class AnnotateWidget(QWidget):
             fit_view_to(self.viewer, image_layer)
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
+        self.tool_note.setText("")  # the last click tool's note was about another image
         origin = "verified mask" if item.verified is not None else (
             proposal_origin(self.session.project, item) if item.proposal is not None
             else "empty mask")

@@ -23,7 +23,8 @@ from ..store.leases import leased_by_others
 from ..store.project import Project
 from ..store.registry import active_version, list_models
 from ..training.config import TrainConfig
-from .gate import GatedResult, proposal_spec, train_and_gate
+from ..training.holdout import hold_out_size
+from .gate import GatedResult, held_out, proposal_spec, train_and_gate
 
 NOBODY = ""  # a holder name no annotator has: leases held by anyone
 
@@ -40,9 +41,26 @@ def new_saves(project: Project) -> int:
     return saves_since(project, last_seen(project))
 
 
+def can_judge(project: Project) -> bool:
+    """Whether a run now would have held-out masks to be judged on: images with role
+    val, or enough verified ones for training to hold some out. Without, a run could
+    never be activated (or would refuse to start), so none is due."""
+    return bool(held_out(project)) or hold_out_size(project, fine_tune_config(project)) > 0
+
+
 def due(project: Project) -> bool:
-    """Whether enough new masks were saved for the next short run."""
-    return new_saves(project) >= max(1, project.settings.continuous.every)
+    """Whether enough new masks were saved for the next short run, and it can be judged."""
+    return new_saves(project) >= max(1, project.settings.continuous.every) and \
+        can_judge(project)
+
+
+def waiting_for(project: Project) -> str:
+    """What the next run waits for, in words (the GUI's status line, the CLI's bar)."""
+    left = max(1, project.settings.continuous.every) - new_saves(project)
+    if left > 0:
+        return f"next fine-tuning after {left} more save(s)"
+    return ("next fine-tuning once a model can be judged: verify a few more images (3 "
+            "without validation images, one is held out) or import some with role val")
 
 
 def start_weights(project: Project) -> str:
@@ -110,6 +128,6 @@ def watch(project: Project, stop: threading.Event, poll: float = 2.0,
                 on_round(result)
             continue
         every = max(1, project.settings.continuous.every)
-        yield Progress(new_saves(project), every, f"waiting for {every} new masks")
+        yield Progress(min(new_saves(project), every), every, waiting_for(project))
         stop.wait(poll)
     return rounds

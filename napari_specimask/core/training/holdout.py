@@ -15,17 +15,23 @@ from .config import TrainConfig
 from .samples import validation_samples
 
 
-def hold_out_validation(project: Project, cfg: TrainConfig) -> list[int]:
-    """The image ids moved to ``val`` (none when val images exist, the fraction is 0, or
-    too few verified masks would be left to train on)."""
+def hold_out_size(project: Project, cfg: TrainConfig) -> int:
+    """How many verified pool masks ``hold_out_validation`` would move to val now (0:
+    none, as val images exist, the fraction is 0, or too few would be left to train on)."""
     if cfg.val_fraction <= 0 or validation_samples(project):
+        return 0
+    labelled = len(project.image_ids(role="pool", status="labeled"))
+    n_val = max(1, round(cfg.val_fraction * labelled))
+    return n_val if labelled and labelled - n_val >= (0 if cfg.use_pseudo else 2) else 0
+
+
+def hold_out_validation(project: Project, cfg: TrainConfig) -> list[int]:
+    """The image ids moved to ``val`` (none when ``hold_out_size`` is 0)."""
+    n_val = hold_out_size(project, cfg)
+    if not n_val:
         return []
     labelled = project.image_ids(role="pool", status="labeled")
-    n_val = max(1, round(cfg.val_fraction * len(labelled)))
-    left_to_train = len(labelled) - n_val
-    if not labelled or left_to_train < (0 if cfg.use_pseudo else 2):
-        return []
-    if left_to_train == 0:  # cold-start masks train; the one verified mask judges
+    if len(labelled) == n_val:  # cold-start masks train; the verified mask(s) judge
         project.set_role(labelled, "val")
         return sorted(labelled)
     return split_roles(project, cfg.val_fraction, 0.0, "pool", cfg.seed).val

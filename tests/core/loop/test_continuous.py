@@ -104,3 +104,18 @@ def test_watch_runs_when_due_and_ends_on_stop(project):
     timer = threading.Timer(0.2, stop.set)  # nothing due: it waits until stopped
     timer.start()
     assert run(continuous.watch(project, stop, poll=0.01)) == []
+
+
+def test_no_run_is_due_until_it_can_be_judged(project):
+    """Measured on real sheets: with no val images, a run after 2 saves failed (too few
+    verified masks to hold one out) and the mode turned itself off."""
+    project.set_role(project.image_ids(role="val"), "test")
+    pool = project.images(role="pool")
+    for rec in pool[:2]:
+        _save(project, rec)
+    assert continuous.new_saves(project) == 2 and not continuous.due(project)
+    assert "once a model can be judged" in continuous.waiting_for(project)
+    _save(project, pool[2])
+    assert continuous.due(project)
+    round_ = run(continuous.fine_tune_round(project))
+    assert round_.gated.verdict.images == 1  # one held out, and judged on
