@@ -24,6 +24,7 @@ from ..store.project import Project
 from ..store.registry import active_version, list_models
 from ..training.config import TrainConfig
 from ..training.holdout import hold_out_size
+from ..training.samples import training_samples
 from .gate import GatedResult, held_out, proposal_spec, train_and_gate
 
 NOBODY = ""  # a holder name no annotator has: leases held by anyone
@@ -41,17 +42,21 @@ def new_saves(project: Project) -> int:
     return saves_since(project, last_seen(project))
 
 
-def can_judge(project: Project) -> bool:
-    """Whether a run now would have held-out masks to be judged on: images with role
-    val, or enough verified ones for training to hold some out. Without, a run could
-    never be activated (or would refuse to start), so none is due."""
-    return bool(held_out(project)) or hold_out_size(project, fine_tune_config(project)) > 0
+def can_run(project: Project) -> bool:
+    """Whether a run now would have held-out masks to be judged on (images with role
+    val, or enough verified ones for training to hold some out) and two to train on.
+    Without, a run could never be activated or would refuse to start, so none is due."""
+    cfg = fine_tune_config(project)
+    if not held_out(project):
+        return hold_out_size(project, cfg) > 0  # which leaves two to train on
+    return len(training_samples(project, cfg.hand_weight, cfg.use_pseudo,
+                                tuple(cfg.pseudo_roles))) >= 2
 
 
 def due(project: Project) -> bool:
     """Whether enough new masks were saved for the next short run, and it can be judged."""
     return new_saves(project) >= max(1, project.settings.continuous.every) and \
-        can_judge(project)
+        can_run(project)
 
 
 def waiting_for(project: Project) -> str:
@@ -59,8 +64,8 @@ def waiting_for(project: Project) -> str:
     left = max(1, project.settings.continuous.every) - new_saves(project)
     if left > 0:
         return f"next fine-tuning after {left} more save(s)"
-    return ("next fine-tuning once a model can be judged: verify a few more images (3 "
-            "without validation images, one is held out) or import some with role val")
+    return ("next fine-tuning once a model can be trained and judged: verify a few more "
+            "images (2 to train on, and without validation images a third, held out)")
 
 
 def start_weights(project: Project) -> str:

@@ -114,8 +114,18 @@ def test_no_run_is_due_until_it_can_be_judged(project):
     for rec in pool[:2]:
         _save(project, rec)
     assert continuous.new_saves(project) == 2 and not continuous.due(project)
-    assert "once a model can be judged" in continuous.waiting_for(project)
+    assert "once a model can be trained and judged" in continuous.waiting_for(project)
     _save(project, pool[2])
     assert continuous.due(project)
     round_ = run(continuous.fine_tune_round(project))
     assert round_.gated.verdict.images == 1  # one held out, and judged on
+
+
+def test_with_val_images_a_run_waits_for_two_masks_to_train_on(project):
+    """Measured with every = 1: a run after the first save failed (one training image)."""
+    project.settings.continuous.every = 1
+    pool = project.images(role="pool")
+    _save(project, pool[0])
+    assert continuous.new_saves(project) == 1 and not continuous.due(project)
+    _save(project, pool[1])
+    assert continuous.due(project)
