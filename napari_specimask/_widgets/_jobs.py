@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import threading
+import warnings
 from collections.abc import Callable
 
 from napari.qt.threading import create_worker
@@ -35,6 +37,12 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     """
 
     def body():
+        # superqt routes warnings to this worker's Qt signal through the process-wide
+        # warnings.showwarning, and restores what it found when the worker ends: with two
+        # workers ending out of order, that is a lambda on a deleted worker, and the next
+        # warning from any thread (Lightning, in a training thread) aborts the process.
+        # In the job, warnings go to the log instead; nothing Qt is touched from here.
+        warnings.showwarning = _log_warning
         return (yield from make_job())
 
     gc.freeze()  # long-lived objects made since (layers, models) stay out of GC scans
@@ -71,6 +79,11 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
         worker.finished.connect(_OnUndock(owner, cancel).deleteLater)
     worker.start()
     return worker
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    logging.getLogger("napari_specimask.jobs").debug(
+        "%s", warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _label(owner) -> str:

@@ -36,3 +36,38 @@ def test_a_running_job_is_listed_in_the_activity_dock(docked, qtbot, demo):
     assert [p.desc for p in progress._all_instances] == ["specimask: Active learning"]
     qtbot.waitUntil(lambda: not list(progress._all_instances), timeout=60_000)  # closed
     assert not worker.is_running
+
+
+def test_jobs_ending_out_of_order_leave_no_warning_hook_on_a_dead_worker(qtbot):
+    """superqt restores the warnings hook it found when a worker ends: two jobs ending
+    out of order left the first worker's hook in place, and a warning after that (from
+    a training thread) aborted napari (seen as SIGABRT at exit)."""
+    import threading
+    import warnings
+
+    from napari_specimask._widgets._jobs import start_job
+    from napari_specimask.core.progress import Progress
+
+    def waiting(gate):
+        def job():
+            yield Progress(0, 1, "waiting")
+            gate.wait(30)
+            return 1
+        return job
+
+    first, second = threading.Event(), threading.Event()
+    started = []
+    a = start_job(waiting(first), on_progress=lambda p: started.append("a"))
+    qtbot.waitUntil(lambda: "a" in started)
+    b = start_job(waiting(second), on_progress=lambda p: started.append("b"))
+    qtbot.waitUntil(lambda: "b" in started)
+    ended = []
+    a.finished.connect(lambda: ended.append("a"))
+    b.finished.connect(lambda: ended.append("b"))
+    first.set()
+    qtbot.waitUntil(lambda: "a" in ended)
+    second.set()
+    qtbot.waitUntil(lambda: "b" in ended)
+    hook = warnings.showwarning
+    assert "WorkerBase" not in getattr(hook, "__qualname__", ""), hook
+    warnings.warn("a warning after both jobs", UserWarning, stacklevel=1)  # no abort
