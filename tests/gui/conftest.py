@@ -59,3 +59,18 @@ def docked(make_napari_viewer):
         return viewer, widgets, session_for(viewer)
 
     return open_window
+
+
+@pytest.fixture
+def queue_batch():
+    """``queue_batch(session, n)``: a random batch of ``n`` chosen and queued in Annotate,
+    as Active learning's Select does; gives the queued ids."""
+    from napari_specimask.core.active.queue import select_next
+    from napari_specimask.core.progress import run
+
+    def queue(session, n=3):
+        chosen = [i for i, _ in run(select_next(session.project, "random", n)).chosen]
+        session.set_queue(chosen)
+        return chosen
+
+    return queue

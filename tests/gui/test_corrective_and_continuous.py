@@ -14,22 +14,13 @@ pytestmark = pytest.mark.gui
 ALT = Qt.KeyboardModifier.AltModifier
 
 
-def _queue(session, n=3):
-    from napari_specimask.core.active.queue import select_next
-    from napari_specimask.core.progress import run
-
-    chosen = run(select_next(session.project, "random", n)).chosen
-    session.set_queue([i for i, _ in chosen])
-    return [i for i, _ in chosen]
-
-
 def _tick(qtbot, box):
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
 
 
-def test_corrections_add_and_remove_over_the_proposal_and_save_applied(docked, qtbot, demo):
+def test_corrections_add_and_remove_over_the_proposal_and_save_applied(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    queued = _queue(session)
+    queued = queue_batch(session)
     annotate, canvas = w["Annotate"], viewer.window._qt_viewer.canvas.native
     proposal = viewer.layers["mask"].data.copy()
     _tick(qtbot, annotate.corrective.toggle)
@@ -59,9 +50,9 @@ def test_corrections_add_and_remove_over_the_proposal_and_save_applied(docked, q
     assert viewer.layers["corrections"].selected_label == 2  # the person's brush stays
 
 
-def test_a_click_tool_in_corrective_mode_marks_corrections_and_undoes(docked, qtbot, demo):
+def test_a_click_tool_in_corrective_mode_marks_corrections_and_undoes(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     mask = viewer.layers["mask"]
     data = np.zeros_like(mask.data)
     data[5:20, 5:20] = 1  # a label box the proposal took in
@@ -78,9 +69,9 @@ def test_a_click_tool_in_corrective_mode_marks_corrections_and_undoes(docked, qt
     assert not marks.data.any()
 
 
-def test_leaving_corrective_mode_keeps_what_was_painted(docked, qtbot, demo):
+def test_leaving_corrective_mode_keeps_what_was_painted(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     annotate = w["Annotate"]
     proposal = viewer.layers["mask"].data.copy()
     _tick(qtbot, annotate.corrective.toggle)
@@ -103,7 +94,7 @@ def _fast(project):
 
 
 def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
-        docked, qtbot, trained_demo):
+        queue_batch, docked, qtbot, trained_demo):
     from napari.utils import progress
 
     from napari_specimask.core.store.iterations import latest_iteration_item
@@ -115,7 +106,7 @@ def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
     project.settings.coldstart.min_size = 10**9  # cold start proposes nothing ...
     with project.store.transaction() as conn:  # ... and is what is shown: v001 retired
         conn.execute("UPDATE models SET active = 0")
-    queued = _queue(session, 4)
+    queued = queue_batch(session, 4)
     annotate, canvas = w["Annotate"], viewer.window._qt_viewer.canvas.native
     cont = annotate.continuous
     cont.every.setValue(2)
@@ -147,13 +138,13 @@ def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
     assert np.array_equal(shown, project.load_mask(queued[3], "proposal"))
 
 
-def test_stop_ends_the_run_and_activates_nothing(docked, qtbot, trained_demo):
+def test_stop_ends_the_run_and_activates_nothing(queue_batch, docked, qtbot, trained_demo):
     from napari_specimask.core.store.registry import active_version, list_models
 
     viewer, w, session = docked(trained_demo)
     _fast(session.project)
     session.project.settings.continuous.epochs = 50  # long enough to be stopped
-    _queue(session, 3)
+    queue_batch(session, 3)
     cont = w["Annotate"].continuous
     cont.every.setValue(1)
     _tick(qtbot, cont.toggle)

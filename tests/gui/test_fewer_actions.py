@@ -15,18 +15,9 @@ pytestmark = pytest.mark.gui
 ALT = Qt.KeyboardModifier.AltModifier
 
 
-def _queue(session, n=3):
-    from napari_specimask.core.active.queue import select_next
-    from napari_specimask.core.progress import run
-
-    chosen = run(select_next(session.project, "random", n)).chosen
-    session.set_queue([i for i, _ in chosen])
-    return [i for i, _ in chosen]
-
-
-def test_one_key_saves_and_moves_on_and_the_strip_counts(docked, qtbot, demo):
+def test_one_key_saves_and_moves_on_and_the_strip_counts(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    queued = _queue(session)
+    queued = queue_batch(session)
     annotate = w["Annotate"]
     canvas = viewer.window._qt_viewer.canvas.native
     labels = viewer.layers["mask"]
@@ -44,9 +35,9 @@ def test_one_key_saves_and_moves_on_and_the_strip_counts(docked, qtbot, demo):
     assert "Alt-U toggle uncertainty" in annotate.keys.text()
 
 
-def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(docked, qtbot, demo):
+def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     annotate = w["Annotate"]
     labels = viewer.layers["mask"]
     labels.mode = "erase"
@@ -93,9 +84,9 @@ def _blobs(viewer):
     return labels, data.copy()
 
 
-def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(docked, qtbot, demo):
+def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     labels, before = _blobs(viewer)
     canvas = viewer.window._qt_viewer.canvas.native
     viewer.cursor.position = (10.0, 10.0)
@@ -111,13 +102,13 @@ def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(docked, qtbot, dem
     assert labels.data[40:45, 40:45].all() and labels.data[5:20, 5:20].all()
 
 
-def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(docked, qtbot, demo):
+def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(queue_batch, docked, qtbot, demo):
     from types import SimpleNamespace
 
     from napari.utils.interactions import mouse_press_callbacks
 
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     labels, before = _blobs(viewer)
     labels.mode = "erase"
     chooser = w["Annotate"].tools.chooser
@@ -131,9 +122,9 @@ def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(docked, qt
     assert labels.mode == "erase"  # the person's tool, as it was
 
 
-def test_grow_a_faint_leaf_from_the_probability_map(docked, qtbot, demo):
+def test_grow_a_faint_leaf_from_the_probability_map(queue_batch, docked, qtbot, demo):
     viewer, w, session = docked(demo)
-    _queue(session)
+    queue_batch(session)
     labels = viewer.layers["mask"]
     labels.data = np.zeros_like(labels.data)
     prob = np.full(labels.data.shape, 0.02, np.float32)
