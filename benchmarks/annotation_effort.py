@@ -109,13 +109,21 @@ def report_run(result) -> None:
         print(f"| {t['mode']} | {t['iteration']} | {t['kind']} | {t['after_saves']} | "
               f"{t['version']} | {new} / {old} | {t['activated']} | {t['refreshed']} | "
               f"{t['seconds']} |")
+    print("\nThe fixed panel (role test), before each iteration and after the last:")
+    print(f"\n| mode | before iteration | proposals shown |{HEAD[1:]}")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for mode in dict.fromkeys(r["mode"] for r in result.panel):
+        for it in sorted({r["iteration"] for r in result.panel if r["mode"] == mode}):
+            rows = [r for r in result.panel if r["mode"] == mode and r["iteration"] == it]
+            print(f"| {mode} | {it} | {rows[0]['proposal']} | {_means(rows)} |")
     print("\nseconds per mode: " + ", ".join(f"{m} {s:.0f}" for m, s in result.seconds.items()))
     print(f"rows: {result.csv}")
 
 
 def simulated(args) -> None:
     cfg = EffortConfig(iterations=args.iterations, batch_size=args.batch_size,
-                       n_val=args.val, steps=args.steps, fine_tune_steps=args.fine_tune_steps,
+                       n_val=args.val, n_panel=args.panel, steps=args.steps,
+                       fine_tune_steps=args.fine_tune_steps,
                        img_size=args.img_size, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         if args.images is None:
@@ -171,10 +179,14 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=6)
     ap.add_argument("--val", type=int, default=8, help="held-out val images")
+    ap.add_argument("--panel", type=int, default=6,
+                    help="fixed images measured at every iteration (role test)")
     ap.add_argument("--steps", type=int, default=80, help="steps of the regular runs")
     ap.add_argument("--fine-tune-steps", type=int, default=20,
                     help="steps per epoch of the continuous runs (3 epochs)")
-    ap.add_argument("--img-size", type=int, default=64)
+    ap.add_argument("--img-size", type=int, default=256,
+                    help="model input (256 covers the demo sheets; at 64 a model's outline "
+                         "is 5-6 px coarse on them)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--verbose", action="store_true", help="print progress / each image")
     args = ap.parse_args()

@@ -14,8 +14,11 @@ synchronously: idealised, the person waits for the run (in the GUI it runs in th
 background and the person carries on meanwhile). After the batch a regular run
 (``train_and_gate``, from scratch, ``steps`` optimizer steps) may replace the proposals.
 
-Writes ``effort.csv`` (one row per annotated image) and ``trainings.csv`` (one row per
-training run) under ``OUT``.
+A fixed panel of ``n_panel`` images (role test, with their masks) is measured before
+each iteration and after the last (``effort_panel``): the effort the proposals shown at
+that point would cost, apart from how hard the chosen batches were. Writes
+``effort.csv`` (one row per annotated image), ``panel.csv`` and ``trainings.csv`` (one
+row per training run) under ``OUT``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from ..store.verdicts import cold_start_name
 from ..training.config import TrainConfig
 from .coldstart_pick import project_cold_start
 from .continuous import due, fine_tune_round
+from .effort_panel import panel_effort
 from .gate import proposal_spec, train_and_gate
 from .simulate import pair_images
 
@@ -54,6 +58,8 @@ CSV_COLUMNS = ("mode", "iteration", "image", "proposal", "active_model", "dice_b
                "pixels_to_change", "brush_actions", "tool_actions", "brush_strokes",
                "remove_blob", "fill_object_holes", "grow_probability", "grow_colour",
                "tool_mode_strokes", "effort_seconds")
+PANEL_COLUMNS = ("mode", "iteration", "image", "proposal", "dice_before",
+                 "pixels_to_change", "brush_actions", "tool_actions")
 TRAIN_COLUMNS = ("mode", "iteration", "kind", "after_saves", "version", "activated",
                  "candidate_dice", "current_dice", "refreshed", "seconds")
 
@@ -64,6 +70,7 @@ class EffortConfig:
     iterations: int = 3
     batch_size: int = 6
     n_val: int = 8
+    n_panel: int = 6             # fixed images (role test) measured at every iteration
     every: int | None = None     # [continuous] every (None: the project default)
     epochs: int | None = None    # [continuous] epochs (None: the project default)
     fine_tune_steps: int = 20    # optimizer steps per epoch of a continuous run
@@ -80,6 +87,7 @@ class EffortConfig:
 class EffortResult:
     rows: list[dict] = field(default_factory=list)
     trainings: list[dict] = field(default_factory=list)
+    panel: list[dict] = field(default_factory=list)
     csv: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # per mode
 
@@ -95,14 +103,15 @@ def effort_run(images_dir: str | Path, masks_dir: str | Path, out_dir: str | Pat
         raise SpecimaskError(f"unknown mode(s) {', '.join(unknown)}; choose from "
                              f"{', '.join(MODES)}")
     pairs = pair_images(images_dir, masks_dir)
-    needed = cfg.n_val + cfg.iterations * cfg.batch_size
+    needed = cfg.n_val + cfg.n_panel + cfg.iterations * cfg.batch_size
     if len(pairs) < needed or cfg.n_val < 1:
         raise SpecimaskError(f"{images_dir}: {len(pairs)} images with masks in {masks_dir};"
                              f" {cfg.n_val} val + {cfg.iterations} x {cfg.batch_size} "
                              "annotated need more (and at least 1 val image)")
     perm = np.random.default_rng(cfg.seed).permutation(len(pairs))
     val = [pairs[i] for i in perm[: cfg.n_val]]
-    pool = [pairs[i] for i in perm[cfg.n_val:]]
+    panel = [pairs[i] for i in perm[cfg.n_val: cfg.n_val + cfg.n_panel]]
+    pool = [pairs[i] for i in perm[cfg.n_val + cfg.n_panel:]]
     out_dir.mkdir(parents=True, exist_ok=True)
     result = EffortResult()
     for mode in cfg.modes:
@@ -111,7 +120,8 @@ def effort_run(images_dir: str | Path, masks_dir: str | Path, out_dir: str | Pat
         t0 = time.perf_counter()
         run_dir = out_dir / mode
         shutil.rmtree(run_dir, ignore_errors=True)
-        project = yield from _make_project(run_dir, images_dir, masks_dir, pool, val, cfg)
+        project = yield from _make_project(run_dir, images_dir, masks_dir, pool, val,
+                                           panel, cfg)
         try:
             yield from _one_mode(project, mode, images_dir, pool, cfg, result, stop)
         finally:
@@ -119,6 +129,7 @@ def effort_run(images_dir: str | Path, masks_dir: str | Path, out_dir: str | Pat
         result.seconds[mode] = time.perf_counter() - t0
     result.csv = _write(out_dir / "effort.csv", CSV_COLUMNS, result.rows)
     _write(out_dir / "trainings.csv", TRAIN_COLUMNS, result.trainings)
+    _write(out_dir / "panel.csv", PANEL_COLUMNS, result.panel)
     return result
 
 
@@ -136,7 +147,7 @@ def _labelled(job: Job, label: str) -> Job:
         getattr(p, "done", 0), getattr(p, "total", 0), f"{label}: {getattr(p, 'message', '')}"))
 
 
-def _make_project(run_dir: Path, images_dir: Path, masks_dir: Path, pool, val,
+def _make_project(run_dir: Path, images_dir: Path, masks_dir: Path, pool, val, panel,
                   cfg: EffortConfig) -> Job[Project]:
     """A project as simulate builds it: from scratch at a small size, val with masks,
     the pool with cold-start proposals; fine-tuning epochs of ``fine_tune_steps``."""
@@ -154,6 +165,9 @@ def _make_project(run_dir: Path, images_dir: Path, masks_dir: Path, pool, val,
     yield from _labelled(import_files(project, [p for p, _ in pool], images_dir), "import")
     yield from _labelled(import_files(project, [p for p, _ in val], images_dir, masks_dir,
                                       role="val"), "import val")
+    if panel:
+        yield from _labelled(import_files(project, [p for p, _ in panel], images_dir,
+                                          masks_dir, role="test"), "import panel")
     cold, _ = yield from _labelled(project_cold_start(project), "cold start")
     yield from _labelled(propose_masks(project, cold, image_ids=project.image_ids(
         role="pool")), "cold start")
@@ -169,6 +183,8 @@ def _one_mode(project: Project, mode: str, images_dir: Path, pool, cfg: EffortCo
     scorers: dict[str, ModelScorer] = {}
     done = 0
     for it in range(cfg.iterations):
+        result.panel += yield from _labelled(panel_effort(project, {
+            "mode": mode, "iteration": it}), f"{mode} iteration {it}: panel")
         scorer = _scorer(project, scorers)
         sel = yield from _labelled(select_next(
             project, "stochastic", cfg.batch_size, n_batches=project.settings.selection
@@ -186,6 +202,8 @@ def _one_mode(project: Project, mode: str, images_dir: Path, pool, cfg: EffortCo
             if mode == "continuous" and due(project):
                 yield from _fine_tune(project, mode, it, done, result, stop)
         yield from _regular(project, mode, it, done, cfg, result, stop)
+    result.panel += yield from _labelled(panel_effort(project, {
+        "mode": mode, "iteration": cfg.iterations}), f"{mode}: panel after the run")
 
 
 def _scorer(project: Project, scorers: dict) -> ModelScorer | None:

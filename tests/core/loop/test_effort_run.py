@@ -24,8 +24,9 @@ def demo_folders(tmp_path):
 
 
 def test_continuous_run_writes_rows_and_fine_tunes_during_the_batch(demo_folders, tmp_path):
-    cfg = EffortConfig(modes=("continuous",), iterations=1, batch_size=3, n_val=2, every=2,
-                       epochs=1, fine_tune_steps=2, steps=2, train_batch=2, tta=2)
+    cfg = EffortConfig(modes=("continuous",), iterations=1, batch_size=3, n_val=2,
+                       n_panel=1, every=2, epochs=1, fine_tune_steps=2, steps=2,
+                       train_batch=2, tta=2)
     result = run(effort_run(*demo_folders, tmp_path / "out", cfg))
     with open(result.csv) as fh:
         rows = list(csv.DictReader(fh))
@@ -38,6 +39,10 @@ def test_continuous_run_writes_rows_and_fine_tunes_during_the_batch(demo_folders
     assert [(t["kind"], t["after_saves"]) for t in result.trainings] == [
         ("continuous", 2), ("regular", 3)]
     assert (tmp_path / "out" / "trainings.csv").is_file()
+    # the fixed panel: measured before the iteration and after the run, never annotated
+    assert [r["iteration"] for r in result.panel] == [0, 1]
+    assert result.panel[0]["proposal"].startswith("cold start")
+    assert result.panel[0]["image"] == result.panel[1]["image"]
     project = Project.open(tmp_path / "out" / "continuous")
     try:
         assert len(list_models(project)) == 2

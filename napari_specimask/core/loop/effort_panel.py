@@ -1,0 +1,48 @@
+"""Effort on a fixed panel: does a person's work per mask fall as the model improves?
+
+The batches of an active-learning run are chosen to be hard (uncertainty sampling picks
+what the model gets wrong), so effort per annotated image mixes how good the proposals
+are with how hard the images chosen were. A fixed panel of images with true masks
+(role test: never trained on, annotated or judged on) is measured each time with the
+proposals a person would be shown now (the active model's TTA mean >= 0.5 at full
+size with its probability map, or cold start before any model), so the figure follows
+the model alone.
+"""
+
+from __future__ import annotations
+
+from ..active.scoring import ModelScorer
+from ..io.images import to_rgb8
+from ..masks.effort import annotation_effort
+from ..progress import Job, Progress
+from ..store.project import Project
+from ..store.registry import active_version
+from ..store.verdicts import cold_start_name
+from .coldstart_pick import project_cold_start
+from .gate import proposal_spec
+
+
+def panel_effort(project: Project, label: dict) -> Job[list[dict]]:
+    """One row per panel image (role test) for the proposals shown now; ``label`` (mode,
+    iteration, ...) is copied into each row."""
+    records = project.images(role="test")
+    version = active_version(project)
+    if version is None:
+        cold, _ = yield from project_cold_start(project)
+        shown = ((cold(to_rgb8(project.read_image(r))), None) for r in records)
+    else:
+        scorer = ModelScorer(project, version, proposal_spec(project))
+        shown = ((m.letterbox.invert_mask(m.mean), m.letterbox.invert(m.mean))
+                 for m in scorer.maps(records))
+    rows = []
+    for k, (record, (proposal, probability)) in enumerate(zip(records, shown)):
+        yield Progress(k, len(records), f"panel: {record.relpath}")
+        effort = annotation_effort(proposal, project.load_mask(record.id),
+                                   to_rgb8(project.read_image(record)), probability)
+        rows.append({**label, "image": record.relpath,
+                     "proposal": version or cold_start_name(project),
+                     "dice_before": effort.dice_before,
+                     "pixels_to_change": effort.pixels_to_change,
+                     "brush_actions": effort.brush_actions,
+                     "tool_actions": effort.tool_actions})
+    return rows
