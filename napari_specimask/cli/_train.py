@@ -90,12 +90,26 @@ def cmd_train(args) -> int:
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
-        if args.save_defaults:
-            save_training_defaults(project, config_from_args(project, args, scheduled=False))
         before = active_version(project)
         when = {"yes": "always", "no": "never"}.get(args.activate, args.activate)
         with stop_on_ctrl_c() as stop:
-            result = drive(train_and_gate(project, cfg, when, stop), "train")
+            def on_sigterm(signum, frame):
+                """A cluster's time limit or pre-emption, or `kill`: stop as at the first
+                Ctrl-C (the model so far is kept, status stopped); a second one kills."""
+                signal.signal(signal.SIGTERM, previous)
+                stop.set()
+
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
+            try:
+                result = drive(train_and_gate(project, cfg, when, stop), "train")
+            finally:
+                if main:
+                    signal.signal(signal.SIGTERM, previous)
+        if result.trained.rank:  # another rank of a distributed run: rank zero reports
+            return 0
+        if args.save_defaults:  # by rank zero, once the run's options proved to work
+            save_training_defaults(project, config_from_args(project, args, scheduled=False))
         m = result.trained.metrics
         if m.get("held_out_for_val"):
             print(f"held out {len(m['held_out_for_val'])} verified image(s) as validation "

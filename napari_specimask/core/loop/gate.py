@@ -99,6 +99,8 @@ def train_and_gate(project: Project, cfg: TrainConfig, activate_when: str = "bet
     person who pressed Stop (or closed the dock) did not ask for it."""
     check_activation_rule(activate_when)
     trained = yield from train_job(project, cfg, stop, parent or active_version(project))
+    # a rank other than zero of a distributed run (status FOLLOWER) ends here too: rank
+    # zero alone judges, activates and writes the store
     if trained.status != "ready" or stopped(stop):
         return GatedResult(trained, None, False)
     current = active_version(project)  # what is shown now (someone may have switched)

@@ -56,7 +56,11 @@ class Report(L.Callback):
                 int(trainer.estimated_stepping_batches), loss, self.val_dice, stage))
 
     def _check_stop(self, trainer):
-        if self.stop is not None and self.stop.is_set():
+        asked = self.stop is not None and self.stop.is_set()
+        if trainer.world_size > 1:  # every rank stops at the same step, even when a Ctrl-C
+            # or a SIGTERM reached only one of them
+            asked = trainer.strategy.reduce_boolean_decision(asked, all=False)
+        if asked:
             self.stopped = True
             trainer.should_stop = True
             trainer.limit_val_batches = 0  # no validation pass on the way out
@@ -77,16 +81,25 @@ class Report(L.Callback):
 
 
 class KeepBest(L.Callback):
-    """Write the best weights so far (val Dice; latest when there is no validation)."""
+    """Write the best weights so far (val Dice; latest when there is no validation).
 
-    def __init__(self, folder, config: ModelConfig, has_val: bool):
+    In a distributed run only rank zero knows the version's ``folder`` and whether there
+    is validation (it read the store); ``setup`` broadcasts both, so every rank knows where
+    the weights go, and only rank zero writes them.
+    """
+
+    def __init__(self, config: ModelConfig, folder=None, has_val: bool = False):
         self.folder, self.config, self.has_val = folder, config, has_val
         self.best = -math.inf
         self.best_epoch = None
         self.saved = False
 
-    def save(self, module, epoch):
-        save_weights(self.folder, module.model.state_dict(), self.config)
+    def setup(self, trainer, module, stage):
+        self.folder, self.has_val = trainer.strategy.broadcast((self.folder, self.has_val))
+
+    def save(self, module, epoch, write: bool = True):
+        if write:
+            save_weights(self.folder, module.model.state_dict(), self.config)
         self.best_epoch, self.saved = epoch, True
 
     def on_validation_end(self, trainer, module):
@@ -95,11 +108,11 @@ class KeepBest(L.Callback):
             return
         if float(dice) > self.best:
             self.best = float(dice)
-            self.save(module, trainer.current_epoch)
+            self.save(module, trainer.current_epoch, trainer.is_global_zero)
 
     def on_train_epoch_end(self, trainer, module):
         if not self.has_val:
-            self.save(module, trainer.current_epoch)
+            self.save(module, trainer.current_epoch, trainer.is_global_zero)
 
 
 class TwoStage(L.Callback):

@@ -3,7 +3,9 @@
 ``train()`` builds the data from the project store, runs ``Trainer.fit`` and registers a
 new model version. It reports ``TrainProgress`` through a callback and stops at the next
 step once ``stop`` is set; the best weights so far (by val Dice, else the latest) are
-always on disk, written atomically, so a stop or a crash leaves a usable model.
+always on disk, written atomically, so a stop or a crash leaves a usable model. A run
+over several devices or nodes (Lightning's DDP) is one version too: rank zero alone
+reads the store, registers and writes (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -33,24 +35,31 @@ from .config import TrainConfig
 from .holdout import hold_out_validation
 from .module import ProjectDataModule, SegModule, quiet_lightning
 
+FOLLOWER = "follower"  # the status of a rank other than zero: rank zero registers the run
+
 
 @dataclass
 class TrainResult:
     version: str
-    status: str  # "ready" or "stopped"
+    status: str  # "ready" or "stopped"; FOLLOWER on the other ranks of a distributed run
     metrics: dict
+    rank: int = 0  # this process's global rank in a distributed run
 
 
 def train(project: Project, cfg: TrainConfig,
           on_progress: Callable[[TrainProgress], None] | None = None,
           stop: threading.Event | None = None, parent: str | None = None) -> TrainResult:
-    """Train a new model version on the project's verified masks and register it."""
+    """Train a new model version on the project's verified masks and register it.
+
+    With several devices or nodes every process runs this (Lightning starts the other
+    local ranks by running the same command again; SLURM's ``srun`` starts them all).
+    Rank zero alone holds out validation images, reads the samples, registers the version
+    and writes its weights, logs and metrics; the other ranks train on what rank zero
+    broadcasts, write nothing and return status ``FOLLOWER``.
+    """
     cfg.check()
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    held_out = hold_out_validation(project, cfg)
-    seen_upto = annotation_mark(project)  # saves after this are new to the model
-    data = ProjectDataModule(project, cfg)
     weights, weights_note = resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
     if weights_note:
         logging.getLogger("napari_specimask").warning(weights_note)
@@ -62,17 +71,22 @@ def train(project: Project, cfg: TrainConfig,
     config = ModelConfig(arch=cfg.arch, encoder=cfg.encoder, encoder_weights=cfg.encoder_weights,
                          img_size=cfg.img_size, augment=cfg.augment, loss=cfg.loss,
                          extra={"train": asdict(cfg)})
-    version = new_version(project, parent, cfg.iteration, [s.image_id for s in data.samples],
-                          asdict(config))
-    folder = project.root / MODELS_DIR / version
-    has_val = bool(data.val_samples)
-    report, keep = Report(on_progress, stop), KeepBest(folder, config, has_val)
+    report, keep = Report(on_progress, stop), KeepBest(config)
     module = SegModule(network, cfg.loss, cfg.lr, cfg.epochs, schedule=not cfg.two_stage,
                        channels_last=cfg.img_size >= 128)
-    callbacks = [report, keep, *_schedule(cfg, has_val)]
+    trainer = _trainer(project, cfg, [report, keep, *_schedule(cfg)])
+    if not trainer.is_global_zero:  # a share of rank zero's run: it reports and registers
+        report.on_progress = None
+        _run_fit(trainer, module, ProjectDataModule(None, cfg))
+        return TrainResult(keep.folder.name, FOLLOWER, {}, trainer.global_rank)
+    held_out = hold_out_validation(project, cfg)  # once, before any other rank reads data
+    seen_upto = annotation_mark(project)  # saves after this are new to the model
+    data = ProjectDataModule(project, cfg)
+    version = new_version(project, parent, cfg.iteration, [s.image_id for s in data.samples],
+                          asdict(config))
+    keep.folder, keep.has_val = project.root / MODELS_DIR / version, bool(data.val_samples)
     t0 = time.perf_counter()
-    trainer = _fit(project, version, cfg, lambda: _trainer(cfg, callbacks, folder, has_val),
-                   module, data, keep)
+    _fit(project, version, cfg, trainer, module, data, keep)
     status = "stopped" if report.stopped else "ready"
     metrics = _metrics(trainer, data, keep, report, time.perf_counter() - t0)
     metrics["encoder_weights"], metrics["weights_note"] = weights, weights_note
@@ -85,12 +99,14 @@ def train(project: Project, cfg: TrainConfig,
     return TrainResult(version, status, metrics)
 
 
-def _schedule(cfg: TrainConfig, has_val: bool) -> list:
-    """The callbacks that end or change training: two stages, early stopping."""
+def _schedule(cfg: TrainConfig) -> list:
+    """The callbacks that end or change training: two stages, early stopping. The same
+    on every rank (early stopping's decision is reduced across them); without validation
+    images early stopping never runs, as there is no validation."""
     out = []
     if cfg.two_stage:
         out.append(TwoStage(cfg.stage1_epochs, cfg.lr))
-    if has_val and cfg.patience > 0:
+    if cfg.patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
 
         # checked after validation only, and not strict: a run stopped (or capped by
@@ -100,28 +116,35 @@ def _schedule(cfg: TrainConfig, has_val: bool) -> list:
     return out
 
 
-def _trainer(cfg: TrainConfig, callbacks: list, folder, has_val: bool) -> L.Trainer:
+def _trainer(project: Project, cfg: TrainConfig, callbacks: list) -> L.Trainer:
+    """The Trainer, built before the store is written to: it says which rank this process
+    is. Loggers are added on rank zero once the version exists (``_fit``); validation is
+    turned off in ``ProjectDataModule.setup`` when there is none."""
     gpu = torch.cuda.is_available()
     precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if gpu else "32-true")
     return L.Trainer(
         accelerator="auto", devices=_devices(cfg.devices), strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=precision, max_epochs=cfg.epochs,
-        max_steps=cfg.max_steps, callbacks=callbacks, logger=_loggers(cfg, folder),
+        max_steps=cfg.max_steps, callbacks=callbacks, logger=False,
         enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, log_every_n_steps=1, num_sanity_val_steps=0,
-        limit_val_batches=1.0 if has_val else 0, default_root_dir=str(folder))
+        default_root_dir=str(project.root / MODELS_DIR))
 
 
-def _fit(project: Project, version: str, cfg: TrainConfig, make_trainer, module: SegModule,
-         data: ProjectDataModule, keep: KeepBest) -> L.Trainer:
-    """``Trainer.fit``; any failure (a bad --devices, a full disk, out of memory) marks
-    the version failed before it is raised."""
+def _run_fit(trainer: L.Trainer, module: SegModule, data: ProjectDataModule) -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*number of training batches.*")
+        trainer.fit(module, datamodule=data)
+
+
+def _fit(project: Project, version: str, cfg: TrainConfig, trainer: L.Trainer,
+         module: SegModule, data: ProjectDataModule, keep: KeepBest) -> None:
+    """``Trainer.fit`` on rank zero; any failure (a missing logger package, a full disk,
+    out of memory) marks the version failed before it is raised."""
     try:
-        trainer = make_trainer()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            warnings.filterwarnings("ignore", message=".*number of training batches.*")
-            trainer.fit(module, datamodule=data)
+        trainer.loggers = _loggers(cfg, keep.folder)
+        _run_fit(trainer, module, data)
         if not keep.saved:  # stopped before the first epoch ended: keep what we have
             keep.save(module, trainer.current_epoch)
     except BaseException as exc:
@@ -134,7 +157,6 @@ def _fit(project: Project, version: str, cfg: TrainConfig, make_trainer, module:
                 f"out of memory while training at {cfg.img_size} px, batch {cfg.batch_size}; "
                 "lower --batch-size or --img-size") from exc
         raise
-    return trainer
 
 
 def _metrics(trainer: L.Trainer, data: ProjectDataModule, keep: KeepBest, report: Report,

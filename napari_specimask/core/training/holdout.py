@@ -5,6 +5,8 @@ images to a ``val`` role first (``specimask split``) is a step nobody knows to t
 With no validation images, training moves ``val_fraction`` of the verified pool masks
 to the ``val`` role (seeded, at least one) before it starts. They stay there, so every
 later model and the proposal gate (``core.loop.gate``) are measured on the same images.
+In a distributed run rank zero alone holds out, once, before it reads the samples it
+sends to the other ranks (``fit.train``), so every rank trains on the same split.
 """
 
 from __future__ import annotations

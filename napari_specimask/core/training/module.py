@@ -9,7 +9,7 @@ import warnings
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..errors import SpecimaskError
 from ..io.images import read_image, to_rgb8
@@ -23,7 +23,13 @@ from .samples import SegmentationDataset, training_samples, validation_samples
 
 
 class SegModule(L.LightningModule):
-    """The network, its loss and optimiser; val Dice/IoU per image at threshold 0.5."""
+    """The network, its loss and optimiser; val Dice/IoU per image at threshold 0.5.
+
+    Val Dice and IoU are means over the validation images, each counted once: in a
+    distributed run every rank gathers all ranks' per-image values and drops the images
+    the distributed sampler repeated to even out the ranks, so each rank logs the value a
+    one-process run would.
+    """
 
     def __init__(self, model: torch.nn.Module, loss: str, lr: float, epochs: int,
                  schedule: bool = True, channels_last: bool = True):
@@ -41,22 +47,24 @@ class SegModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = self.loss_fn(self(x), y)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(x))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(x),
+                 sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
-        x, y = batch
+        x, y, index = batch
         logits = self(x)
         dice, iou = dice_iou_per_image(logits, y)
         self.log("val_loss", self.loss_fn(logits, y), on_epoch=True, batch_size=len(x),
                  sync_dist=True)
-        self._val.append(torch.stack([dice, iou], 1))
+        self._val.append(torch.stack([index.float(), dice.float(), iou.float()], 1))
 
     def on_validation_epoch_end(self):
         if self._val:
-            d = torch.cat(self._val).mean(0)
-            self.log("val_dice", d[0], sync_dist=True)
-            self.log("val_iou", d[1], sync_dist=True)
+            d = once_per_image(self.all_gather(torch.cat(self._val))).mean(0)
+            # the same value on every rank already; max keeps it exact (a mean may round)
+            self.log("val_dice", d[0], sync_dist=True, reduce_fx="max")
+            self.log("val_iou", d[1], sync_dist=True, reduce_fx="max")
         self._val.clear()
 
     def configure_optimizers(self):
@@ -67,11 +75,50 @@ class SegModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": sched}
 
 
-class ProjectDataModule(L.LightningDataModule):
-    """Training/validation loaders built from the project store (plain, picklable data)."""
+def once_per_image(rows: torch.Tensor) -> torch.Tensor:
+    """(index, dice, iou) rows, from one rank (N, 3) or gathered from all (ranks, N, 3),
+    as (dice, iou) with each image once, in index order."""
+    rows = rows.reshape(-1, 3)
+    rows = rows[torch.argsort(rows[:, 0], stable=True)]
+    first = torch.ones(len(rows), dtype=torch.bool, device=rows.device)
+    first[1:] = rows[1:, 0] != rows[:-1, 0]
+    return rows[first, 1:]
 
-    def __init__(self, project: Project, cfg: TrainConfig):
+
+class Indexed(Dataset):
+    """A dataset's items with their index appended (to count each val image once)."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        return (*self.dataset[index], index)
+
+
+class ProjectDataModule(L.LightningDataModule):
+    """Training/validation loaders built from the project store (plain, picklable data).
+
+    In a distributed run rank zero reads the store (after it held out validation images)
+    and ``setup`` broadcasts what it read, so every rank trains on the same samples
+    whatever the store says when that rank starts; the other ranks pass ``project=None``
+    and read nothing.
+    """
+
+    SHARED = ("samples", "val_samples", "train_ds", "val_ds", "batch_size",
+              "samples_per_epoch")
+
+    def __init__(self, project: Project | None, cfg: TrainConfig):
         super().__init__()
+        self.num_workers, self.seed = cfg.num_workers, cfg.seed
+        self.samples, self.val_samples, self.train_ds, self.val_ds = [], [], None, None
+        self.batch_size, self.samples_per_epoch = cfg.batch_size, 0
+        if project is not None:
+            self._read(project, cfg)
+
+    def _read(self, project: Project, cfg: TrainConfig) -> None:
         self.samples = training_samples(project, cfg.hand_weight, cfg.use_pseudo,
                                         tuple(cfg.pseudo_roles))
         self.val_samples = validation_samples(project)
@@ -93,8 +140,18 @@ class ProjectDataModule(L.LightningDataModule):
                                             Augmentation(cfg.augment, refs, cfg.seed), limit)
         self.val_ds = SegmentationDataset(self.val_samples, cfg.img_size, None, limit)
         self.batch_size = min(cfg.batch_size, len(self.samples))
-        self.num_workers, self.seed = cfg.num_workers, cfg.seed
         self.samples_per_epoch = cfg.samples_per_epoch or len(self.samples)
+
+    def setup(self, stage: str) -> None:
+        trainer = self.trainer
+        if trainer is None:
+            return
+        if trainer.world_size > 1:
+            shared = trainer.strategy.broadcast({k: getattr(self, k) for k in self.SHARED})
+            for k, v in shared.items():
+                setattr(self, k, v)
+        if not self.val_samples:
+            trainer.limit_val_batches = 0  # nothing to validate on
 
     def train_dataloader(self):
         weights = torch.tensor([s.weight for s in self.samples], dtype=torch.double)
@@ -106,7 +163,7 @@ class ProjectDataModule(L.LightningDataModule):
                           persistent_workers=self.num_workers > 0)
 
     def val_dataloader(self):
-        return DataLoader(self.val_ds, self.batch_size, shuffle=False,
+        return DataLoader(Indexed(self.val_ds), self.batch_size, shuffle=False,
                           num_workers=self.num_workers)
 
 
@@ -129,3 +186,5 @@ def quiet_lightning() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # Lightning's all_gather (val Dice in a distributed run) calls a deprecated torch API
+    warnings.filterwarnings("ignore", message=r".*nn\.functional\.all_gather is deprecated.*")

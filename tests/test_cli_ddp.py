@@ -1,0 +1,206 @@
+"""`specimask train --strategy ddp` on the CPU (gloo): one run, one version, whatever the ranks.
+
+Each test starts real processes, as a person (or SLURM) would: two local ranks through
+Lightning's launcher (`--devices 2`, it runs the command again for rank 1), and two
+"nodes" of one process each on 127.0.0.1 set up through Lightning's environment
+variables. Every process has a timeout and its whole process group is killed at the end,
+so a hung collective fails the test instead of hanging CI.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.io.images import read_mask
+from napari_specimask.core.progress import run
+from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.registry import active_version, list_models
+from napari_specimask.core.store.verdicts import GATE_KEY
+
+SMALL = ["--img-size", "64", "--epochs", "1", "--max-steps", "2", "--encoder", "resnet18",
+         "--encoder-weights", "none", "--batch-size", "2", "--samples-per-epoch", "8",
+         "--val-fraction", "0.35"]
+TIMEOUT = 240  # seconds per process; a run here takes 20-60 s on two CPU cores
+N_VAL = 3      # round(0.35 * 8): an odd count, so the sampler repeats one for rank 1
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """8 pool images with verified masks and no validation images: the run holds out 3."""
+    root = tmp_path_factory.mktemp("ddp") / "proj"
+    project = run(create_demo_project(root, n_herbarium=6, n_plankton=6))
+    for rec in project.images(role="pool"):
+        project.save_mask(rec.id, read_mask(root / "truth" / f"{rec.name}.png"), "hand")
+    project.set_role([r.id for r in project.images(role="val")], "test")
+    project.close()
+    return root
+
+
+@pytest.fixture
+def proj(labelled, tmp_path):
+    root = tmp_path / "p"
+    shutil.copytree(labelled, root)
+    return root
+
+
+DISTRIBUTED = ("LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "RANK", "WORLD_SIZE",
+               "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID")
+
+
+def cpu_env(**extra) -> dict:
+    """CPU only (gloo) on any machine, one thread per process on a shared CPU, and no
+    cluster around it (CI inside a SLURM job, say) for Lightning to detect."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in DISTRIBUTED and not k.startswith("SLURM_")}
+    return {**env, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", **extra}
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "napari_specimask", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group: the ranks it starts too
+
+
+def finish(proc: subprocess.Popen, timeout: float = TIMEOUT) -> tuple[int, str, str]:
+    """Exit status, stdout, stderr; reading to the end waits for the ranks Lightning
+    started too (they hold the same pipes)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, err = proc.communicate()
+        pytest.fail(f"timed out after {timeout} s:\n{err[-3000:]}")
+    return proc.returncode, out, err
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_process_val_dice(root, version: str) -> float:
+    """Val Dice of the registered weights over the val images, in one process."""
+    import lightning as L
+
+    from napari_specimask.core.model.weights import load_model
+    from napari_specimask.core.training.config import TrainConfig
+    from napari_specimask.core.training.module import (
+        ProjectDataModule,
+        SegModule,
+        quiet_lightning,
+    )
+
+    quiet_lightning()
+    with Project.open(root) as project:
+        model, config, _ = load_model(project, version)
+        cfg = TrainConfig.from_settings(project.settings, img_size=config.img_size,
+                                        batch_size=2, encoder_weights="none")
+        trainer = L.Trainer(accelerator="cpu", devices=1, logger=False,
+                            enable_progress_bar=False, enable_model_summary=False)
+        module = SegModule(model, cfg.loss, cfg.lr, 1, channels_last=False)
+        (out,) = trainer.validate(module, datamodule=ProjectDataModule(project, cfg),
+                                  verbose=False)
+    return out["val_dice"]
+
+
+def check_one_version(root, out: str) -> dict:
+    """Exactly one version, ready, judged and activated once, with its val Dice, its
+    validation images held out once and its metrics.csv written by one process."""
+    assert out.count("model v001 (ready)") == 1 and "v002" not in out, out
+    assert out.count("held out 3 verified image(s)") == 1, out
+    assert out.count("v001 now active") == 1, out
+    with Project.open(root) as project:
+        (model,) = list_models(project)
+        assert active_version(project) == "v001"
+        assert len(project.images(role="val")) == N_VAL
+    m = model["metrics"]
+    assert model["status"] == "ready" and m["n_val"] == N_VAL and m["steps"] == 2
+    assert m["best_val_dice"] is not None and m[GATE_KEY]["images"] == N_VAL
+    assert sorted(p.name for p in (root / "models").iterdir() if p.is_dir()) == ["v001"]
+    with open(root / "models" / "v001" / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [r["step"] for r in rows if r.get("train_loss_step")]
+    assert sorted(steps, key=int) == ["0", "1"], rows  # each step logged once, not per rank
+    assert any(r.get("val_dice") for r in rows)
+    assert json.loads((root / "models" / "v001" / "metrics.json").read_text()) == m
+    return m
+
+
+def test_two_local_ranks_register_one_version(proj):
+    proc = start(["train", str(proj), "--devices", "2", "--strategy", "ddp", *SMALL,
+                  "--activate", "yes"], cpu_env())
+    try:
+        rc, out, err = finish(proc)
+    finally:
+        kill_group(proc)
+    assert rc == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    m = check_one_version(proj, out)
+    # reduced over all val images, each once: what one process measures on the weights
+    assert m["best_val_dice"] == pytest.approx(one_process_val_dice(proj, "v001"), abs=1e-6)
+
+
+def test_two_nodes_on_loopback_register_one_version(proj):
+    """Two 'nodes' of one process each, started at once as srun or a scheduler would:
+    rank 1 reads nothing from the store; it trains on what rank 0 broadcasts."""
+    port = free_port()
+    args = ["train", str(proj), "--num-nodes", "2", "--devices", "1", "--strategy", "ddp",
+            *SMALL, "--activate", "yes"]
+    procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
+    try:
+        (rc0, out0, err0), (rc1, out1, err1) = [finish(p) for p in procs]
+    finally:
+        for p in procs:
+            kill_group(p)
+    assert rc0 == 0 and rc1 == 0, err0[-2000:] + err1[-2000:]
+    assert "Traceback" not in err0 + err1, err0[-2000:] + err1[-2000:]
+    assert out1 == "", out1  # rank 1 reports nothing: rank 0 does, once
+    m = check_one_version(proj, out0)
+    assert m["best_val_dice"] == pytest.approx(one_process_val_dice(proj, "v001"), abs=1e-6)
+
+
+def test_sigterm_to_rank_zero_stops_every_rank_and_keeps_a_stopped_version(proj):
+    """A time limit or a pre-emption (SIGTERM), here to rank 0 only: all ranks stop at
+    the same step (the stop is reduced across them), the model so far is kept as one
+    stopped version, nothing is activated, and the command exits 0."""
+    args = ["train", str(proj), "--devices", "2", "--strategy", "ddp", *SMALL,
+            "--epochs", "500", "--max-steps", "-1", "--patience", "0"]
+    proc = start(args, cpu_env())
+    weights = proj / "models" / "v001" / "weights.safetensors"
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not weights.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # written after the first validation
+        assert weights.exists(), proc.poll()
+        proc.send_signal(signal.SIGTERM)
+        rc, out, err = finish(proc)
+    finally:
+        kill_group(proc)
+    assert rc == 0, err[-3000:]
+    assert "model v001 (stopped)" in out and "v001 stopped: not activated" in out, out
+    with Project.open(proj) as project:
+        (model,) = list_models(project)
+        assert active_version(project) is None
+    assert model["status"] == "stopped" and model["metrics"]["stopped"]
+    assert model["metrics"]["best_val_dice"] is not None
+    assert 2 <= model["metrics"]["steps"] < 1000
