@@ -109,7 +109,6 @@ class CorrectiveMode:
         if CORRECTIONS in self.viewer.layers:
             shape = self.viewer.layers[MASK].data.shape
             self.viewer.layers[CORRECTIONS].data = np.zeros(shape, np.uint8)
-            editable_on_top(self.viewer)
 
     def fold(self) -> None:
         """Corrections into the mask layer (after a save, or leaving the mode)."""

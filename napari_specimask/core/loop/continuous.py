@@ -46,7 +46,7 @@ def can_run(project: Project) -> bool:
     """Whether a run now would have held-out masks to be judged on (images with role
     val, or enough verified ones for training to hold some out) and two to train on.
     Without, a run could never be activated or would refuse to start, so none is due."""
-    cfg = fine_tune_config(project)
+    cfg = TrainConfig.from_settings(project.settings)  # the hold-out and data options
     if not held_out(project):
         return hold_out_size(project, cfg) > 0  # which leaves two to train on
     return len(training_samples(project, cfg.hand_weight, cfg.use_pseudo,

@@ -11,15 +11,13 @@ the model alone.
 
 from __future__ import annotations
 
-from ..active.scoring import ModelScorer
 from ..io.images import to_rgb8
 from ..masks.effort import annotation_effort
 from ..progress import Job, Progress
 from ..store.project import Project
 from ..store.registry import active_version
 from ..store.verdicts import cold_start_name
-from .coldstart_pick import project_cold_start
-from .gate import proposal_spec
+from .gate import proposals_as_shown
 
 
 def panel_effort(project: Project, label: dict) -> Job[list[dict]]:
@@ -27,13 +25,7 @@ def panel_effort(project: Project, label: dict) -> Job[list[dict]]:
     iteration, ...) is copied into each row."""
     records = project.images(role="test")
     version = active_version(project)
-    if version is None:
-        cold, _ = yield from project_cold_start(project)
-        shown = ((cold(to_rgb8(project.read_image(r))), None) for r in records)
-    else:
-        scorer = ModelScorer(project, version, proposal_spec(project))
-        shown = ((m.letterbox.invert_mask(m.mean), m.letterbox.invert(m.mean))
-                 for m in scorer.maps(records))
+    shown = yield from proposals_as_shown(project, records, version, probability=True)
     rows = []
     for k, (record, (proposal, probability)) in enumerate(zip(records, shown)):
         yield Progress(k, len(records), f"panel: {record.relpath}")

@@ -15,6 +15,7 @@ which source is in use and why.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -42,6 +43,21 @@ def held_out(project: Project) -> list[ImageRecord]:
     return project.images(role="val", status="labeled")
 
 
+def proposals_as_shown(project: Project, records: list[ImageRecord], version: str | None,
+                       stop: threading.Event | None = None,
+                       probability: bool = False) -> Job[Iterator]:
+    """(proposal, probability map or None) per record, made as Annotate shows them: the
+    TTA mean of ``version`` >= 0.5 at full size, or (None) the project's cold start.
+    The full-size probability map (what Predictions overlays) only when asked for."""
+    if version is None:
+        cold, _ = yield from project_cold_start(project, stop)
+        return ((cold(to_rgb8(project.read_image(r))), None) for r in records)
+    scorer = ModelScorer(project, version, proposal_spec(project))
+    return ((m.letterbox.invert_mask(m.mean),
+             m.letterbox.invert(m.mean) if probability else None)
+            for m in scorer.maps(records))
+
+
 def proposal_dice(project: Project, records: list[ImageRecord], version: str | None,
                   stop: threading.Event | None = None) -> Job[float | None]:
     """Mean Dice of the proposals ``version`` (None: cold start) would show for
@@ -49,14 +65,9 @@ def proposal_dice(project: Project, records: list[ImageRecord], version: str | N
     if not records:
         return None
     scores = []
-    if version is None:
-        cold, _ = yield from project_cold_start(project, stop)
-        masks = (cold(to_rgb8(project.read_image(r))) for r in records)
-    else:
-        scorer = ModelScorer(project, version, proposal_spec(project))
-        masks = (m.letterbox.invert_mask(m.mean) for m in scorer.maps(records))
+    shown = yield from proposals_as_shown(project, records, version, stop)
     label = version or cold_start_name(project)
-    for i, (record, mask) in enumerate(zip(records, masks)):
+    for i, (record, (mask, _)) in enumerate(zip(records, shown)):
         yield Progress(i, len(records), f"judging {label} on {record.relpath}")
         scores.append(dice_iou(mask, project.load_mask(record.id))[0])
         if stopped(stop):
