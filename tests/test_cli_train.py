@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from napari_specimask.cli import main
 from napari_specimask.core.io.images import read_mask
@@ -51,6 +52,22 @@ def test_train_models_activate_predict(proj, capsys, tmp_path):
     assert read_mask(out_dir / f"{name}.png").shape == read_mask(demo / "truth" / f"{name}.png").shape
     assert main(["evaluate", str(out_dir), str(demo / "truth"), "--json"]) == 0
     assert 0 <= json.loads(capsys.readouterr().out)["mean_dice"] <= 1
+    # 1-bit masks; a manifest of what made them; a re-run finishes only what is missing
+    with Image.open(out_dir / f"{name}.png") as im:
+        assert im.mode == "1"
+    manifest = json.loads((out_dir / ".specimask-predict.json").read_text())
+    assert manifest["model_version"] == "v002" and manifest["complete"]
+    (out_dir / f"{name}.png").unlink()
+    assert main(["predict", str(p), "--images", str(demo / "images" / "test"),
+                 "--out", str(out_dir), "--workers", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming:" in out and "wrote 1 mask(s) and probability map(s)" in out
+    assert "already there" in out
+    assert main(["predict", str(p), "--images", str(demo / "images" / "test"),
+                 "--out", str(tmp_path / "masks"), "--maps", "none"]) == 0
+    assert "wrote" in capsys.readouterr().out and not (tmp_path / "masks" / "probability").exists()
+    assert main(["predict", str(p), "--out", str(tmp_path / "x"), "--maps", "big"]) == 1
+    assert "--maps takes full, none or a size in pixels" in capsys.readouterr().err
 
 
 def test_train_says_why_a_model_did_not_replace_the_proposals(tmp_path, capsys):

@@ -70,7 +70,15 @@ def register(sub) -> None:
     p.add_argument("version")
     p.set_defaults(func=cmd_activate)
 
-    p = sub.add_parser("predict", help="masks and probability maps at original size")
+    register_predict(sub)
+
+
+def register_predict(sub) -> None:
+    p = sub.add_parser("predict", help="masks and probability maps at original size",
+                       description="Masks (1-bit PNG) and probability maps at each image's "
+                       "original size. A run stopped part way (Ctrl-C, kill, pre-emption) "
+                       "finishes what is missing when run again with the same options; "
+                       "OUT/.specimask-predict.json says what produced the files.")
     p.add_argument("project", type=Path)
     p.add_argument("--model", help="model version (default: the active one)")
     p.add_argument("--images", type=Path, help="a folder of images (default: the project's)")
@@ -80,6 +88,14 @@ def register(sub) -> None:
     p.add_argument("--tta", type=int, default=1,
                    help="dihedral TTA views (2-8 also write OUT/uncertainty/)")
     p.add_argument("--measure", default="jsd", help="uncertainty: variance, entropy, mi, jsd")
+    p.add_argument("--maps", default="full", metavar="full|none|PX",
+                   help="probability (and uncertainty) maps at the image's size (default), "
+                        "none (masks only: fastest), or PX on their long side")
+    p.add_argument("--workers", type=int, default=2,
+                   help="processes decoding images, and as many writing outputs, while the "
+                        "network runs (0: all in one process)")
+    p.add_argument("--restart", action="store_true",
+                   help="predict every image again, even those an interrupted run wrote")
     p.set_defaults(func=cmd_predict)
 
 
@@ -244,14 +260,26 @@ def cmd_predict(args) -> int:
     from napari_specimask.core.io.naming import rename_note
     from napari_specimask.core.store.registry import active_version
 
+    if args.workers < 0:
+        raise SpecimaskError("--workers takes 0 (all in this process) or more")
     with Project.open(args.project) as project:
         version = args.model or active_version(project)
         out = args.out or project.root / "predictions" / str(version)
-        report = drive(predict_to_folder(project, out, args.model, args.images, args.batch_size,
-                                         args.threshold, tta=args.tta, measure=args.measure),
-                       "predict")
-    print(f"model {report.version}: wrote {len(report.written)} mask(s) and probability "
-          f"map(s) to {out}; skipped {len(report.skipped)}")
+        try:
+            report = drive(predict_to_folder(
+                project, out, args.model, args.images, args.batch_size, args.threshold,
+                tta=args.tta, measure=args.measure, maps=args.maps, workers=args.workers,
+                restart=args.restart), "predict")
+        except KeyboardInterrupt:
+            print(f"stopped; what was written in {out} is complete: run the same command "
+                  "again to predict the rest", file=sys.stderr)
+            raise
+    if report.note:
+        print(report.note)
+    maps = f" and {' and '.join(report.maps)} map(s)" if report.maps else ""
+    kept = f" ({report.kept} already there)" if report.kept else ""
+    print(f"model {report.version}: wrote {len(report.written)} mask(s){maps} to {out}"
+          f"{kept}; skipped {len(report.skipped)}")
     if report.renamed:
         print(rename_note(report.renamed, ".png"))
     for path, why in report.skipped:

@@ -1,9 +1,10 @@
 """Per-image uncertainty scores from TTA, cached per (image, model version).
 
 Score = mean uncertainty over the pixels inside the letterbox (padding excluded), at
-model size. Scores live in the ``scores`` table (``store.scores``), so after a retrain
-only images not yet scored by the new version are computed, and re-selecting with the
-same model reads them.
+model size: no full-size map is ever made, and JPEGs are decoded only at the scale the
+model input needs (``inference.pipeline``). Scores live in the ``scores`` table
+(``store.scores``), so after a retrain only images not yet scored by the new version are
+computed, and re-selecting with the same model reads them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..inference.pipeline import (
+    ImageDataset,
+    batches_of,
+    make_loader,
+    network_batches,
+    worker_count,
+)
 from ..inference.predict import default_device
-from ..inference.tta import MEASURES, make_views, to_unit_tensor, tta_probabilities, uncertainty
-from ..io.images import to_rgb8
+from ..inference.tta import MEASURES, make_views
 from ..masks.letterbox import Letterbox
 from ..model.weights import load_model
 from ..progress import Job, Progress, stopped
@@ -54,7 +61,8 @@ class ModelScorer:
     """A model version loaded once, scoring project images with TTA."""
 
     def __init__(self, project: Project, version: str | None = None,
-                 spec: ScoreSpec = ScoreSpec(), device=None, batch_images: int | None = None):
+                 spec: ScoreSpec = ScoreSpec(), device=None, batch_images: int | None = None,
+                 workers: int | None = None):
         if spec.measure not in MEASURES:
             from ..errors import SpecimaskError
 
@@ -68,25 +76,25 @@ class ModelScorer:
         # images per network call; each brings len(views) items
         self.batch_images = batch_images or (8 if self.device.type == "cuda" else 2)
         self.scored = 0  # images actually run through the network (cache misses)
+        self.workers = workers  # decoding processes; None: 2 for more than a batch
 
     def maps(self, records: list[ImageRecord]) -> Iterator[TTAMaps]:
-        """TTA mean and uncertainty of each record, batched."""
-        size = self.config.img_size
-        for start in range(0, len(records), self.batch_images):
-            chunk = records[start : start + self.batch_images]
-            boxes, boxed = [], []
-            for rec in chunk:
-                img = to_rgb8(self.project.read_image(rec))
-                lb = Letterbox.fit(*img.shape[:2], size)
-                boxes.append(lb)
-                boxed.append(lb.apply(img))
-            probs = tta_probabilities(self.model, to_unit_tensor(boxed), self.views,
-                                      self.config.mean, self.config.std, self.device,
-                                      self.spec.precision)
-            unc = uncertainty(probs, self.spec.measure, self.spec.alpha).cpu().numpy()
-            mean = probs.mean(0).cpu().numpy()
-            for i, rec in enumerate(chunk):
-                yield TTAMaps(rec, boxes[i], mean[i], unc[i])
+        """TTA mean and uncertainty of each record, batched. Images are decoded at the
+        smallest scale that covers the model input (JPEGs at 1/2 to 1/8, never whole just
+        to be shrunk), in worker processes when there are enough of them."""
+        dataset = ImageDataset([self.project.image_path(r) for r in records],
+                               self.config.img_size, self.project.settings.images.max_pixels)
+        workers = worker_count(self.workers, len(records), self.batch_images)
+        loader = make_loader(dataset, batches_of(range(len(records)), self.batch_images),
+                             workers, pin_memory=self.device.type == "cuda")
+        for out in network_batches(self.model, self.config, loader, self.views, self.device,
+                                   self.spec.precision, self.spec.measure, self.spec.alpha,
+                                   with_uncertainty=True):
+            for it in out.batch.items:
+                it.raise_error(dataset.paths[it.index])
+            for j, it in enumerate(out.batch.readable):
+                yield TTAMaps(records[it.index], it.letterbox, out.mean[j],
+                              out.uncertainty[j])
 
     def score(self, ids: list[int],
               stop: threading.Event | None = None) -> Job[dict[int, float]]:

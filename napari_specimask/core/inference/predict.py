@@ -1,16 +1,21 @@
 """Prediction: probability maps, masks and (with TTA) uncertainty at original size.
 
 Images are letterboxed to the model size and go through the network in batches with
-their TTA views (channels-last, inference mode, on the GPU when there is one); each map
-is mapped back with the letterbox inverse, which writes a single original-size float32
-array, so a 9000 x 6000 herbarium scan never needs several full-size float copies.
-Plain prediction is TTA with the identity view only.
+their TTA views (channels-last, inference mode, on the GPU when there is one). Plain
+prediction is TTA with the identity view only.
+
+``predict_to_folder`` (``specimask predict``) runs the pipeline: worker processes decode
+each image at the smallest scale that covers the model input (``inference.pipeline``)
+while the network runs, and others map the outputs back and write them (1-bit PNG masks,
+optional maps: ``inference.writer``); a run is resumable (``inference.manifest``).
+``predict_images`` is the per-image path that yields original-size float maps, for the
+GUI's prediction cache and the simulated loop.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,15 +23,31 @@ import numpy as np
 import torch
 
 from ..errors import SpecimaskError
+from ..faults import crash_point
 from ..io.files import list_files
-from ..io.images import is_image_path, read_image, to_rgb8, write_image, write_mask_png
+from ..io.images import is_image_path, read_image, to_rgb8
 from ..io.naming import output_names
 from ..masks.letterbox import Letterbox
 from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, Progress, stopped
 from ..store.project import Project
+from .inverse import to_byte
+from .manifest import folder_lock, plan, remove_temps, run_key, write_manifest
+from .pipeline import (
+    ImageDataset,
+    batches_of,
+    make_loader,
+    network_batches,
+    prepare_model,
+    worker_count,
+)
 from .tta import View, make_views, to_unit_tensor, tta_probabilities, uncertainty
+from .writer import OutputSpec, WritePool, parse_maps
+
+DEFAULT_WORKERS = 2  # processes decoding and as many writing (0: all in this one)
+__all__ = ["Prediction", "PredictReport", "default_device", "predict_images",
+           "predict_to_folder", "to_byte"]
 
 
 def default_device() -> torch.device:
@@ -93,52 +114,125 @@ class PredictReport:
     written: list[str] = field(default_factory=list)  # output names (under out_dir)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (input, output name)
+    kept: int = 0        # images whose outputs an interrupted run had already written
+    note: str = ""       # resumed, or what replaced an earlier run's outputs
+    maps: tuple[str, ...] = ()  # map kinds written beside the masks
 
 
 def predict_to_folder(project: Project, out_dir: str | Path, version: str | None = None,
                       images_dir: str | Path | None = None, batch_size: int = 8,
                       threshold: float = 0.5, device=None, tta: int = 1,
-                      measure: str = "jsd", stop: threading.Event | None = None
-                      ) -> Job[PredictReport]:
-    """Write ``OUT/<name>.png`` (mask 0/255), ``OUT/probability/<name>.png`` (x 255) and,
-    with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` (x 255) for every project image or
-    every image under ``images_dir``. The name is the stem unless two inputs share it
-    (``io.naming.output_names``; the renames are reported); a re-run overwrites."""
+                      measure: str = "jsd", stop: threading.Event | None = None,
+                      maps: str | int = "full", workers: int | None = DEFAULT_WORKERS,
+                      restart: bool = False) -> Job[PredictReport]:
+    """Write ``OUT/<name>.png`` (mask, 1-bit PNG), ``OUT/probability/<name>.png`` (x 255)
+    and, with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` for every project image or
+    every image under ``images_dir``. ``maps``: "full" (maps at the image's size), "none"
+    (masks only) or a long side in px. The name is the stem unless two inputs share it
+    (``io.naming.output_names``; the renames are reported). A re-run with the same model
+    and options finishes what is missing (``restart``: all again); with others it says
+    so and overwrites (``inference.manifest``)."""
     device = device or default_device()
+    views, maps = make_views(tta), _maps(maps)
     model, config, version = load_model(project, version, device)
+    paths = _inputs(project, images_dir)
+    out_dir = Path(out_dir)
+    if images_dir is not None and out_dir.resolve() == Path(images_dir).resolve():
+        raise SpecimaskError(f"{out_dir}: --out must differ from the images folder")
+    spec = OutputSpec(out_dir, threshold, maps, uncertainty=len(views) > 1)
+    names, renamed = output_names(paths, images_dir, reserved=PREDICTION_MAP_DIRS)
+    report = PredictReport(version, out_dir, maps=spec.kinds[1:])
+    source = str(Path(images_dir).resolve()) if images_dir is not None else "project"
+    key = run_key(version, config, spec, tta, measure, source)
+    with folder_lock(out_dir):
+        todo, report.note = plan(spec, key, names, paths, restart)
+        report.kept = len(paths) - len(todo)
+        remove_temps(spec, names)
+        write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
+                       complete=False)
+        run = _Run(model, config, views, device, paths, names, spec, measure)
+        yield from run.go(todo, batch_size, project.settings.images.max_pixels, workers,
+                          report, stop)
+        renamed_from = {name: src for src, name in renamed}
+        report.renamed = [(renamed_from[n], n) for n in report.written if n in renamed_from]
+        write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
+                       complete=not stopped(stop),
+                       masks=report.kept + len(report.written), skipped=report.skipped)
+    yield Progress(len(paths), len(paths), "done")
+    return report
+
+
+def _inputs(project: Project, images_dir: str | Path | None) -> list[Path]:
     if images_dir is not None:
         paths = [p for p in list_files(images_dir) if is_image_path(p)]
     else:
         paths = [project.image_path(r) for r in project.images()]
     if not paths:
         raise SpecimaskError(f"no images to predict in {images_dir or project.root}")
-    out_dir = Path(out_dir)
-    if images_dir is not None and out_dir.resolve() == Path(images_dir).resolve():
-        raise SpecimaskError(f"{out_dir}: --out must differ from the images folder")
-    report = PredictReport(version, out_dir)
-    names, renamed = output_names(paths, images_dir, reserved=PREDICTION_MAP_DIRS)
-    name_of = dict(zip(paths, names))
-    renamed_from = {name: src for src, name in renamed}
-    preds = predict_images(model, config, paths, device, batch_size,
-                           project.settings.images.max_pixels,
-                           on_skip=lambda p, why: report.skipped.append((str(p), why)),
-                           views=make_views(tta), measure=measure)
-    for i, pred in enumerate(preds):
-        if stopped(stop):
-            break
-        yield Progress(i + len(report.skipped), len(paths), pred.key)
-        name = name_of[pred.source]
-        write_mask_png(out_dir / f"{name}.png", pred.probability >= threshold)
-        write_image(out_dir / "probability" / f"{name}.png", to_byte(pred.probability))
-        if pred.uncertainty is not None:
-            write_image(out_dir / "uncertainty" / f"{name}.png", to_byte(pred.uncertainty))
+    return paths
+
+
+def _maps(maps: str | int) -> str | int:
+    try:
+        return parse_maps(maps)
+    except ValueError as exc:
+        raise SpecimaskError(str(exc)) from None
+
+
+@dataclass
+class _Run:
+    """One pass of the pipeline over the images still to do."""
+
+    model: torch.nn.Module
+    config: ModelConfig
+    views: list[View]
+    device: torch.device
+    paths: Sequence[Path]
+    names: Sequence[str]
+    spec: OutputSpec
+    measure: str
+
+    def go(self, todo: set[int], batch_size: int, max_pixels: int | None,
+           workers: int | None, report: PredictReport,
+           stop: threading.Event | None) -> Job[None]:
+        """Predict ``todo``: in the batches an uninterrupted run would make (so a resumed
+        run gives the same pixels), writing only the missing images of each."""
+        per_call = max(1, batch_size // len(self.views))
+        batches = [b for b in batches_of(range(len(self.paths)), per_call)
+                   if todo.intersection(b)]
+        n = worker_count(workers, sum(map(len, batches)), per_call)
+        dataset = ImageDataset(self.paths, self.config.img_size, max_pixels)
+        loader = make_loader(dataset, batches, n, pin_memory=self.device.type == "cuda")
+        precision = "auto" if self.device.type == "cuda" else "32"
+        model = prepare_model(self.model, self.device)
+        outputs = network_batches(model, self.config, loader, self.views, self.device,
+                                  precision, self.measure)
+        pool = WritePool(self.spec, n)
+        total = len(self.paths)
+        try:
+            for maps in outputs:
+                for name in self._submit(maps, todo, pool, report):
+                    yield self._written(name, report, total)
+                if stopped(stop):
+                    break
+            for name in pool.drain():
+                yield self._written(name, report, total)
+        finally:
+            outputs.close()  # ends the loader's workers now, not at garbage collection
+            pool.close()
+
+    def _submit(self, maps, todo: set[int], pool: WritePool,
+                report: PredictReport) -> Iterator[str]:
+        for it in maps.batch.items:
+            if it.error is not None:
+                report.skipped.append((str(self.paths[it.index]), it.error))
+        for j, it in enumerate(maps.batch.readable):
+            if it.index in todo:
+                unc = None if maps.uncertainty is None else maps.uncertainty[j]
+                yield from pool.submit(self.names[it.index], it.letterbox, maps.mean[j], unc)
+
+    @staticmethod
+    def _written(name: str, report: PredictReport, total: int) -> Progress:
         report.written.append(name)
-        if name in renamed_from:  # report only what was written
-            report.renamed.append((renamed_from[name], name))
-    yield Progress(len(paths), len(paths), "done")
-    return report
-
-
-def to_byte(unit: np.ndarray) -> np.ndarray:
-    """A [0, 1] map as uint8 0..255 (rounded)."""
-    return np.clip(unit * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        crash_point("predict.written")
+        return Progress(report.kept + len(report.written) + len(report.skipped), total, name)

@@ -45,11 +45,11 @@ def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
 def image_shape(path: str | Path) -> tuple[int, int]:
     """(height, width) in display orientation, read from the header only."""
     path = Path(path)
-    _check_nonempty(path)
-    if _is_tiff(path):
+    check_nonempty(path)
+    if is_tiff(path):
         h, w, orient = tiff_header(path)
     else:
-        with _pil_open(path, None) as im:
+        with pil_open(path, None) as im:
             w, h = im.size
             try:
                 orient = im.getexif().get(0x0112, 1)
@@ -158,13 +158,13 @@ def read_error(path: str | Path, exc: OSError) -> ImageReadError:
     return ImageReadError(path, exc.strerror or str(exc))
 
 
-def _check_nonempty(path: Path) -> None:
+def check_nonempty(path: Path) -> None:
     with _open_checked(path) as fh:
         if not fh.read(1):
             raise ImageReadError(path, "file is empty (0 bytes)")
 
 
-def _is_tiff(path: Path) -> bool:
+def is_tiff(path: Path) -> bool:
     if path.suffix.lower() in TIFF_SUFFIXES:
         return True
     with _open_checked(path) as fh:
@@ -181,7 +181,7 @@ def _check_pixels(path: Path, h: int, w: int, max_pixels: int | None) -> None:
         )
 
 
-def _pil_open(path: Path, max_pixels: int | None) -> Image.Image:
+def pil_open(path: Path, max_pixels: int | None) -> Image.Image:
     # Pillow has its own global bomb limit; ours replaces it (checked on the header) so a
     # genuine 300 MP scan can be allowed by a setting without touching Pillow globally.
     fh = _open_checked(path)
@@ -212,18 +212,18 @@ def read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
     """Pixels as decoded, in display orientation, before any type or mask checks: grey,
     RGB or RGBA (grey + alpha is made RGBA, as Pillow does for 'LA')."""
     path = Path(path)
-    _check_nonempty(path)
-    if _is_tiff(path):
+    check_nonempty(path)
+    if is_tiff(path):
         arr = read_tiff(path, lambda h, w: _check_pixels(path, h, w, max_pixels))
     else:
-        with _pil_open(path, max_pixels) as im:
+        with pil_open(path, max_pixels) as im:
             try:
                 im.load()
                 im = ImageOps.exif_transpose(im)
             except Exception as exc:  # Pillow's decoders raise many types for damaged data
                 raise ImageReadError(path, f"image data is truncated or corrupt "
                                            f"({one_line(exc)})") from exc
-            arr = _pil_to_array(path, im)
+            arr = pil_to_array(path, im)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     elif arr.ndim == 3 and arr.shape[2] == 2:  # grey + alpha
@@ -236,7 +236,7 @@ def read_pixels(path: str | Path, max_pixels: int | None) -> np.ndarray:
     return arr
 
 
-def _pil_to_array(path: Path, im: Image.Image) -> np.ndarray:
+def pil_to_array(path: Path, im: Image.Image) -> np.ndarray:
     mode = im.mode
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")

@@ -51,6 +51,12 @@ class Letterbox:
         if img.shape[:2] != (self.height, self.width):
             raise ValueError(f"image is {img.shape[:2]}, letterbox was fitted to "
                              f"{(self.height, self.width)}")
+        return self.apply_scaled(img, fill)
+
+    def apply_scaled(self, img: np.ndarray, fill: float = 0) -> np.ndarray:
+        """``apply`` to the image decoded at another scale (``io.reduced``): resized from
+        whatever size it has to the letterbox's, so a reduced decode gives the same
+        geometry (and, decoded whole, the same pixels) as the full image."""
         scaled = _resize(img, self.new_w, self.new_h, Image.Resampling.BILINEAR)
         out = np.full((self.size, self.size, *img.shape[2:]), fill, dtype=img.dtype)
         out[self.top : self.top + self.new_h, self.left : self.left + self.new_w] = scaled
