@@ -1,4 +1,5 @@
-"""`specimask train --strategy ddp` on the CPU (gloo): one run, one version, whatever the ranks.
+"""`specimask train/predict/score --strategy ddp` on the CPU (gloo): one run, one version,
+whatever the ranks; each image predicted and scored once, the same bytes as one process.
 
 Each test starts real processes, as a person (or SLURM) would: two local ranks through
 Lightning's launcher (`--devices 2`, it runs the command again for rank 1), and two
@@ -204,3 +205,120 @@ def test_sigterm_to_rank_zero_stops_every_rank_and_keeps_a_stopped_version(proj)
     assert model["status"] == "stopped" and model["metrics"]["stopped"]
     assert model["metrics"]["best_val_dice"] is not None
     assert 2 <= model["metrics"]["steps"] < 1000
+
+
+# --- prediction and scoring across ranks ------------------------------------------------
+
+PREDICT = ["--batch-size", "2", "--tta", "2", "--workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def predicting(tmp_path_factory):
+    """A project of 9 demo images (an odd count: the ranks' shares differ) whose active
+    model is a random Unet/resnet18 at 64 px (probabilities near 0.5 everywhere, so a
+    rounding difference would flip mask pixels), and a one-process run's outputs."""
+    from dataclasses import asdict
+
+    import torch
+
+    from napari_specimask.core.model.factory import create_model
+    from napari_specimask.core.model.weights import ModelConfig, save_weights
+    from napari_specimask.core.store.registry import activate, finish_version, new_version
+
+    root = tmp_path_factory.mktemp("ddp_predict") / "proj"
+    project = run(create_demo_project(root, n_herbarium=5, n_plankton=4))
+    torch.manual_seed(0)
+    config = ModelConfig(encoder="resnet18", img_size=64)
+    version = new_version(project, None, 0, [], asdict(config))
+    save_weights(root / "models" / version,
+                 create_model("unet", "resnet18", None).state_dict(), config)
+    finish_version(project, version, "ready", {})
+    activate(project, version)
+    n_images = len(project.images())
+    project.close()
+    reference = root.parent / "one"
+    rc, out, err = finish(start(["predict", str(root), "--out", str(reference), *PREDICT],
+                                cpu_env()))
+    assert rc == 0, err[-3000:]
+    return root, n_images, output_files(reference)
+
+
+def output_files(out) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.png"))}
+
+
+def check_same_outputs(out, n_images: int, reference: dict, stdout: str) -> None:
+    """Every image's mask and maps, byte for byte those of one process; the run reported
+    once, by rank zero, with every image counted once; the manifest says complete."""
+    assert output_files(out) == reference
+    assert len(reference) == 3 * n_images  # mask, probability, uncertainty
+    assert stdout.count("wrote ") == 1 and f"wrote {n_images} mask(s)" in stdout, stdout
+    assert "on 2 processes" in stdout, stdout
+    manifest = json.loads((out / ".specimask-predict.json").read_text())
+    assert manifest["complete"] and manifest["masks"] == n_images
+
+
+def test_predict_on_two_local_ranks_writes_one_process_bytes(predicting, tmp_path):
+    root, n_images, reference = predicting
+    out = tmp_path / "ddp"
+    proc = start(["predict", str(root), "--out", str(out), *PREDICT, "--devices", "2",
+                  "--strategy", "ddp"], cpu_env())
+    try:
+        rc, stdout, err = finish(proc)
+    finally:
+        kill_group(proc)
+    assert rc == 0 and "Traceback" not in err, err[-3000:]
+    check_same_outputs(out, n_images, reference, stdout)
+
+
+def test_predict_on_two_nodes_resumes_a_one_process_run(predicting, tmp_path):
+    """Two 'nodes' on 127.0.0.1 finish what a one-process run left (its outputs of three
+    images deleted): only those are predicted, and the folder ends as one run's."""
+    root, n_images, reference = predicting
+    out = tmp_path / "nodes"
+    shutil.copytree(root.parent / "one", out)
+    gone = sorted(p for p in out.glob("*.png"))[:3]
+    for mask in gone:
+        mask.unlink()
+    port = free_port()
+    args = ["predict", str(root), "--out", str(out), *PREDICT, "--num-nodes", "2",
+            "--devices", "1", "--strategy", "ddp"]
+    procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
+    try:
+        (rc0, out0, err0), (rc1, out1, err1) = [finish(p) for p in procs]
+    finally:
+        for p in procs:
+            kill_group(p)
+    assert rc0 == 0 and rc1 == 0, err0[-2000:] + err1[-2000:]
+    assert out1 == "", out1
+    assert output_files(out) == reference
+    assert f"wrote 3 mask(s) and probability and uncertainty map(s) to {out} " \
+           f"({n_images - 3} already there); skipped 0 on 2 processes" in out0, out0
+
+
+def test_score_on_two_local_ranks_stores_one_process_scores(predicting, tmp_path):
+    """Each pool image scored once across the ranks, stored by rank zero: the scores
+    one process computes (the same batches), to the last bit."""
+    root, _, _ = predicting
+    one, two = tmp_path / "one", tmp_path / "two"
+    for dest in (one, two):
+        shutil.copytree(root, dest)
+    score = ["--tta", "4", "--json"]
+    results = []
+    for dest, extra in ((one, []), (two, ["--devices", "2", "--strategy", "ddp"])):
+        proc = start(["score", str(dest), *score, *extra], cpu_env())
+        try:
+            rc, stdout, err = finish(proc)
+        finally:
+            kill_group(proc)
+        assert rc == 0 and "Traceback" not in err, err[-3000:]
+        assert stdout.count("model_version") == 1, stdout  # reported once
+        results.append(json.loads(stdout))
+    (a, b) = results
+    assert a["computed"] == b["computed"] == len(a["images"]) > 2
+    assert (a["processes"], b["processes"]) == (1, 2)
+    assert b["images"] == a["images"]  # same ids, paths and float scores
+    with Project.open(two) as project:
+        stored = project.store.read("SELECT image_id, score FROM scores ORDER BY image_id")
+    assert len(stored) == a["computed"]

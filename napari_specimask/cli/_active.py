@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.cli._options import add_device_options, join_ranks
 from napari_specimask.core.active.annotations import iteration_summary, submit_mask
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.masks.metrics import mask_files_by_name
@@ -40,6 +41,7 @@ def register(sub) -> None:
     _score_options(p)
     p.add_argument("--all", action="store_true", help="score every image, not only the pool")
     p.add_argument("--json", action="store_true")
+    add_device_options(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("select", help="choose the next batch to annotate")
@@ -90,7 +92,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
-def _scorer(project: Project, args, required: bool = False):
+def _scorer(project: Project, args, required: bool = False, device=None):
     """The scorer of ``--model`` or the active version; None without one, unless
     ``required`` (then the error says to train)."""
     from napari_specimask.core.active.scoring import ModelScorer
@@ -98,26 +100,32 @@ def _scorer(project: Project, args, required: bool = False):
 
     version = version_or_active(project, args.model) if required else \
         args.model or active_version(project)
-    return ModelScorer(project, version, spec_from_args(project, args)) if version else None
+    return ModelScorer(project, version, spec_from_args(project, args),
+                       device=device) if version else None
 
 
 def cmd_score(args) -> int:
+    ranks = join_ranks(args)
     with Project.open(args.project) as project:
-        scorer = _scorer(project, args, required=True)
+        scorer = _scorer(project, args, required=True, device=ranks.device)
         records = project.images() if args.all else project.images(role="pool",
                                                                     status="unlabeled")
         before = scorer.scored
-        scores = drive(scorer.score([r.id for r in records]), "score")
+        scores = drive(scorer.score([r.id for r in records], ranks=ranks), "score")
+        if not ranks.is_zero:  # rank zero reports the whole run
+            return 0
         rows = sorted(({"id": r.id, "path": r.relpath, "score": scores[r.id]}
                        for r in records if r.id in scores), key=lambda d: -d["score"])
         computed = scorer.scored - before
     if args.json:
         print(json.dumps({"model_version": scorer.version, "measure": scorer.spec.measure,
                           "views": scorer.spec.views_key, "computed": computed,
-                          "images": rows}))
+                          "processes": ranks.world, "images": rows}))
         return 0
+    shared = f" on {ranks.world} processes" if ranks.world > 1 else ""
     print(f"{len(rows)} image(s) scored with {scorer.version} ({scorer.spec.measure}, "
-          f"{scorer.spec.views_key}); {computed} computed, {len(rows) - computed} cached")
+          f"{scorer.spec.views_key}); {computed} computed{shared}, "
+          f"{len(rows) - computed} cached")
     for d in rows[:10]:
         print(f"  {d['score']:.4f}  {d['path']}")
     return 0

@@ -37,3 +37,26 @@ def train_overrides(args) -> dict:
     """The training options given on the command line (an empty list counts as unset)."""
     return {o.name: getattr(args, o.name, None) for o in TRAIN_OPTIONS
             if getattr(args, o.name, None) not in (None, [])}
+
+
+DEVICE_OPTIONS = {"devices": "1", "strategy": "auto", "num_nodes": 1}  # and their
+# defaults for prediction and scoring: one process unless asked
+
+
+def add_device_options(parser) -> None:
+    """``--devices``, ``--strategy`` and ``--num-nodes`` for prediction and scoring:
+    training's options (declared once, in core/settings.py), one process by default."""
+    g = parser.add_argument_group("devices and nodes (Lightning, as for train; default: "
+                                  "one process)")
+    for o in TRAIN_OPTIONS:
+        if o.name in DEVICE_OPTIONS:
+            g.add_argument(o.flag, dest=o.name, type=o.kind, default=DEVICE_OPTIONS[o.name],
+                           help=o.option.help)
+
+
+def join_ranks(args):
+    """This process's rank in the run ``--devices``/``--num-nodes`` ask for (Lightning
+    starts the other local ranks by running this command again)."""
+    from napari_specimask.core.inference.ranks import join
+
+    return join(args.devices, args.strategy, args.num_nodes)

@@ -10,7 +10,12 @@ import threading
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
-from napari_specimask.cli._options import add_train_options, train_overrides
+from napari_specimask.cli._options import (
+    add_device_options,
+    add_train_options,
+    join_ranks,
+    train_overrides,
+)
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.project import Project
@@ -96,6 +101,7 @@ def register_predict(sub) -> None:
                         "network runs (0: all in one process)")
     p.add_argument("--restart", action="store_true",
                    help="predict every image again, even those an interrupted run wrote")
+    add_device_options(p)
     p.set_defaults(func=cmd_predict)
 
 
@@ -262,6 +268,7 @@ def cmd_predict(args) -> int:
 
     if args.workers < 0:
         raise SpecimaskError("--workers takes 0 (all in this process) or more")
+    ranks = join_ranks(args)
     with Project.open(args.project) as project:
         version = args.model or active_version(project)
         out = args.out or project.root / "predictions" / str(version)
@@ -269,17 +276,20 @@ def cmd_predict(args) -> int:
             report = drive(predict_to_folder(
                 project, out, args.model, args.images, args.batch_size, args.threshold,
                 tta=args.tta, measure=args.measure, maps=args.maps, workers=args.workers,
-                restart=args.restart), "predict")
+                restart=args.restart, ranks=ranks), "predict")
         except KeyboardInterrupt:
             print(f"stopped; what was written in {out} is complete: run the same command "
                   "again to predict the rest", file=sys.stderr)
             raise
+    if not ranks.is_zero:  # rank zero reports the whole run
+        return 0
     if report.note:
         print(report.note)
     maps = f" and {' and '.join(report.maps)} map(s)" if report.maps else ""
     kept = f" ({report.kept} already there)" if report.kept else ""
+    shared = f" on {report.ranks} processes" if report.ranks > 1 else ""
     print(f"model {report.version}: wrote {len(report.written)} mask(s){maps} to {out}"
-          f"{kept}; skipped {len(report.skipped)}")
+          f"{kept}; skipped {len(report.skipped)}{shared}")
     if report.renamed:
         print(rename_note(report.renamed, ".png"))
     for path, why in report.skipped:

@@ -9,6 +9,8 @@ computed, and re-selecting with the same model reads them.
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,12 +26,15 @@ from ..inference.pipeline import (
     worker_count,
 )
 from ..inference.predict import default_device
+from ..inference.ranks import Ranks, one_process
 from ..inference.tta import MEASURES, make_views
 from ..masks.letterbox import Letterbox
 from ..model.weights import load_model
 from ..progress import Job, Progress, stopped
 from ..store.project import ImageRecord, Project
 from ..store.scores import cached_scores, store_scores
+
+STORE_EVERY = 64  # images scored between writes to the store (and meetings of the ranks)
 
 
 @dataclass(frozen=True)
@@ -78,15 +83,18 @@ class ModelScorer:
         self.scored = 0  # images actually run through the network (cache misses)
         self.workers = workers  # decoding processes; None: 2 for more than a batch
 
-    def maps(self, records: list[ImageRecord]) -> Iterator[TTAMaps]:
-        """TTA mean and uncertainty of each record, batched. Images are decoded at the
-        smallest scale that covers the model input (JPEGs at 1/2 to 1/8, never whole just
-        to be shrunk), in worker processes when there are enough of them."""
+    def maps(self, records: list[ImageRecord],
+             batches: list[list[int]] | None = None) -> Iterator[TTAMaps]:
+        """TTA mean and uncertainty of each record, batched (``batches``: indices into
+        ``records``; default all, in order). Images are decoded at the smallest scale that
+        covers the model input (JPEGs at 1/2 to 1/8, never whole just to be shrunk), in
+        worker processes when there are enough of them."""
         dataset = ImageDataset([self.project.image_path(r) for r in records],
                                self.config.img_size, self.project.settings.images.max_pixels)
-        workers = worker_count(self.workers, len(records), self.batch_images)
-        loader = make_loader(dataset, batches_of(range(len(records)), self.batch_images),
-                             workers, pin_memory=self.device.type == "cuda")
+        if batches is None:
+            batches = batches_of(range(len(records)), self.batch_images)
+        workers = worker_count(self.workers, sum(map(len, batches)), self.batch_images)
+        loader = make_loader(dataset, batches, workers, pin_memory=self.device.type == "cuda")
         for out in network_batches(self.model, self.config, loader, self.views, self.device,
                                    self.spec.precision, self.spec.measure, self.spec.alpha,
                                    with_uncertainty=True):
@@ -96,25 +104,44 @@ class ModelScorer:
                 yield TTAMaps(records[it.index], it.letterbox, out.mean[j],
                               out.uncertainty[j])
 
-    def score(self, ids: list[int],
-              stop: threading.Event | None = None) -> Job[dict[int, float]]:
-        """Scores of the images ``ids``: cached ones read, the rest computed and stored."""
+    def score(self, ids: list[int], stop: threading.Event | None = None,
+              ranks: Ranks | None = None) -> Job[dict[int, float]]:
+        """Scores of the images ``ids``: cached ones read, the rest computed and stored.
+
+        With the ``ranks`` of a run over several devices or nodes each rank scores its
+        share of the batches; every ``STORE_EVERY`` images or so the ranks meet, and rank
+        zero stores what all of them computed (so a kill loses at most that much, and the
+        store has one writer). Progress counts this rank's share."""
+        ranks = ranks or one_process()
         key = (self.version, self.spec.measure, self.spec.views_key)
         scores = cached_scores(self.project, *key, ids)
-        todo = self.project.images_by_id([i for i in ids if i not in scores])
-        fresh: dict[int, float] = {}
+        todo = self.project.images_by_id(ranks.broadcast([i for i in ids if i not in scores]))
+        batches = batches_of(range(len(todo)), self.batch_images)
+        mine = ranks.share(batches)
+        per_round = max(1, STORE_EVERY // self.batch_images)
+        rounds = math.ceil(math.ceil(len(batches) / ranks.world) / per_round)
+        ends = list(itertools.accumulate(sum(map(len, mine[r * per_round:(r + 1) * per_round]))
+                                         for r in range(rounds)))
         yield Progress(0, len(todo), f"scoring {len(todo)} image(s) with {self.version}")
-        for i, maps in enumerate(self.maps(todo)):
-            self.scored += 1
-            fresh[maps.record.id] = maps.score
-            if len(fresh) % 64 == 0:
-                store_scores(self.project, *key, fresh)
-                scores.update(fresh)
-                fresh = {}
-            yield Progress(i + 1, len(todo), maps.record.relpath)
-            if stopped(stop):
+        maps, fresh, done = self.maps(todo, mine), {}, 0
+        for end in ends:  # the same number of rounds on every rank
+            while done < end and not stopped(stop):
+                m = next(maps)
+                fresh[m.record.id] = m.score
+                done += 1
+                yield Progress(done, ends[-1], m.record.relpath)
+            parts = ranks.gather((fresh, stopped(stop)))
+            self._keep(key, scores, [part for part, _ in parts], ranks)
+            fresh = {}
+            if any(was for _, was in parts):
                 break
-        store_scores(self.project, *key, fresh)
-        scores.update(fresh)
+        maps.close()
         return scores
 
+    def _keep(self, key: tuple, scores: dict, parts: list[dict], ranks: Ranks) -> None:
+        """One round's scores from every rank, stored by rank zero."""
+        fresh = {i: v for part in parts for i, v in part.items()}
+        if ranks.is_zero:
+            store_scores(self.project, *key, fresh)
+        scores.update(fresh)
+        self.scored += len(fresh)

@@ -14,6 +14,7 @@ GUI's prediction cache and the simulated loop.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .pipeline import (
     prepare_model,
     worker_count,
 )
+from .ranks import Ranks, one_process
 from .tta import View, make_views, to_unit_tensor, tta_probabilities, uncertainty
 from .writer import OutputSpec, WritePool, parse_maps
 
@@ -117,6 +119,8 @@ class PredictReport:
     kept: int = 0        # images whose outputs an interrupted run had already written
     note: str = ""       # resumed, or what replaced an earlier run's outputs
     maps: tuple[str, ...] = ()  # map kinds written beside the masks
+    stopped: bool = False  # by a stop request, on any rank
+    ranks: int = 1         # processes the run was shared among
 
 
 def predict_to_folder(project: Project, out_dir: str | Path, version: str | None = None,
@@ -124,15 +128,18 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
                       threshold: float = 0.5, device=None, tta: int = 1,
                       measure: str = "jsd", stop: threading.Event | None = None,
                       maps: str | int = "full", workers: int | None = DEFAULT_WORKERS,
-                      restart: bool = False) -> Job[PredictReport]:
+                      restart: bool = False, ranks: Ranks | None = None) -> Job[PredictReport]:
     """Write ``OUT/<name>.png`` (mask, 1-bit PNG), ``OUT/probability/<name>.png`` (x 255)
     and, with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` for every project image or
     every image under ``images_dir``. ``maps``: "full" (maps at the image's size), "none"
     (masks only) or a long side in px. The name is the stem unless two inputs share it
     (``io.naming.output_names``; the renames are reported). A re-run with the same model
     and options finishes what is missing (``restart``: all again); with others it says
-    so and overwrites (``inference.manifest``)."""
-    device = device or default_device()
+    so and overwrites (``inference.manifest``). With ``ranks`` of a run over several
+    devices or nodes (``inference.ranks.join``) each rank predicts its share and rank
+    zero alone plans, writes the manifest and returns the whole run's report."""
+    ranks = ranks or one_process()
+    device = ranks.device or device or default_device()
     views, maps = make_views(tta), _maps(maps)
     model, config, version = load_model(project, version, device)
     paths = _inputs(project, images_dir)
@@ -141,25 +148,61 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
         raise SpecimaskError(f"{out_dir}: --out must differ from the images folder")
     spec = OutputSpec(out_dir, threshold, maps, uncertainty=len(views) > 1)
     names, renamed = output_names(paths, images_dir, reserved=PREDICTION_MAP_DIRS)
-    report = PredictReport(version, out_dir, maps=spec.kinds[1:])
+    report = PredictReport(version, out_dir, maps=spec.kinds[1:], ranks=ranks.world)
     source = str(Path(images_dir).resolve()) if images_dir is not None else "project"
     key = run_key(version, config, spec, tta, measure, source)
-    with folder_lock(out_dir):
-        todo, report.note = plan(spec, key, names, paths, restart)
+    with folder_lock(out_dir) if ranks.is_zero else contextlib.nullcontext():
+        todo, report.note = ranks.broadcast(_start(spec, key, names, paths, restart)
+                                            if ranks.is_zero else None).get()
         report.kept = len(paths) - len(todo)
-        remove_temps(spec, names)
-        write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
-                       complete=False)
         run = _Run(model, config, views, device, paths, names, spec, measure)
         yield from run.go(todo, batch_size, project.settings.images.max_pixels, workers,
-                          report, stop)
+                          report, stop, ranks)
+        _merge(report, ranks.gather((report.written, report.skipped, stopped(stop))))
         renamed_from = {name: src for src, name in renamed}
         report.renamed = [(renamed_from[n], n) for n in report.written if n in renamed_from]
-        write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
-                       complete=not stopped(stop),
-                       masks=report.kept + len(report.written), skipped=report.skipped)
+        if ranks.is_zero:
+            write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
+                           complete=not report.stopped,
+                           masks=report.kept + len(report.written), skipped=report.skipped)
     yield Progress(len(paths), len(paths), "done")
     return report
+
+
+@dataclass
+class _Plan:
+    """Rank zero's plan, or the error that stopped it (raised on every rank, so none
+    waits for a plan that never comes)."""
+
+    todo: set[int] = field(default_factory=set)
+    note: str = ""
+    error: str | None = None
+
+    def get(self) -> tuple[set[int], str]:
+        if self.error is not None:
+            raise SpecimaskError(self.error)
+        return self.todo, self.note
+
+
+def _start(spec: OutputSpec, key: dict, names: Sequence[str], paths: Sequence[Path],
+           restart: bool) -> _Plan:
+    """What is left to do; a killed run's temp files removed; the manifest says a run
+    with these options is under way."""
+    try:
+        todo, note = plan(spec, key, names, paths, restart)
+        remove_temps(spec, names)
+        write_manifest(spec.out_dir, key, outputs=list(spec.kinds), images=len(paths),
+                       complete=False)
+    except (SpecimaskError, OSError) as exc:
+        return _Plan(error=str(exc))
+    return _Plan(todo, note)
+
+
+def _merge(report: PredictReport, parts: list) -> None:
+    """Every rank's outputs in rank zero's report (the one rank's own in one process)."""
+    report.written = [n for written, _, _ in parts for n in written]
+    report.skipped = [s for _, skipped, _ in parts for s in skipped]
+    report.stopped = any(was for _, _, was in parts)
 
 
 def _inputs(project: Project, images_dir: str | Path | None) -> list[Path]:
@@ -194,12 +237,18 @@ class _Run:
 
     def go(self, todo: set[int], batch_size: int, max_pixels: int | None,
            workers: int | None, report: PredictReport,
-           stop: threading.Event | None) -> Job[None]:
-        """Predict ``todo``: in the batches an uninterrupted run would make (so a resumed
-        run gives the same pixels), writing only the missing images of each."""
+           stop: threading.Event | None, ranks: Ranks) -> Job[None]:
+        """Predict this rank's share of ``todo``: in the batches an uninterrupted
+        one-process run would make (so a resumed or distributed run gives the same
+        pixels), writing only the missing images of each. Progress counts the whole run
+        in one process, this rank's share in several."""
         per_call = max(1, batch_size // len(self.views))
-        batches = [b for b in batches_of(range(len(self.paths)), per_call)
-                   if todo.intersection(b)]
+        share = ranks.share(batches_of(range(len(self.paths)), per_call))
+        batches = [b for b in share if todo.intersection(b)]
+        if ranks.world == 1:
+            base, total = report.kept, len(self.paths)
+        else:
+            base, total = 0, sum(len(todo.intersection(b)) for b in batches)
         n = worker_count(workers, sum(map(len, batches)), per_call)
         dataset = ImageDataset(self.paths, self.config.img_size, max_pixels)
         loader = make_loader(dataset, batches, n, pin_memory=self.device.type == "cuda")
@@ -208,15 +257,14 @@ class _Run:
         outputs = network_batches(model, self.config, loader, self.views, self.device,
                                   precision, self.measure)
         pool = WritePool(self.spec, n)
-        total = len(self.paths)
         try:
             for maps in outputs:
                 for name in self._submit(maps, todo, pool, report):
-                    yield self._written(name, report, total)
+                    yield self._written(name, report, base, total)
                 if stopped(stop):
                     break
             for name in pool.drain():
-                yield self._written(name, report, total)
+                yield self._written(name, report, base, total)
         finally:
             outputs.close()  # ends the loader's workers now, not at garbage collection
             pool.close()
@@ -232,7 +280,7 @@ class _Run:
                 yield from pool.submit(self.names[it.index], it.letterbox, maps.mean[j], unc)
 
     @staticmethod
-    def _written(name: str, report: PredictReport, total: int) -> Progress:
+    def _written(name: str, report: PredictReport, base: int, total: int) -> Progress:
         report.written.append(name)
         crash_point("predict.written")
-        return Progress(report.kept + len(report.written) + len(report.skipped), total, name)
+        return Progress(base + len(report.written) + len(report.skipped), total, name)

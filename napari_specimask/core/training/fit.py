@@ -24,6 +24,7 @@ import lightning as L
 import torch
 
 from ..errors import SpecimaskError
+from ..inference.ranks import parse_devices
 from ..model.factory import create_model, resolve_encoder_weights
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, threaded
@@ -123,7 +124,7 @@ def _trainer(project: Project, cfg: TrainConfig, callbacks: list) -> L.Trainer:
     gpu = torch.cuda.is_available()
     precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if gpu else "32-true")
     return L.Trainer(
-        accelerator="auto", devices=_devices(cfg.devices), strategy=cfg.strategy,
+        accelerator="auto", devices=parse_devices(cfg.devices), strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=precision, max_epochs=cfg.epochs,
         max_steps=cfg.max_steps, callbacks=callbacks, logger=False,
         enable_checkpointing=False, enable_progress_bar=False,
@@ -198,15 +199,6 @@ def _loggers(cfg: TrainConfig, folder) -> list:
         out.append(WandbLogger(project="specimask", save_dir=str(folder),
                                name=folder.name))
     return out
-
-
-def _devices(value: str):
-    value = str(value)
-    if value == "auto":
-        return "auto"
-    if "," in value:
-        return [int(v) for v in value.split(",") if v.strip()]
-    return int(value)
 
 
 def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> str:
