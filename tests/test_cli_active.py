@@ -68,7 +68,7 @@ def test_score_select_annotate_iterations(trained, capsys, tmp_path):
 def test_predict_with_tta_writes_uncertainty(trained, tmp_path, capsys):
     out = tmp_path / "pred"
     assert main(["predict", str(trained), "--images", str(trained / "images" / "test"),
-                 "--out", str(out), "--tta", "8"]) == 0
+                 "--out", str(out), "--tta", "8", "--maps", "full"]) == 0
     names = sorted(p.stem for p in (trained / "images" / "test").iterdir())
     for name in names:
         mask = read_mask(out / f"{name}.png")

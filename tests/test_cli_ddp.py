@@ -209,7 +209,7 @@ def test_sigterm_to_rank_zero_stops_every_rank_and_keeps_a_stopped_version(proj)
 
 # --- prediction and scoring across ranks ------------------------------------------------
 
-PREDICT = ["--batch-size", "2", "--tta", "2", "--workers", "1"]
+PREDICT = ["--batch-size", "2", "--tta", "2", "--workers", "1", "--maps", "full"]
 
 
 @pytest.fixture(scope="module")

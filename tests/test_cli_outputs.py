@@ -47,7 +47,7 @@ def test_predict_writes_every_clashing_input_and_reports_it(tmp_path, project, c
         RedIsSpecimen(), ModelConfig(img_size=32), "v001"))
     out = tmp_path / "pred"
     code, text = sm(capsys, "predict", project.root, "--model", "v001", "--images",
-                    clashing_images, "--out", out, "--tta", "2")
+                    clashing_images, "--out", out, "--tta", "2", "--maps", "full")
     assert code == 0 and "wrote 4 mask(s)" in text
     note = [line for line in text.splitlines() if line.startswith("renamed 4 output(s)")]
     assert len(note) == 1 and "a/leaf.png -> a/leaf.png" in note[0]

@@ -61,11 +61,13 @@ def test_train_models_activate_predict(proj, capsys, tmp_path):
     assert main(["predict", str(p), "--images", str(demo / "images" / "test"),
                  "--out", str(out_dir), "--workers", "0"]) == 0
     out = capsys.readouterr().out
-    assert "resuming:" in out and "wrote 1 mask(s) and probability map(s)" in out
+    assert "resuming:" in out and "wrote 1 mask(s) to" in out  # masks only, by default
     assert "already there" in out
     assert main(["predict", str(p), "--images", str(demo / "images" / "test"),
-                 "--out", str(tmp_path / "masks"), "--maps", "none"]) == 0
-    assert "wrote" in capsys.readouterr().out and not (tmp_path / "masks" / "probability").exists()
+                 "--out", str(tmp_path / "maps"), "--maps", "full"]) == 0
+    assert "and probability map(s)" in capsys.readouterr().out
+    assert (tmp_path / "maps" / "probability" / f"{name}.png").exists()
+    assert not (out_dir / "probability").exists()
     assert main(["predict", str(p), "--out", str(tmp_path / "x"), "--maps", "big"]) == 1
     assert "--maps takes full, none or a size in pixels" in capsys.readouterr().err
 

@@ -93,9 +93,10 @@ def register_predict(sub) -> None:
     p.add_argument("--tta", type=int, default=1,
                    help="dihedral TTA views (2-8 also write OUT/uncertainty/)")
     p.add_argument("--measure", default="jsd", help="uncertainty: variance, entropy, mi, jsd")
-    p.add_argument("--maps", default="full", metavar="full|none|PX",
-                   help="probability (and uncertainty) maps at the image's size (default), "
-                        "none (masks only: fastest), or PX on their long side")
+    p.add_argument("--maps", metavar="none|full|PX",
+                   help="probability (and, with --tta, uncertainty) maps beside the masks: "
+                        "none (default: masks only, the fastest), full (at the image's "
+                        "size), or PX on their long side")
     p.add_argument("--workers", type=int, default=2,
                    help="processes decoding images, and as many writing outputs, while the "
                         "network runs (0: all in one process)")
@@ -275,8 +276,9 @@ def cmd_predict(args) -> int:
         try:
             report = drive(predict_to_folder(
                 project, out, args.model, args.images, args.batch_size, args.threshold,
-                tta=args.tta, measure=args.measure, maps=args.maps, workers=args.workers,
-                restart=args.restart, ranks=ranks), "predict")
+                tta=args.tta, measure=args.measure, workers=args.workers,
+                restart=args.restart, ranks=ranks,
+                **({"maps": args.maps} if args.maps is not None else {})), "predict")
         except KeyboardInterrupt:
             print(f"stopped; what was written in {out} is complete: run the same command "
                   "again to predict the rest", file=sys.stderr)

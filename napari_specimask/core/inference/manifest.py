@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -102,6 +103,35 @@ def plan(spec: OutputSpec, key: dict, names: Sequence[str], sources: Sequence[Pa
         return todo, (f"resuming: {len(names) - len(todo)} of {len(names)} image(s) already "
                       f"predicted in {spec.out_dir} with these options")
     return todo, ""
+
+
+@dataclass
+class Plan:
+    """Rank zero's plan, or the error that stopped it (raised on every rank, so none
+    waits for a plan that never comes)."""
+
+    todo: set[int] = field(default_factory=set)
+    note: str = ""
+    error: str | None = None
+
+    def get(self) -> tuple[set[int], str]:
+        if self.error is not None:
+            raise SpecimaskError(self.error)
+        return self.todo, self.note
+
+
+def begin(spec: OutputSpec, key: dict, names: Sequence[str], paths: Sequence[Path],
+           restart: bool) -> Plan:
+    """What is left to do; a killed run's temp files removed; the manifest says a run
+    with these options is under way."""
+    try:
+        todo, note = plan(spec, key, names, paths, restart)
+        remove_temps(spec, names)
+        write_manifest(spec.out_dir, key, outputs=list(spec.kinds), images=len(paths),
+                       complete=False)
+    except (SpecimaskError, OSError) as exc:
+        return Plan(error=str(exc))
+    return Plan(todo, note)
 
 
 def remove_temps(spec: OutputSpec, names: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from ..model.weights import ModelConfig, load_model
 from ..progress import Job, Progress, stopped
 from ..store.project import Project
 from .inverse import to_byte
-from .manifest import folder_lock, plan, remove_temps, run_key, write_manifest
+from .manifest import begin, folder_lock, run_key, write_manifest
 from .pipeline import (
     ImageDataset,
     batches_of,
@@ -45,7 +46,7 @@ from .pipeline import (
 )
 from .ranks import Ranks, one_process
 from .tta import View, make_views, to_unit_tensor, tta_probabilities, uncertainty
-from .writer import OutputSpec, WritePool, parse_maps
+from .writer import MAPS_NONE, OutputSpec, WritePool, parse_maps
 
 DEFAULT_WORKERS = 2  # processes decoding and as many writing (0: all in this one)
 __all__ = ["Prediction", "PredictReport", "default_device", "predict_images",
@@ -121,19 +122,22 @@ class PredictReport:
     maps: tuple[str, ...] = ()  # map kinds written beside the masks
     stopped: bool = False  # by a stop request, on any rank
     ranks: int = 1         # processes the run was shared among
+    seconds: list[float] = field(default_factory=list)  # each rank's time predicting
+    peak_gpu_bytes: list[int] = field(default_factory=list)  # each rank's, on a GPU
 
 
 def predict_to_folder(project: Project, out_dir: str | Path, version: str | None = None,
                       images_dir: str | Path | None = None, batch_size: int = 8,
                       threshold: float = 0.5, device=None, tta: int = 1,
                       measure: str = "jsd", stop: threading.Event | None = None,
-                      maps: str | int = "full", workers: int | None = DEFAULT_WORKERS,
+                      maps: str | int = MAPS_NONE, workers: int | None = DEFAULT_WORKERS,
                       restart: bool = False, ranks: Ranks | None = None) -> Job[PredictReport]:
-    """Write ``OUT/<name>.png`` (mask, 1-bit PNG), ``OUT/probability/<name>.png`` (x 255)
-    and, with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` for every project image or
-    every image under ``images_dir``. ``maps``: "full" (maps at the image's size), "none"
-    (masks only) or a long side in px. The name is the stem unless two inputs share it
-    (``io.naming.output_names``; the renames are reported). A re-run with the same model
+    """Write ``OUT/<name>.png`` (mask, 1-bit PNG), with ``maps`` ``OUT/probability/<name>.png``
+    (x 255) and, with ``tta`` > 1, ``OUT/uncertainty/<name>.png`` for every project image or
+    every image under ``images_dir``. ``maps``: "none" (masks only: nothing in specimask
+    reads the maps), "full" (maps at the image's size) or their long side in px. The name
+    is the stem unless two inputs share it (``io.naming.output_names``; the renames are
+    reported). A re-run with the same model
     and options finishes what is missing (``restart``: all again); with others it says
     so and overwrites (``inference.manifest``). With ``ranks`` of a run over several
     devices or nodes (``inference.ranks.join``) each rank predicts its share and rank
@@ -152,57 +156,40 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
     source = str(Path(images_dir).resolve()) if images_dir is not None else "project"
     key = run_key(version, config, spec, tta, measure, source)
     with folder_lock(out_dir) if ranks.is_zero else contextlib.nullcontext():
-        todo, report.note = ranks.broadcast(_start(spec, key, names, paths, restart)
+        todo, report.note = ranks.broadcast(begin(spec, key, names, paths, restart)
                                             if ranks.is_zero else None).get()
         report.kept = len(paths) - len(todo)
         run = _Run(model, config, views, device, paths, names, spec, measure)
+        began = time.perf_counter()
         yield from run.go(todo, batch_size, project.settings.images.max_pixels, workers,
                           report, stop, ranks)
-        _merge(report, ranks.gather((report.written, report.skipped, stopped(stop))))
+        _merge(report, ranks.gather((report.written, report.skipped, stopped(stop),
+                                     round(time.perf_counter() - began, 3),
+                                     _peak_gpu_bytes(device))))
         renamed_from = {name: src for src, name in renamed}
         report.renamed = [(renamed_from[n], n) for n in report.written if n in renamed_from]
         if ranks.is_zero:
             write_manifest(out_dir, key, outputs=list(spec.kinds), images=len(paths),
                            complete=not report.stopped,
-                           masks=report.kept + len(report.written), skipped=report.skipped)
+                           masks=report.kept + len(report.written), skipped=report.skipped,
+                           processes=report.ranks, seconds=report.seconds,
+                           peak_gpu_memory_bytes=report.peak_gpu_bytes)
     yield Progress(len(paths), len(paths), "done")
     return report
 
 
-@dataclass
-class _Plan:
-    """Rank zero's plan, or the error that stopped it (raised on every rank, so none
-    waits for a plan that never comes)."""
-
-    todo: set[int] = field(default_factory=set)
-    note: str = ""
-    error: str | None = None
-
-    def get(self) -> tuple[set[int], str]:
-        if self.error is not None:
-            raise SpecimaskError(self.error)
-        return self.todo, self.note
-
-
-def _start(spec: OutputSpec, key: dict, names: Sequence[str], paths: Sequence[Path],
-           restart: bool) -> _Plan:
-    """What is left to do; a killed run's temp files removed; the manifest says a run
-    with these options is under way."""
-    try:
-        todo, note = plan(spec, key, names, paths, restart)
-        remove_temps(spec, names)
-        write_manifest(spec.out_dir, key, outputs=list(spec.kinds), images=len(paths),
-                       complete=False)
-    except (SpecimaskError, OSError) as exc:
-        return _Plan(error=str(exc))
-    return _Plan(todo, note)
-
-
 def _merge(report: PredictReport, parts: list) -> None:
-    """Every rank's outputs in rank zero's report (the one rank's own in one process)."""
-    report.written = [n for written, _, _ in parts for n in written]
-    report.skipped = [s for _, skipped, _ in parts for s in skipped]
-    report.stopped = any(was for _, _, was in parts)
+    """Every rank's outputs and figures in rank zero's report (in one process, its own)."""
+    written, skipped, was_stopped, seconds, peak = zip(*parts)
+    report.written = [n for part in written for n in part]
+    report.skipped = [s for part in skipped for s in part]
+    report.stopped = any(was_stopped)
+    report.seconds = list(seconds)
+    report.peak_gpu_bytes = [p for p in peak if p is not None]
+
+
+def _peak_gpu_bytes(device: torch.device) -> int | None:
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
 def _inputs(project: Project, images_dir: str | Path | None) -> list[Path]:

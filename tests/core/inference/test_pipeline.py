@@ -117,7 +117,8 @@ def test_exact_inverse_is_letterbox_invert_bit_for_bit():
 
 def test_masks_and_maps_equal_the_old_path(tmp_path, project, dark_model, demo_images, kit):
     """PNGs: the same pixels as the old path exactly; JPEGs: within JPEG_DICE."""
-    report = run(predict_to_folder(project, tmp_path / "out", images_dir=demo_images))
+    report = run(predict_to_folder(project, tmp_path / "out", images_dir=demo_images,
+                                   maps="full"))
     assert len(report.written) == 12 and not report.skipped
     old = kit.legacy_masks(*dark_model, sorted(demo_images.iterdir()))
     for name, (mask, prob) in old.items():

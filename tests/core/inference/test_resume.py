@@ -17,6 +17,7 @@ from napari_specimask.core.progress import run
 
 
 def _predict(project, out, images, **kw):
+    kw.setdefault("maps", "full")
     return run(predict_to_folder(project, out, images_dir=images, batch_size=4, **kw))
 
 
@@ -38,7 +39,7 @@ def test_a_stopped_run_finishes_what_is_missing_with_the_same_files(tmp_path, pr
     full = _predict(project, tmp_path / "full", demo_images)
     stop = threading.Event()
     job = predict_to_folder(project, tmp_path / "out", images_dir=demo_images, batch_size=4,
-                            stop=stop)
+                            stop=stop, maps="full")
     for p in job:
         if p.done >= 3:
             stop.set()

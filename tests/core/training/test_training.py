@@ -63,7 +63,7 @@ def test_train_checkpoint_reload_predict_original_sizes(project, tmp_path):
     model, cfg2, version = load_model(project, result.version)
     assert version == result.version and cfg2.img_size == 64
     activate(project, result.version)
-    report = run(predict_to_folder(project, tmp_path / "pred"))
+    report = run(predict_to_folder(project, tmp_path / "pred", maps="full"))
     assert len(report.written) == len(project.images())
     for rec in project.images():
         mask = read_mask(tmp_path / "pred" / f"{rec.name}.png")
