@@ -108,7 +108,7 @@ class _Shown:
 
     def __init__(self, bar: QProgressBar | None, label: str):
         self.bar, self.label = bar, label
-        self.activity = progress(total=0, desc=label)
+        self.activity = progress(total=0, desc=label, miniters=1)  # rate: see update
         self.over = False  # the job returned: a report handled after that is stale
 
     def report(self, p, on_progress=None) -> None:
@@ -129,8 +129,14 @@ class _Shown:
                 self.bar.setMaximum(max(1, total))
                 self.bar.setValue(min(done, total))
                 self.bar.setFormat(f"%v / %m  {_tail(message, 50)}")
-            self.activity.total = total
-            self.activity.n = min(done, total)
+            if total != self.activity.total:
+                self.activity.reset(total=total)  # a new stage: its own clock, rate and ETA
+            step = min(done, total) - self.activity.n
+            if step > 0:  # update, not n =: the dock's bar moves, the rate is smoothed
+                self.activity.update(step)
+            else:
+                self.activity.n = min(done, total)
+                self.activity.events.value(value=self.activity.n)
         self.activity.set_description(f"{self.label}: {_tail(message, 40)}" if message
                                       else self.label)
         self.activity.refresh()

@@ -1,9 +1,12 @@
 """Bring a folder of images (and optionally masks) into a project, skipping bad files.
 
 An import never stops at the first bad file: each one it cannot use is listed with the
-reason, and everything else goes in. Images are decoded once in full, so truncated files
-are caught here rather than in the middle of training. An image and its mask go in
-together (one transaction), so an import killed at any point is finished by re-running it.
+reason, and everything else goes in. Each image is checked to decode to its end, so
+truncated files are caught here rather than in the middle of training, without a full
+decode where the format allows (``io.validate``: JPEGs at 1/8 scale, PNG data inflated
+but not unfiltered; 0.06 s instead of 0.6 s for a 54 MP sheet). An image and its mask go
+in together (one transaction), so an import killed at any point is finished by re-running
+it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 from ..errors import ImageReadError, SpecimaskError
 from ..io.files import MASK_SUFFIXES, Skipped, find_mask, list_files, page_notes  # noqa: F401 (re-used by callers)
 from ..io.hashing import sha256_file
-from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_image, read_mask
+from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_mask
+from ..io.validate import check_image
 from ..progress import Job, Progress, stopped, then
 from ..store.db import ROLES
 from ..store.project import Project
@@ -69,7 +73,7 @@ def import_files(
     if masks_dir is not None and not masks_dir.is_dir():
         raise SpecimaskError(f"{masks_dir}: masks folder not found")
     report = ImportReport()
-    known = project.known_images()
+    known = _Known(project.known_images())
     for i, path in enumerate(files):
         if stopped(stop):
             report.stopped = True
@@ -85,7 +89,7 @@ def import_files(
 
 
 def _import_one(project: Project, path: Path, mask_path: Path | None, role: str,
-                known: dict, report: ImportReport) -> None:
+                known: _Known, report: ImportReport) -> None:
     """One image, with its mask in the same transaction; a re-run after a kill finds each
     image either absent or complete, and gives a mask to an image an older version of
     this import added without it."""
@@ -97,8 +101,8 @@ def _import_one(project: Project, path: Path, mask_path: Path | None, role: str,
     except OSError as exc:
         raise read_error(path, exc) from None
     relpath = project.relpath_for(path)
-    if digest in known:
-        if known[digest] == relpath and mask_path is not None:
+    if digest in known.paths:
+        if known.paths[digest] == relpath and mask_path is not None:
             record = project.image(project.image_id_of(digest))
             if project.mask_path(record.id) is None:
                 mask = _read_pair(project, mask_path, (record.height, record.width), path,
@@ -108,20 +112,35 @@ def _import_one(project: Project, path: Path, mask_path: Path | None, role: str,
                     report.masks += 1
                     report.completed += 1
                 return
-        raise ImageReadError(path, f"duplicate of {known[digest]} (same content, sha256)")
-    if relpath in known.values():
+        raise ImageReadError(path, f"duplicate of {known.paths[digest]} (same content, "
+                                   "sha256)")
+    if relpath in known.relpaths:
         raise ImageReadError(path, "already in the project with other content; the file "
                              "changed since it was added (rename it to add it as new)")
-    max_pixels = project.settings.images.max_pixels
-    img = read_image(path, max_pixels)  # full decode: catches truncated files now
-    shape = img.shape[:2]
+    # decoded to the end (truncated files are refused now), at full size only if need be
+    shape = check_image(path, project.settings.images.max_pixels)
     mask = _read_pair(project, mask_path, shape, path, report) if mask_path else None
     image_id = project.add_image(relpath, digest, shape[0], shape[1], path.stat().st_size,
                                  role, mask=mask, origin="imported",
                                  method=mask_path.name if mask is not None else None)
-    known[digest] = relpath
+    known.add(digest, relpath)
     report.added.append(image_id)
     report.masks += mask is not None
+
+
+@dataclass
+class _Known:
+    """The project's images as an import checks new files against them."""
+
+    paths: dict[str, str]  # sha256 -> relpath
+    relpaths: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.relpaths = set(self.paths.values())
+
+    def add(self, digest: str, relpath: str) -> None:
+        self.paths[digest] = relpath
+        self.relpaths.add(relpath)
 
 
 def _read_pair(project: Project, mask_path: Path, shape: tuple[int, int], image: Path,
