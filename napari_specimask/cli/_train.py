@@ -125,7 +125,8 @@ def cmd_train(args) -> int:
             main = threading.current_thread() is threading.main_thread()
             previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
             try:
-                result = drive(train_and_gate(project, cfg, when, stop), "train")
+                result = drive(train_and_gate(project, cfg, when, stop,
+                                              distributed=True), "train")
             finally:
                 if main:
                     signal.signal(signal.SIGTERM, previous)

@@ -103,13 +103,15 @@ class GatedResult:
 
 
 def train_and_gate(project: Project, cfg: TrainConfig, activate_when: str = "better",
-                   stop: threading.Event | None = None,
-                   parent: str | None = None) -> Job[GatedResult]:
+                   stop: threading.Event | None = None, parent: str | None = None,
+                   distributed: bool = False) -> Job[GatedResult]:
     """Train a version, judge it against the current proposals, activate it by
     ``activate_when`` (better / always / never). A stopped run is never activated: a
-    person who pressed Stop (or closed the dock) did not ask for it."""
+    person who pressed Stop (or closed the dock) did not ask for it. ``distributed``:
+    see ``training.fit.train``."""
     check_activation_rule(activate_when)
-    trained = yield from train_job(project, cfg, stop, parent or active_version(project))
+    trained = yield from train_job(project, cfg, stop, parent or active_version(project),
+                                   distributed)
     # a rank other than zero of a distributed run (status FOLLOWER) ends here too: rank
     # zero alone judges, activates and writes the store
     if trained.status != "ready" or stopped(stop):

@@ -49,16 +49,21 @@ class TrainResult:
 
 def train(project: Project, cfg: TrainConfig,
           on_progress: Callable[[TrainProgress], None] | None = None,
-          stop: threading.Event | None = None, parent: str | None = None) -> TrainResult:
+          stop: threading.Event | None = None, parent: str | None = None,
+          distributed: bool = False) -> TrainResult:
     """Train a new model version on the project's verified masks and register it.
 
     With several devices or nodes every process runs this (Lightning starts the other
     local ranks by running the same command again; SLURM's ``srun`` starts them all).
     Rank zero alone holds out validation images, reads the samples, registers the version
     and writes its weights, logs and metrics; the other ranks train on what rank zero
-    broadcasts, write nothing and return status ``FOLLOWER``.
+    broadcasts, write nothing and return status ``FOLLOWER``. Only a caller that can be
+    run again as a whole on every rank (``specimask train``) says ``distributed``; the
+    GUI, rounds, grids and continuous training train in this process (``in_process``).
     """
     cfg.check()
+    if not distributed:
+        cfg = in_process(cfg)
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     weights, weights_note = resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
@@ -222,11 +227,32 @@ def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> 
 
 
 def train_job(project: Project, cfg: TrainConfig, stop: threading.Event | None = None,
-              parent: str | None = None) -> Job[TrainResult]:
+              parent: str | None = None, distributed: bool = False) -> Job[TrainResult]:
     """``train`` as a generator of TrainProgress (for the GUI's thread_worker); closing
     the generator stops the training at its next step."""
     stop = stop or threading.Event()
-    return threaded(lambda report: train(project, cfg, report, stop, parent), stop)
+    return threaded(lambda report: train(project, cfg, report, stop, parent, distributed),
+                    stop)
+
+
+def in_process(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` on one device. Lightning starts a distributed run's other local ranks by
+    running the command line again, which for napari, a round or continuous training
+    would open a second GUI or run the whole loop again on each rank; so ``devices =
+    auto`` means one device here, and asking for several is an error that says where
+    they can be used."""
+    devices = parse_devices(cfg.devices)
+    if devices == "auto" and cfg.strategy == "auto" and cfg.num_nodes == 1:
+        return replace(cfg, devices="1")
+    several = cfg.num_nodes > 1 or (len(devices) > 1 if isinstance(devices, list)
+                                    else devices == "auto" or devices > 1)
+    if several or cfg.strategy not in ("auto", "single_device"):
+        raise SpecimaskError(
+            f"devices {cfg.devices}, strategy {cfg.strategy}, num_nodes {cfg.num_nodes}: "
+            "training on several devices or nodes runs from `specimask train` (each of "
+            "its processes runs that command); here training runs in this process on one "
+            "device: set [training] devices = 1 (or auto) and strategy = auto")
+    return cfg
 
 
 def _float(value) -> float | None:
