@@ -98,6 +98,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def on_two_nodes(args: list[str]) -> list[tuple[int, str, str]]:
+    """``args`` as two 'nodes' of one process each on 127.0.0.1, started at once as srun
+    or a scheduler would, through Lightning's environment variables; each one's exit
+    status, stdout and stderr."""
+    port = free_port()
+    procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
+    try:
+        return [finish(p) for p in procs]
+    finally:
+        for p in procs:
+            kill_group(p)
+
+
 def one_process_val_dice(root, version: str) -> float:
     """Val Dice of the registered weights over the val images, in one process."""
     import lightning as L
@@ -163,16 +177,9 @@ def test_two_local_ranks_register_one_version(proj):
 def test_two_nodes_on_loopback_register_one_version(proj):
     """Two 'nodes' of one process each, started at once as srun or a scheduler would:
     rank 1 reads nothing from the store; it trains on what rank 0 broadcasts."""
-    port = free_port()
-    args = ["train", str(proj), "--num-nodes", "2", "--devices", "1", "--strategy", "ddp",
-            *SMALL, "--activate", "yes"]
-    procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
-    try:
-        (rc0, out0, err0), (rc1, out1, err1) = [finish(p) for p in procs]
-    finally:
-        for p in procs:
-            kill_group(p)
+    (rc0, out0, err0), (rc1, out1, err1) = on_two_nodes(
+        ["train", str(proj), "--num-nodes", "2", "--devices", "1", "--strategy", "ddp",
+         *SMALL, "--activate", "yes"])
     assert rc0 == 0 and rc1 == 0, err0[-2000:] + err1[-2000:]
     assert "Traceback" not in err0 + err1, err0[-2000:] + err1[-2000:]
     assert out1 == "", out1  # rank 1 reports nothing: rank 0 does, once
@@ -280,16 +287,9 @@ def test_predict_on_two_nodes_resumes_a_one_process_run(predicting, tmp_path):
     gone = sorted(p for p in out.glob("*.png"))[:3]
     for mask in gone:
         mask.unlink()
-    port = free_port()
-    args = ["predict", str(root), "--out", str(out), *PREDICT, "--num-nodes", "2",
-            "--devices", "1", "--strategy", "ddp"]
-    procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
-    try:
-        (rc0, out0, err0), (rc1, out1, err1) = [finish(p) for p in procs]
-    finally:
-        for p in procs:
-            kill_group(p)
+    (rc0, out0, err0), (rc1, out1, err1) = on_two_nodes(
+        ["predict", str(root), "--out", str(out), *PREDICT, "--num-nodes", "2",
+         "--devices", "1", "--strategy", "ddp"])
     assert rc0 == 0 and rc1 == 0, err0[-2000:] + err1[-2000:]
     assert out1 == "", out1
     assert output_files(out) == reference

@@ -122,14 +122,15 @@ class ModelScorer:
         rounds = math.ceil(math.ceil(len(batches) / ranks.world) / per_round)
         ends = list(itertools.accumulate(sum(map(len, mine[r * per_round:(r + 1) * per_round]))
                                          for r in range(rounds)))
-        yield Progress(0, len(todo), f"scoring {len(todo)} image(s) with {self.version}")
+        share = ends[-1] if ends else 0  # this rank's images: all of them in one process
+        yield Progress(0, share, f"scoring {share} image(s) with {self.version}")
         maps, fresh, done = self.maps(todo, mine), {}, 0
         for end in ends:  # the same number of rounds on every rank
             while done < end and not stopped(stop):
                 m = next(maps)
                 fresh[m.record.id] = m.score
                 done += 1
-                yield Progress(done, ends[-1], m.record.relpath)
+                yield Progress(done, share, m.record.relpath)
             parts = ranks.gather((fresh, stopped(stop)))
             self._keep(key, scores, [part for part, _ in parts], ranks)
             fresh = {}

@@ -79,7 +79,7 @@ def predict_images(model, config: ModelConfig, paths: Iterable[Path], device=Non
     device = device or default_device()
     views = views or [View()]
     precision = precision or ("auto" if device.type == "cuda" else "32")
-    model = model.to(device).to(memory_format=torch.channels_last).eval()
+    model = prepare_model(model, device)
     per_call = max(1, batch_size // len(views))
     batch: list[tuple[Path, Letterbox, np.ndarray]] = []
 
