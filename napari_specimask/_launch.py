@@ -58,8 +58,9 @@ def open_gui(project_root=None, screenshot=None, show_tab: str = "Annotate"):
     if project_root is not None:
         session = session_for(viewer)
         session.open(project_root)
-        if not session.queue and session.project.images():
-            session.show_requested.emit(session.project.images()[0].id)
+        first = session.project.first_image_id()
+        if not session.queue and first is not None:
+            session.show_requested.emit(first)
     raise_tab(viewer, show_tab)
     settle_heap()
     if screenshot is not None:

@@ -75,7 +75,7 @@ class Session:
         self.project = project
         if project.recovered:  # what a killed process left, tidied when it was opened
             show_warning(f"{project.root.name}: {project.recovered}")
-        self.queue = [r.id for r in project.images(status="queued")]
+        self.queue = project.image_ids(status="queued")
         self.project_changed.emit(project)
         self.queue_changed.emit(self.queue)
 

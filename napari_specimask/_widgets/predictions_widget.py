@@ -15,7 +15,7 @@ from scipy import ndimage as ndi
 from napari_specimask._widgets._prefetch import Prefetcher
 from napari_specimask.core.active.scoring import ScoreSpec
 from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
-from napari_specimask.core.store.scores import cached_scores
+from napari_specimask.core.store.scores import score_rank
 
 from ._colormaps import PROBABILITY, UNCERTAINTY
 from ._corrections import editable_on_top
@@ -33,12 +33,11 @@ def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
 def score_text(project, version: str, image_id: int, tta: int, measure: str) -> str:
     """The image's uncertainty score and its rank among the scored images."""
     spec = ScoreSpec(measure, tta)
-    scores = cached_scores(project, version, spec.measure, spec.views_key)
-    if image_id not in scores:
+    ranked = score_rank(project, version, spec.measure, spec.views_key, image_id)
+    if ranked is None:
         return f"model {version}: not scored yet (Select next batch scores the pool)"
-    rank = 1 + sum(s > scores[image_id] for s in scores.values())
-    return (f"model {version}: {measure} score {scores[image_id]:.4f}, "
-            f"rank {rank} of {len(scores)} scored")
+    score, rank, n = ranked
+    return f"model {version}: {measure} score {score:.4f}, rank {rank} of {n} scored"
 
 
 # toggles, like the Annotate widget's keys (Alt + a letter, free in napari)
@@ -137,17 +136,21 @@ class PredictionsWidget(QWidget):
             self._show(image_id, *loaded)
             return None
         self.info.setText(f"predicting with {version} ({tta} views)…")
-        self.worker = start_job(
-            owner=self, make_job=lambda: compute_predictions(project, version, [image_id], tta),
-            on_done=lambda _n: self._show_if_current(image_id, version, tta))
+        key = self._key(image_id)
+
+        def job():  # predict, then read back what the overlays need, all off the GUI thread
+            yield from compute_predictions(project, version, [image_id], tta)
+            return self._load(project, *key)
+
+        self.worker = start_job(owner=self, make_job=job,
+                                on_done=lambda loaded: self._show_if_current(key, loaded))
         return self.worker
 
-    def _show_if_current(self, image_id, version, tta) -> None:
+    def _show_if_current(self, key: tuple, loaded) -> None:
         self.worker = None
-        if image_id == self.image_id and version == self.session.active_model:
-            loaded = self._load(self.session.project, *self._key(image_id))
-            if loaded is not None:
-                self._show(image_id, *loaded)
+        if loaded is not None and self.session.project is not None \
+                and key == self._key(self.image_id):
+            self._show(self.image_id, *loaded)
 
     def _show(self, image_id, pred, contour, text) -> None:
         """Update only the layers that are switched on (each update costs a redraw); the

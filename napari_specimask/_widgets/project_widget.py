@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -22,12 +23,13 @@ from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.loop.coldstart_pick import project_cold_start
 from napari_specimask.core.masks.coldstart import propose_masks
-from napari_specimask.core.store.overview import COLUMNS, image_rows
 from napari_specimask.core.store.project import Project
 
+from ._image_table import ImageTableModel
 from ._jobs import start_job
 from ._session import session_for
-from ._table import RowsModel, sortable
+
+FILTER_DELAY_MS = 200  # a pause in typing before the filter runs (1M rows: ~0.5 s)
 
 
 class ProjectWidget(QWidget):
@@ -45,10 +47,14 @@ class ProjectWidget(QWidget):
         self.picker = None
         self.filter = QLineEdit(placeholderText="filter: words of a name, a role, a status…")
         self.progress = QProgressBar(visible=False)
-        self.model = RowsModel(COLUMNS, self)
-        self.proxy = sortable(self.model, self, contains=(COLUMNS.index("image"),))
-        self.table = QTableView(sortingEnabled=True)
-        self.table.setModel(self.proxy)
+        self.model = ImageTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # oldest first
+        self._fit_columns()
+        self.model.busy.connect(self._show_busy)
+        self.typing = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         buttons = QHBoxLayout()
@@ -64,7 +70,8 @@ class ProjectWidget(QWidget):
         self.open_button.clicked.connect(self._ask_open)
         self.add_button.clicked.connect(self._ask_add)
         self.coldstart_button.clicked.connect(self.open_picker)
-        self.filter.textChanged.connect(self.proxy.set_text)
+        self.filter.textChanged.connect(self.typing.start)  # filter once typing pauses
+        self.typing.timeout.connect(lambda: self.model.set_text(self.filter.text()))
         self.table.doubleClicked.connect(self._open_row)
         self.session.project_changed.connect(self.refresh)
         self.session.images_changed.connect(self.refresh)
@@ -122,15 +129,33 @@ class ProjectWidget(QWidget):
         self.coldstart_button.setEnabled(project is not None)
         if project is None:
             self.title.setText("No project open")
-            self.model.set_rows([])
+            self.model.set_project(None)
             return
-        rows = image_rows(project)
-        self.model.set_rows(rows)
+        self.model.set_project(project)
         s = project.summary()
         self.title.setText(f"{self._name()}: {s['images']} images, "
                            f"{s['by_status']['labeled']} labelled, "
                            f"{s['by_status']['queued']} queued, model {s['active_model'] or '-'}")
-        self.table.resizeColumnsToContents()
+
+    def _show_busy(self, busy: bool) -> None:
+        """A busy cursor over the table while its order is read (seconds on 1M rows)."""
+        if busy:
+            self.table.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.table.unsetCursor()
+
+    def closeEvent(self, event):
+        self.model.close()
+        super().closeEvent(event)
+
+    def _fit_columns(self) -> None:
+        """Widths from the longest text each column can hold: Qt's resize-to-contents
+        reads every row of a hidden table (a million, from SQLite)."""
+        fit = self.table.fontMetrics().horizontalAdvance
+        samples = {"id": "0000000", "image": "images/herbarium_000000.jpg", "role": "source",
+                   "status": "unlabeled", "score": "0.0000", "model": "v000"}
+        for column, text in enumerate(samples.values()):
+            self.table.setColumnWidth(column, fit(text) + 24)
 
     def open_picker(self):
         """The cold-start picker for the open project (one at a time)."""
@@ -146,7 +171,7 @@ class ProjectWidget(QWidget):
         return self.session.project.settings.name if self.session.project else ""
 
     def _open_row(self, index) -> None:
-        image_id = int(self.proxy.index(index.row(), 0).data())
+        image_id = self.model.image_id(index.row())
         self.session.show_requested.emit(image_id)
 
     def _ask_new(self):

@@ -60,18 +60,23 @@ def test_the_project_filter_matches_whole_words(docked, qtbot, demo):
     project.save_mask(first.id, read_mask(demo / "truth" / f"{first.name}.png"), "hand")
     session.images_changed.emit()
     table = w["Project"]
-    qtbot.keyClicks(table.filter, "labeled")
-    assert table.proxy.rowCount() == 1 + len(project.images(role="val")) + len(
+    model = table.model
+
+    def type_filter(text):  # and wait for the pause in typing that runs it
+        table.filter.clear()
+        qtbot.keyClicks(table.filter, text)
+        qtbot.waitUntil(lambda: model.query.words == tuple(text.split())
+                        and not model.loading, timeout=5000)
+
+    type_filter("labeled")
+    assert model.rowCount() == 1 + len(project.images(role="val")) + len(
         project.images(role="test"))  # val and test come with masks; no "unlabeled"
-    table.filter.clear()
-    qtbot.keyClicks(table.filter, "unlabeled")
-    assert table.proxy.rowCount() == len(project.images(status="unlabeled"))
-    table.filter.clear()
-    qtbot.keyClicks(table.filter, "pool herbarium_00")  # words narrow; a name by its part
-    names = {table.proxy.index(r, 1).data() for r in range(table.proxy.rowCount())}
+    type_filter("unlabeled")
+    assert model.rowCount() == len(project.images(status="unlabeled"))
+    type_filter("pool herbarium_00")  # words narrow; a name by its part
+    names = {model.index(r, 1).data() for r in range(model.rowCount())}
     assert names and all("pool/herbarium_00" in n for n in names)
-    assert np.all([table.proxy.index(r, 2).data() == "pool"
-                   for r in range(table.proxy.rowCount())])
+    assert np.all([model.index(r, 2).data() == "pool" for r in range(model.rowCount())])
 
 
 def _blobs(viewer):

@@ -26,7 +26,7 @@ def test_each_widget_loads_through_the_manifest(make_napari_viewer, name):
     assert type(widget).__name__.endswith("Widget")
 
 
-def test_reader_opens_a_dropped_project_folder(make_napari_viewer, demo):
+def test_reader_opens_a_dropped_project_folder(make_napari_viewer, qtbot, demo):
     """The reader opens the project in the session and docks nothing; widgets opened
     afterwards (Plugins > specimask) show it."""
     viewer = make_napari_viewer()
@@ -35,7 +35,7 @@ def test_reader_opens_a_dropped_project_folder(make_napari_viewer, demo):
     assert session.project is not None and session.project.root == demo.resolve()
     assert not viewer.window.dock_widgets and not viewer.layers
     _dock, project_w = viewer.window.add_plugin_dock_widget("napari-specimask", "Project")
-    assert project_w.model.rowCount() == 12
+    qtbot.waitUntil(lambda: project_w.model.rowCount() == 12, timeout=5000)
 
 
 def test_reader_claims_only_project_folders_and_their_settings_file(
@@ -70,7 +70,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
                                       w["Train"])
     project_w.open_project(demo)
     session = session_for(viewer)
-    assert project_w.model.rowCount() == 12
+    qtbot.waitUntil(lambda: project_w.model.rowCount() == 12, timeout=5000)
 
     # a first batch without a model: random, shown with cold-start proposals
     al.strategy.setCurrentText("random")
@@ -147,15 +147,18 @@ def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewe
     w = dock_widgets(viewer)
     project_w = w["Project"]
     project_w.open_project(demo)
-    project_w.filter.setText("plankton")
-    assert project_w.proxy.rowCount() == 6
+    rows = project_w.model.rowCount
+    project_w.filter.setText("plankton")  # filtered once typing pauses
+    qtbot.waitUntil(lambda: rows() == 6, timeout=5000)
     project_w.filter.setText("val")
-    assert project_w.proxy.rowCount() == 2
+    qtbot.waitUntil(lambda: rows() == 2, timeout=5000)
     project_w.filter.setText("")
-    project_w.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
-    top = project_w.proxy.index(0, 1).data()
+    qtbot.waitUntil(lambda: rows() == len(session_for(viewer).project.images()), timeout=5000)
+    with qtbot.waitSignal(project_w.model.loaded, timeout=5000):  # ordered in a thread
+        project_w.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    top = project_w.model.index(0, 1).data()
     assert top == max(r.relpath for r in session_for(viewer).project.images())
-    index = project_w.proxy.index(0, 0)
+    index = project_w.model.index(0, 0)
     with qtbot.waitSignal(session_for(viewer).show_requested, timeout=5000):
         project_w.table.doubleClicked.emit(index)
     assert w["Annotate"].image_id == int(index.data())

@@ -105,7 +105,11 @@ class Project:
     def image_ids(self, role: str | None = None, status: str | None = None) -> list[int]:
         """Ids only: what selection over a pool of millions needs, without the records."""
         sql, params = self._where(role, status)
-        return [r[0] for r in self.store.read(f"SELECT id FROM images{sql} ORDER BY id", params)]
+        return self.store.column(f"SELECT id FROM images{sql} ORDER BY id", params)
+
+    def first_image_id(self) -> int | None:
+        """The oldest image, without reading the others (what a new window shows)."""
+        return self.store.read_one("SELECT MIN(id) FROM images")[0]
 
     def images_by_id(self, ids: list[int]) -> list[ImageRecord]:
         """Records of the given ids, in that order."""
@@ -250,8 +254,11 @@ class Project:
 
     def summary(self) -> dict:
         """What ``specimask status --json`` prints."""
-        count = lambda col: {r[0]: r[1] for r in self.store.read(  # noqa: E731
-            f"SELECT {col}, COUNT(*) FROM images GROUP BY {col} ORDER BY {col}")}
+        by_status, by_role = dict.fromkeys(STATUSES, 0), dict.fromkeys(ROLES, 0)
+        for role, status, n in self.store.read(  # one pass over the (role, status) index
+                "SELECT role, status, COUNT(*) FROM images GROUP BY role, status"):
+            by_role[role] += n
+            by_status[status] += n
         origins = {r[0]: r[1] for r in self.store.read(
             "SELECT origin, COUNT(DISTINCT image_id) FROM annotations GROUP BY origin")}
         iteration = self.store.read_one("SELECT COALESCE(MAX(id), 0) FROM iterations")[0]
@@ -259,9 +266,9 @@ class Project:
         return {
             "project": str(self.root),
             "name": self.settings.name,
-            "images": self.store.read_one("SELECT COUNT(*) FROM images")[0],
-            "by_status": {s: count("status").get(s, 0) for s in STATUSES},
-            "by_role": {r: count("role").get(r, 0) for r in ROLES},
+            "images": sum(by_role.values()),
+            "by_status": by_status,
+            "by_role": by_role,
             "masks_by_origin": {o: origins.get(o, 0) for o in ORIGINS},
             "iteration": iteration,
             "active_model": active[0] if active else None,

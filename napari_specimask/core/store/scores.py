@@ -38,3 +38,18 @@ def store_scores(project: Project, version: str, measure: str, views: str,
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             [(i, version, measure, views, float(s), stamp) for i, s in scores.items()])
 
+
+
+def score_rank(project: Project, version: str, measure: str, views: str,
+               image_id: int) -> tuple[float, int, int] | None:
+    """(the image's score, its rank from the most uncertain, how many are scored), or
+    None if it is not scored: counted in SQLite, not by reading a million scores."""
+    key = (version, measure, views)
+    where = "WHERE model_version = ? AND measure = ? AND views = ?"
+    row = project.store.read_one(f"SELECT score FROM scores {where} AND image_id = ?",
+                                 (*key, image_id))
+    if row is None:
+        return None
+    higher, n = project.store.read_one(
+        f"SELECT COALESCE(SUM(score > ?), 0), COUNT(*) FROM scores {where}", (row[0], *key))
+    return row[0], higher + 1, n
