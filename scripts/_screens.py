@@ -41,8 +41,9 @@ class Window:
     def shot(self, tab: str, path: Path) -> None:
         from napari_specimask._launch import raise_tab
 
-        self.wait(lambda: True)
+        table = self.widgets["Project"].model  # its order is read in a thread
+        self.wait(lambda: not table.loading)
         raise_tab(self.viewer, tab)
-        self.wait(lambda: True)
+        self.wait(lambda: not table.loading)
         self.viewer.screenshot(str(path), canvas_only=False)
         print(path)

@@ -48,6 +48,7 @@ def main() -> None:
 
     w["Project"].open_project(root)
     w["Project"].filter.setText("pool")
+    win.wait(lambda: w["Project"].model.query.words == ("pool",))  # after typing pauses
     session.show_requested.emit(session.project.images(role="pool")[1].id)
     shot("Project", "widget_project.png")
     w["Project"].filter.setText("")

@@ -133,9 +133,10 @@ class ProjectWidget(QWidget):
             return
         self.model.set_project(project)
         s = project.summary()
-        self.title.setText(f"{self._name()}: {s['images']} images, "
-                           f"{s['by_status']['labeled']} labelled, "
-                           f"{s['by_status']['queued']} queued, model {s['active_model'] or '-'}")
+        self.title.setText(f"{self._name()}: {s['images']:,} images, "
+                           f"{s['by_status']['labeled']:,} labelled, "
+                           f"{s['by_status']['queued']:,} queued, "
+                           f"model {s['active_model'] or '-'}")
 
     def _show_busy(self, busy: bool) -> None:
         """A busy cursor over the table while its order is read (seconds on 1M rows)."""

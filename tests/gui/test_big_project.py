@@ -62,7 +62,7 @@ def test_a_big_project_opens_sorts_filters_and_shows_an_image_by_pages(
     session = session_for(viewer)
     table, model = w["Project"].table, w["Project"].model
     qtbot.waitUntil(lambda: model.rowCount() == N, timeout=10_000)
-    assert f"{N} images, 20 labelled" in w["Project"].title.text()
+    assert f"{N:,} images, 20 labelled" in w["Project"].title.text()
     assert read == []  # behind another tab: nothing read yet
     click_tab(qtbot, viewer, "Project")
     qtbot.waitUntil(lambda: bool(read), timeout=5000)
