@@ -23,6 +23,7 @@ import time
 import pytest
 
 from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.io.atomic import TMP_MARK
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
@@ -98,13 +99,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def on_two_nodes(args: list[str]) -> list[tuple[int, str, str]]:
+def on_two_nodes(args: list[str], env1: dict | None = None) -> list[tuple[int, str, str]]:
     """``args`` as two 'nodes' of one process each on 127.0.0.1, started at once as srun
-    or a scheduler would, through Lightning's environment variables; each one's exit
-    status, stdout and stderr."""
+    or a scheduler would, through Lightning's environment variables (``env1``: more for
+    node 1); each one's exit status, stdout and stderr."""
     port = free_port()
     procs = [start(args, cpu_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                                 NODE_RANK=str(rank), WORLD_SIZE="2")) for rank in (0, 1)]
+                                 NODE_RANK=str(rank), WORLD_SIZE="2",
+                                 **((env1 or {}) if rank == 1 else {})))
+             for rank in (0, 1)]
     try:
         return [finish(p) for p in procs]
     finally:
@@ -295,6 +298,55 @@ def test_predict_on_two_nodes_resumes_a_one_process_run(predicting, tmp_path):
     assert output_files(out) == reference
     assert f"wrote 3 mask(s) and probability and uncertainty map(s) to {out} " \
            f"({n_images - 3} already there); skipped 0 on 2 processes" in out0, out0
+
+
+def test_predict_on_two_ranks_killed_mid_run_then_rerun_gives_one_process_bytes(
+        predicting, tmp_path):
+    """Every rank SIGKILLs itself at its second written image (a node lost, a kill -9):
+    what is in the folder is whole, and the same DDP command run again finishes it with
+    the bytes of one uninterrupted process and no temp file left."""
+    root, n_images, reference = predicting
+    out = tmp_path / "killed"
+    args = ["predict", str(root), "--out", str(out), *PREDICT, "--devices", "2",
+            "--strategy", "ddp"]
+    proc = start(args, cpu_env(SPECIMASK_KILL_AT="predict.written:2"))
+    try:  # rank zero killed itself, or stopped on finding rank one gone (it may go first)
+        rc = proc.wait(TIMEOUT)
+    finally:
+        kill_group(proc)  # a rank still waiting for the dead one
+        _, err = proc.communicate()
+    assert rc == -signal.SIGKILL or (rc == 1 and LOST in err), err[-3000:]
+    left = sorted(out.glob("*.png"))
+    assert 0 < len(left) < n_images
+    for path in out.rglob("*.png"):  # masks and maps: whole, as the finished run's
+        if not path.name.startswith(TMP_MARK):
+            assert path.read_bytes() == reference[path.relative_to(out).as_posix()]
+    rc, stdout, err = finish(start(args, cpu_env()))
+    assert rc == 0 and "Traceback" not in err, err[-3000:]
+    assert output_files(out) == reference
+    assert f"({len(left)} already there)" in stdout, stdout
+    assert not list(out.rglob(f"{TMP_MARK}*"))
+
+
+LOST = "another process of this run stopped or cannot be reached"
+
+
+def test_a_node_lost_mid_run_stops_the_other_with_what_to_do(predicting, tmp_path):
+    """Node 1 is killed at its first written image: node 0 does not hang or print a
+    traceback; it says a process is gone and that a rerun finishes, and one does."""
+    root, n_images, reference = predicting
+    out = tmp_path / "lost"
+    args = ["predict", str(root), "--out", str(out), *PREDICT, "--num-nodes", "2",
+            "--devices", "1", "--strategy", "ddp"]
+    (rc0, _, err0), (rc1, _, _) = on_two_nodes(
+        args, env1={"SPECIMASK_KILL_AT": "predict.written:1"})
+    assert rc1 == -signal.SIGKILL
+    assert rc0 == 1 and f"rank 0 of 2: {LOST}" in err0, err0[-3000:]
+    assert "Traceback" not in err0 and "run the same command again" in err0
+    rc, stdout, err = finish(start(["predict", str(root), "--out", str(out), *PREDICT],
+                                   cpu_env()))  # finished in one process, here
+    assert rc == 0, err[-3000:]
+    assert output_files(out) == reference and "already there" in stdout
 
 
 def test_score_on_two_local_ranks_stores_one_process_scores(predicting, tmp_path):

@@ -15,6 +15,8 @@ made (``gather``).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,23 +47,46 @@ class Ranks:
 
     def barrier(self) -> None:
         if self.world > 1:
-            self.fabric.barrier()
+            with self._together():
+                self.fabric.barrier()
 
     def broadcast(self, obj):
         """Rank zero's ``obj`` on every rank."""
-        return self.fabric.broadcast(obj, src=0) if self.world > 1 else obj
+        if self.world == 1:
+            return obj
+        with self._together():
+            return self.fabric.broadcast(obj, src=0)
 
     def gather(self, obj) -> list:
         """Every rank's ``obj``, in rank order, on every rank."""
         if self.world == 1:
             return [obj]
         out: list = [None] * self.world
-        torch.distributed.all_gather_object(out, obj)
+        with self._together():
+            torch.distributed.all_gather_object(out, obj)
         return out
 
     def any(self, flag: bool) -> bool:
         """True on every rank if it is true on any."""
         return any(self.gather(bool(flag)))
+
+    @contextlib.contextmanager
+    def _together(self):
+        """A rank that died (killed, its node lost) fails the others' next exchange with
+        the backend's error ("Connection reset by peer"): said as what happened and what
+        to do, since every output written so far is whole and a rerun resumes."""
+        try:
+            yield
+        except RuntimeError as exc:  # torch.distributed.DistBackendError among them
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reason = re.sub(r"^\[[^\]]*\]\s*", "", text)[:120] or type(exc).__name__
+            raise LostRank(f"rank {self.rank} of {self.world}: another process of this run "
+                           f"stopped or cannot be reached ({reason}); what was written is "
+                           "whole: run the same command again to finish the rest") from None
+
+
+class LostRank(SpecimaskError):
+    """Another process of a run over several devices or nodes is gone."""
 
 
 def one_process(device: torch.device | None = None) -> Ranks:
