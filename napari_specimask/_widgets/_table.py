@@ -1,4 +1,4 @@
-"""A sortable, filterable Qt table over plain rows (Qt's model/view, fast at 10k rows)."""
+"""A sortable Qt table over plain rows, for tables of a few hundred rows at most."""
 
 from __future__ import annotations
 
@@ -38,34 +38,10 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
-class WordFilter(QSortFilterProxyModel):
-    """Rows that match every word of the filter: a word matches a cell equal to it
-    (case aside), or part of a cell in a ``contains`` column (a file name). So
-    "labeled" finds labelled images and not "unlabeled" ones, and "pool herbarium_01"
-    narrows to pool images whose name holds "herbarium_01"."""
-
-    def __init__(self, contains: tuple[int, ...] = (), parent=None):
-        super().__init__(parent)
-        self.contains = contains
-        self.words: list[str] = []
-
-    def set_text(self, text: str) -> None:
-        self.words = text.lower().split()
-        self.invalidateFilter()
-
-    def filterAcceptsRow(self, row, parent):
-        if not self.words:
-            return True
-        model = self.sourceModel()
-        cells = [str(model.data(model.index(row, c, parent)) or "").lower()
-                 for c in range(model.columnCount())]
-        return all(any(word == cell or (c in self.contains and word in cell)
-                       for c, cell in enumerate(cells)) for word in self.words)
-
-
-def sortable(model: RowsModel, parent=None, contains: tuple[int, ...] = ()) -> WordFilter:
-    """Sortable (numbers as numbers) and filterable by words (``WordFilter.set_text``)."""
-    proxy = WordFilter(contains, parent)
+def sortable(model: RowsModel, parent=None) -> QSortFilterProxyModel:
+    """Sortable by any column, numbers as numbers (for the small tables: Active
+    learning's batch, the models, QA; the Project table sorts in SQL, ``_image_table``)."""
+    proxy = QSortFilterProxyModel(parent)
     proxy.setSourceModel(model)
     proxy.setSortRole(Qt.ItemDataRole.UserRole)
     return proxy
