@@ -5,7 +5,6 @@ holding a million rows (``core.store.overview``)."""
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -24,7 +23,7 @@ class ImageTableModel(QAbstractTableModel):
     loaded = Signal()  # a new order (filter, sort, refresh) is shown
     busy = Signal(bool)  # an order is being read (True) or shown (False)
     _ordered = Signal(int, object)  # from the table's thread: (generation, ids)
-    _failed = Signal(object)
+    _failed = Signal(int, object)  # (generation, the error)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -68,15 +67,16 @@ class ImageTableModel(QAbstractTableModel):
         self._orderer.shutdown(wait=False, cancel_futures=True)
 
     def _order(self, project, query: TableQuery, generation: int) -> None:
-        """In the table's thread: the ids in order, handed to the GUI thread by a signal."""
-        if generation != self.generation:
-            return  # a newer order was asked for
+        """In the table's thread: the ids in order, handed to the GUI thread by a signal.
+        An order a newer one replaced, or of a project no longer shown, is dropped."""
+        if generation != self.generation or project is not self.project:
+            return
         try:
             ids = ordered_ids(project, query)
-        except sqlite3.ProgrammingError:  # the project was closed meanwhile
-            return
         except Exception as exc:  # noqa: BLE001 - shown in the GUI thread, not lost here
-            self._failed.emit(exc)
+            if project is self.project:  # not the closed project's connection failing
+                with contextlib.suppress(RuntimeError):
+                    self._failed.emit(generation, exc)
             return
         with contextlib.suppress(RuntimeError):  # the widget is gone
             self._ordered.emit(generation, ids)
@@ -91,7 +91,9 @@ class ImageTableModel(QAbstractTableModel):
         self._set_busy(False)
         self.loaded.emit()
 
-    def _error(self, exc: Exception) -> None:
+    def _error(self, generation: int, exc: Exception) -> None:
+        if generation != self.generation:
+            return  # a newer order is on its way
         self._set_busy(False)
         notification_manager.receive_error(type(exc), exc, exc.__traceback__)
 

@@ -142,13 +142,16 @@ class PredictionsWidget(QWidget):
             yield from compute_predictions(project, version, [image_id], tta)
             return self._load(project, *key)
 
-        self.worker = start_job(owner=self, make_job=job,
-                                on_done=lambda loaded: self._show_if_current(key, loaded))
+        self.worker = start_job(
+            owner=self, make_job=job,
+            on_done=lambda loaded: self._show_if_current(project, key, loaded))
         return self.worker
 
-    def _show_if_current(self, key: tuple, loaded) -> None:
+    def _show_if_current(self, project, key: tuple, loaded) -> None:
+        """Show what was predicted if the person is still on that image, with the same
+        model and options, in the same project (another may also have a v001 and an id 3)."""
         self.worker = None
-        if loaded is not None and self.session.project is not None \
+        if loaded is not None and project is self.session.project \
                 and key == self._key(self.image_id):
             self._show(self.image_id, *loaded)
 

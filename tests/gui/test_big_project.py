@@ -14,6 +14,7 @@ from napari_specimask._launch import dock_widgets
 from napari_specimask._widgets import _image_table
 from napari_specimask._widgets._session import session_for
 from napari_specimask.core.store.db import now
+from napari_specimask.core.store.overview import TableQuery
 from napari_specimask.core.store.project import Project
 
 N = 20_000
@@ -92,21 +93,31 @@ def test_the_order_asked_for_last_wins_over_one_still_running(docked, qtbot, dem
     viewer, w, session = docked(demo)
     model = w["Project"].model
     qtbot.waitUntil(lambda: model.rowCount() > 0 and not model.loading, timeout=5000)
-    by_name = threading.Event()
+    shown = model.image_id(0)
+    started, release = threading.Event(), threading.Event()
     ordered_ids = _image_table.ordered_ids
 
     def slow_by_name(project, query):  # sorting by name takes long this time
         if query.sort == "image":
-            by_name.wait(10)
+            started.set()
+            release.wait(10)
         return ordered_ids(project, query)
 
+    by_name = ordered_ids(session.project, TableQuery(sort="image", descending=True))
+    by_id = ordered_ids(session.project, TableQuery(sort="id", descending=True))
+    assert by_name.tolist() != by_id.tolist()
+    orders = []  # every order the table showed from here on
+    model.loaded.connect(lambda: orders.append(model.ids.tolist()))
     monkeypatch.setattr(_image_table, "ordered_ids", slow_by_name)
     w["Project"].table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    assert started.wait(5)  # the sort by name is running in the table's thread
     w["Project"].table.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # changed their mind
-    qtbot.waitUntil(lambda: not model.loading, timeout=5000)  # the GUI never waited
-    newest = max(session.project.image_ids())
-    assert model.image_id(0) == newest
-    by_name.set()  # the first sort ends now, too late to be shown
-    model._orderer.submit(lambda: None).result(timeout=5)  # it has ended and said so
-    qtbot.wait(50)  # and what it said has reached the GUI thread
-    assert model.image_id(0) == newest and model.query.sort == "id"
+    qtbot.wait(50)  # the GUI thread goes on meanwhile, showing the rows it had
+    assert model.loading and model.image_id(0) == shown
+    release.set()  # the sort by name ends: too late, the newer order is read and shown
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert model.image_id(0) == max(session.project.image_ids())
+    assert model.query.sort == "id" and model.query.descending
+    model._orderer.submit(lambda: None).result(timeout=5)  # nothing else was queued
+    qtbot.wait(50)
+    assert orders == [by_id.tolist()]  # the sort by name was never shown

@@ -26,6 +26,9 @@ import torch
 from ..errors import SpecimaskError
 
 SCRIPT_STRATEGIES = ("auto", "ddp")  # the ones whose ranks each run the command line
+# what gloo's plain RuntimeErrors say when the other end of a connection is gone
+PEER_GONE = ("Connection reset by peer", "Connection closed by peer", "Broken pipe",
+             "Connection refused", "Socket closed", "Timed out", "timed out")
 
 
 @dataclass
@@ -74,15 +77,20 @@ class Ranks:
     def _together(self):
         """A rank that died (killed, its node lost) fails the others' next exchange with
         the backend's error ("Connection reset by peer"): said as what happened and what
-        to do, since every output written so far is whole and a rerun resumes."""
+        to do, since every output written so far is whole and a rerun resumes. Other
+        errors (out of memory, a bug) pass as they are."""
         try:
             yield
-        except RuntimeError as exc:  # torch.distributed.DistBackendError among them
+        except RuntimeError as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            lost = isinstance(exc, torch.distributed.DistError) or any(
+                words in text for words in PEER_GONE)
+            if not lost:
+                raise
             reason = re.sub(r"^\[[^\]]*\]\s*", "", text)[:120] or type(exc).__name__
             raise LostRank(f"rank {self.rank} of {self.world}: another process of this run "
                            f"stopped or cannot be reached ({reason}); what was written is "
-                           "whole: run the same command again to finish the rest") from None
+                           "whole: run the same command again to finish the rest") from exc
 
 
 class LostRank(SpecimaskError):

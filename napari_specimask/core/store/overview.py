@@ -32,7 +32,8 @@ class TableQuery:
 
     A word matches a row whose role, status, id or model equals it (case aside), or
     whose path holds it: "labeled" finds labelled images and not "unlabeled" ones, and
-    "pool herbarium_01" narrows to pool images whose name holds "herbarium_01".
+    "pool herbarium_01" narrows to pool images whose name holds "herbarium_01". Case is
+    ignored for ASCII letters (SQLite's ``lower``); "É" and "é" are different words.
     """
 
     words: tuple[str, ...] = ()
@@ -43,7 +44,9 @@ class TableQuery:
     def of(cls, text: str, sort: str = "id", descending: bool = False) -> TableQuery:
         if sort not in _SORT:
             raise ProjectError(f"unknown column {sort!r}; choose one of {', '.join(COLUMNS)}")
-        return cls(tuple(text.lower().split()), sort, descending)
+        # SQLite's lower() folds ASCII letters only: fold the words the same way
+        words = "".join(c.lower() if c.isascii() else c for c in text).split()
+        return cls(tuple(words), sort, descending)
 
 
 def ordered_ids(project: Project, query: TableQuery) -> np.ndarray:
