@@ -23,6 +23,7 @@ from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.loop.coldstart_pick import project_cold_start
 from napari_specimask.core.masks.coldstart import propose_masks
+from napari_specimask.core.store.overview import COLUMNS
 from napari_specimask.core.store.project import Project
 
 from ._image_table import ImageTableModel
@@ -155,8 +156,8 @@ class ProjectWidget(QWidget):
         fit = self.table.fontMetrics().horizontalAdvance
         samples = {"id": "0000000", "image": "images/herbarium_000000.jpg", "role": "source",
                    "status": "unlabeled", "score": "0.0000", "model": "v000"}
-        for column, text in enumerate(samples.values()):
-            self.table.setColumnWidth(column, fit(text) + 24)
+        for name, text in samples.items():
+            self.table.setColumnWidth(COLUMNS.index(name), fit(text) + 24)
 
     def open_picker(self):
         """The cold-start picker for the open project (one at a time)."""

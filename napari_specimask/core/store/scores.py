@@ -39,7 +39,6 @@ def store_scores(project: Project, version: str, measure: str, views: str,
             [(i, version, measure, views, float(s), stamp) for i, s in scores.items()])
 
 
-
 def score_rank(project: Project, version: str, measure: str, views: str,
                image_id: int) -> tuple[float, int, int] | None:
     """(the image's score, its rank from the most uncertain, how many are scored), or
