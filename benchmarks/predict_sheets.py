@@ -296,9 +296,9 @@ def profile(root: Path, sheet: Path) -> None:
     import torch
 
     from napari_specimask.core.inference.inverse import invert_quantized, threshold_at, to_byte
-    from napari_specimask.core.inference.png import encode_png
     from napari_specimask.core.inference.tta import View, tta_probabilities
     from napari_specimask.core.io.images import read_image, to_rgb8
+    from napari_specimask.core.io.png import encode_png
     from napari_specimask.core.io.reduced import read_reduced
     from napari_specimask.core.masks.letterbox import Letterbox
     from napari_specimask.core.model.weights import load_model

@@ -10,26 +10,18 @@ WIDGETS = ("Project", "Annotate", "Predictions", "Active learning", "Train", "QA
 def dock_widgets(viewer) -> dict:
     """Dock each widget once per viewer, through the manifest, as tabs; return them by name.
 
-    napari returns the existing dock when a widget is docked already.
+    napari returns the existing dock when a widget is docked already. The tabs' names
+    and whole-name tab bars come from the widgets themselves (``_widgets._dock``), so
+    docks opened one by one from the Plugins menu get them too.
     """
+    from napari_specimask._widgets._dock import join_specimask_tabs
+
     docked = {}
     for i, name in enumerate(WIDGETS):
-        dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=i > 0)
-        dock.setWindowTitle(name)  # the tab's text: "Train", not "Train (napari-specimask)"
+        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=i > 0)
+        join_specimask_tabs(widget)  # now, not when the widget's timer fires
         docked[name] = widget
-    readable_tabs(viewer)
     return docked
-
-
-def readable_tabs(viewer) -> None:
-    """Seven tabs in a dock-wide bar: Qt cuts each name to 'Pr...'; show whole names and
-    let the bar scroll instead (arrows at its end)."""
-    from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QTabBar
-
-    for bar in viewer.window._qt_window.findChildren(QTabBar):
-        bar.setElideMode(Qt.TextElideMode.ElideNone)
-        bar.setUsesScrollButtons(True)
 
 
 def raise_tab(viewer, name: str) -> None:

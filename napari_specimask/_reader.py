@@ -34,6 +34,9 @@ def read_project(path):
     from napari_specimask._widgets._session import session_for
 
     project = session_for(napari.current_viewer()).open(project_root(path))
-    show_info(f"specimask project {project.root.name} is open: its widgets are under "
-              "Plugins > specimask")
+    if project is None:  # the person chose to stay with the open project's edits
+        show_info("specimask: the open project stays open")
+    else:
+        show_info(f"specimask project {project.root.name} is open: its widgets are under "
+                  "Plugins > specimask")
     return [(None,)]

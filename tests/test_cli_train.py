@@ -243,7 +243,7 @@ def _other_value(o):
 def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
     """The flags are generated from the settings' fields: a new field in ModelSettings,
     TrainSettings or TrainConfig gets one. Unset, a flag leaves specimask.toml in charge;
-    set, its value reaches the run's config as given."""
+    set, its value reaches the run's config as the base the schedule adds to."""
     from dataclasses import fields
 
     from napari_specimask.cli import build_parser
@@ -271,5 +271,10 @@ def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
             TrainConfig.from_settings(project.settings, iteration=0)
         cfg = config_from_args(project, args)
         base = config_from_args(project, args, scheduled=False)
-    assert {k: getattr(cfg, k) for k in names} == expected  # given: not rescheduled
+    # given values are the base, and the schedule of the given iteration adds to them, as
+    # the Train form's do (old code: a flag overrode the scheduled value)
+    n = expected["iteration"]
+    assert {k: getattr(cfg, k) for k in names} == {
+        **expected, "img_size": expected["img_size"] + expected["px_per_iteration"] * n,
+        "epochs": expected["epochs"] + expected["epochs_per_iteration"] * n}
     assert {k: getattr(base, k) for k in names} == {**expected, "iteration": None}

@@ -153,9 +153,10 @@ class ColdStartPicker(QDialog):
         """Store the chosen method's proposals for every image not yet verified."""
         project = self.session.project
         cold_start = ColdStart(self.method.value, self.post())
-        current = self.session.current_image
+        canvas = self.session.canvas
+        current = canvas.image_id if canvas is not None and canvas.project is project else None
         keep = frozenset()
-        if self.session.unsaved_edits() is not None:
+        if current is not None and self.session.unsaved_edits() is not None:
             answer = QMessageBox.question(
                 self, "Unsaved edits",
                 f"The image open in Annotate has unsaved edits. Replace its proposal with "
@@ -164,6 +165,8 @@ class ColdStartPicker(QDialog):
                 QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 keep = frozenset({current})
+            else:
+                self.session.discard_edits()
         self.apply_button.setEnabled(False)
 
         def done(n):

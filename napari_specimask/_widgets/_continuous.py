@@ -1,9 +1,10 @@
 """Annotate's continuous-training toggle (``core.loop.continuous``), RootPainter's way.
 
 Ticked, every ``every`` saves start a short fine-tuning run in a worker (napari's
-activity dock shows it); when the gate activates the new model, the queued images no
-one has open get its proposals and Annotate reads them when it gets there. Stop ends
-the run without activating anything; unticking stops it too.
+activity dock shows it) with the options the Train form shows (the session's); when
+the gate activates the new model, the queued images no one has open get its proposals
+and Annotate reads them when it gets there. Stop ends the run without activating
+anything; unticking stops it too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from napari_specimask.core.loop.continuous import (
 )
 
 from ._jobs import start_job
+from ._session import listen
 
 
 class ContinuousTraining:
@@ -35,15 +37,16 @@ class ContinuousTraining:
                                " the next images get its proposals once it beats the "
                                "current ones")
         self.every = QSpinBox(minimum=1, maximum=1000, suffix=" saves")
+        self.every.setKeyboardTracking(False)  # "12" is not a 1 then a 12
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("end the running fine-tuning (nothing is activated)")
         self.stop_button.setEnabled(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.toggle.toggled.connect(self._toggled)
-        self.every.valueChanged.connect(self._every_changed)
+        self.every.editingFinished.connect(self._every_changed)  # written once, when set
         self.stop_button.clicked.connect(self.stop)
-        session.project_changed.connect(self._project_changed)
+        listen(owner, session.events.project, self._project_changed)
         self._project_changed(session.project)
 
     def row(self) -> QHBoxLayout:
@@ -61,7 +64,7 @@ class ContinuousTraining:
         project = self.session.project
         if not self.toggle.isChecked() or project is None or self.running:
             return
-        if due(project):
+        if due(project, self.session.training):
             self._start()
         else:
             self.status.setText((f"{self.last}; " if self.last else "") + waiting_for(project))
@@ -73,11 +76,11 @@ class ContinuousTraining:
 
     def _start(self) -> None:
         project, self.stop_event = self.session.project, threading.Event()
-        stop = self.stop_event
+        stop, base = self.stop_event, self.session.training  # the Train form's options
         self.status.setText(f"fine-tuning on {new_saves(project)} new mask(s)…")
         self.stop_button.setEnabled(True)
         self.worker = start_job(
-            lambda: fine_tune_round(project, stop), owner=self.owner, stop=stop,
+            lambda: fine_tune_round(project, stop, base), owner=self.owner, stop=stop,
             label="specimask: continuous training",
             on_progress=lambda p: self.status.setText(f"continuous training: {p.message}"),
             on_done=self._done, on_finished=self._finished, on_error=self._failed)
@@ -108,8 +111,8 @@ class ContinuousTraining:
         elif self.running:
             self.stop()
 
-    def _every_changed(self, value: int) -> None:
-        project = self.session.project
+    def _every_changed(self) -> None:
+        project, value = self.session.project, self.every.value()
         if project is not None and project.settings.continuous.every != value:
             project.settings.continuous.every = value
             project.save_settings()

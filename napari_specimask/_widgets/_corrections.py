@@ -20,16 +20,19 @@ COLOURS = {0: "transparent", ADD: "#00e060", REMOVE: "#00b4ff"}  # apart from th
 HOTKEYS = {"add": "Alt-D", "remove": "Alt-R"}
 
 
+def apply_corrections(mask: np.ndarray, marks: np.ndarray | None) -> np.ndarray:
+    """``mask`` (bool) with corrective marks applied: ADD sets, REMOVE clears."""
+    if marks is None or marks.shape != mask.shape:
+        return mask
+    return (mask | (marks == ADD)) & (marks != REMOVE)
+
+
 def current_mask(viewer) -> np.ndarray | None:
     """The mask as it would be saved: the mask layer with the corrections applied."""
     if MASK not in viewer.layers:
         return None
-    mask = viewer.layers[MASK].data > 0
-    if CORRECTIONS in viewer.layers:
-        marks = viewer.layers[CORRECTIONS].data
-        if marks.shape == mask.shape:
-            mask = (mask | (marks == ADD)) & (marks != REMOVE)
-    return mask
+    marks = viewer.layers[CORRECTIONS].data if CORRECTIONS in viewer.layers else None
+    return apply_corrections(viewer.layers[MASK].data > 0, marks)
 
 
 def write_mask(viewer, new: np.ndarray) -> int:

@@ -8,6 +8,7 @@ import math
 from dataclasses import asdict, is_dataclass
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Widget, create_widget
+from psygnal import Signal
 from qtpy.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
 from napari_specimask.core.settings import Offered, offered
@@ -67,6 +68,11 @@ def option_widget(o: Offered) -> Widget:
             if opt.step is not None:
                 options["step"] = opt.step
         w = create_widget(annotation=o.kind, name=o.name, label=label, options=options)
+        if o.kind in (int, float):
+            # a number is taken when typing ends (Enter, leaving the field): with keyboard
+            # tracking, superqt's spin box clamps each keystroke, so "256" typed over 512
+            # became 32 ("2" is below the minimum) and then 3256
+            w.native.setKeyboardTracking(False)
         if o.kind is float and options["min"] > 0:  # show the smallest allowed value
             w.native.setDecimals(max(w.native.decimals(), math.ceil(-math.log10(options["min"]))))
     set_value(w, o.default)
@@ -85,7 +91,10 @@ def set_value(w: Widget, value) -> None:
 class SettingsForm:
     """The offered fields of ``cls``: ``main`` in the form, the rest under *more options*.
     Fields are reached by name: ``form.epochs.value = 3``. Rows sit in Qt form layouts,
-    which align labels in napari's font (magicgui's containers measure another one)."""
+    which align labels in napari's font (magicgui's containers measure another one).
+    ``changed`` fires when a value is set (a number once typing is finished)."""
+
+    changed = Signal()
 
     def __init__(self, cls):
         self.options = [o for o in offered(cls) if o.option.form]
@@ -99,6 +108,7 @@ class SettingsForm:
         self.show_more.changed.connect(lambda on: self.more.setVisible(on))
         for o in self.options:
             self.add_row(self.widgets[o.name], more=o.option.form == "more")
+            self.widgets[o.name].changed.connect(lambda *_: self.changed.emit())
         layout = QVBoxLayout(self.native)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.main)

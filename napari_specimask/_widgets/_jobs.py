@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
 import threading
@@ -45,7 +44,6 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
         warnings.showwarning = _log_warning
         return (yield from make_job())
 
-    gc.freeze()  # long-lived objects made since (layers, models) stay out of GC scans
     keep_triton_out()  # the job may import the torch stack first: see _process
 
     # _ignore_errors: superqt would also re-raise each error in the GUI thread, where

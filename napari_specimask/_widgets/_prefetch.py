@@ -2,34 +2,45 @@
 
 A herbarium sheet is a 20-60 megapixel JPEG: decoding it takes a fraction of a second,
 which on the GUI thread is a visible freeze at every step. ``Prefetcher`` loads the
-images the person is likely to open next; ``get`` returns the loaded data at once when
-it is ready and loads in the calling thread otherwise. Each loaded item is handed out
-once (the caller may edit the arrays), and ``forget`` drops items whose files changed.
+images the person is likely to open next; ``request`` hands an item to a callback on the
+GUI thread, at once when it is loaded and once it is otherwise (a miss is loaded in the
+background too, never in the GUI thread). Each loaded item is handed out once (the
+caller may edit the arrays), and ``forget`` drops items whose files changed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from qtpy.QtCore import QObject, Signal
 
+from ..core.active.annotations import iteration_tally
 from ..core.io.images import to_rgb8
-from ..core.store.project import ImageRecord, Project
+from ..core.store.drafts import Draft, find_draft
+from ..core.store.masks import latest_annotation_id
+from ..core.store.project import ImageRecord, ImageRef, Project
 
 
 @dataclass
 class AnnotationItem:
-    """What Annotate shows for one image: the pixels, its verified mask and proposal."""
+    """What Annotate shows for one image, all read off the GUI thread: the pixels, its
+    verified mask and proposal, where the proposal came from, the verified annotation
+    it starts from, a draft left by a window that died, and the iteration's tally."""
 
     record: ImageRecord
+    ref: ImageRef
     image: np.ndarray                 # RGB, 8 bit
     verified: np.ndarray | None
     proposal: np.ndarray | None       # the model's proposal, else the cold-start mask
     proposal_kind: str | None         # "proposal", "pseudo" or None
+    base: int | None = None           # the verified annotation shown (conflict check)
+    origin: str = ""                  # "proposal from model v002", ...
+    draft: Draft | None = None
+    tally: dict | None = None
 
     @property
     def start(self) -> np.ndarray:
@@ -41,46 +52,75 @@ class AnnotationItem:
         return np.zeros(self.image.shape[:2], bool)
 
 
-def load_annotation_item(project: Project, image_id: int) -> AnnotationItem:
+def load_annotation_item(project: Project, image_id: int, author: str = "",
+                         describe: Callable | None = None) -> AnnotationItem:
+    """Everything Annotate needs to show ``image_id`` (``describe(project, item)`` names
+    the proposal's origin)."""
     record = project.image(image_id)
     image = to_rgb8(project.read_image(record))
-    verified = project.load_mask(image_id)
+    base = latest_annotation_id(project, image_id)
+    verified = project.load_mask(image_id) if base is not None else None
     kind, proposal = "proposal", project.load_mask(image_id, "proposal")
     if proposal is None:
         kind, proposal = "pseudo", project.load_mask(image_id, "pseudo")
-    return AnnotationItem(record, image, verified, proposal, kind if proposal is not None
-                          else None)
+    item = AnnotationItem(record, project.image_ref(record), image, verified, proposal,
+                          kind if proposal is not None else None, base)
+    item.origin = describe(project, item) if describe is not None else ""
+    item.draft = find_draft(project, image_id, author) if author else None
+    item.tally = iteration_tally(project)
+    return item
 
 
-class Prefetcher:
-    """Loads items ahead in a background thread; each loaded item is handed out once."""
+class Prefetcher(QObject):
+    """Loads items in a background thread; each loaded item is handed out once."""
 
-    def __init__(self, load: Callable[[Hashable], object], workers: int = 1):
+    _loaded = Signal(object)  # a finished future's (key, callback) token, GUI thread
+
+    def __init__(self, load: Callable[[Hashable], object], workers: int = 1, parent=None):
+        super().__init__(parent)
         self._load = load
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="specimask-prefetch")
         self._pending: dict[Hashable, Future] = {}
         self._lock = threading.Lock()
+        self._closed = False
+        self._loaded.connect(self._deliver)
 
     def prefetch(self, keys: Iterable[Hashable]) -> None:
         """Start loading ``keys`` (in order); drop earlier guesses not among them."""
         keys = list(dict.fromkeys(keys))
         with self._lock:
+            if self._closed:
+                return
             for key in [k for k in self._pending if k not in keys]:
                 self._pending.pop(key).cancel()
             for key in keys:
                 if key not in self._pending:
                     self._pending[key] = self._pool.submit(self._load, key)
 
+    def request(self, key: Hashable, on_ready: Callable[[object], None]) -> bool:
+        """Hand the item for ``key`` to ``on_ready`` on the GUI thread: now, if it is
+        loaded (returns True), else once loaded in the background (False). A failed
+        load hands over its exception instead of the item."""
+        with self._lock:
+            if self._closed:
+                return False
+            future = self._pending.pop(key, None)
+            if future is None or future.cancelled():
+                future = self._pool.submit(self._load, key)
+        if future.done():
+            on_ready(_outcome(future))
+            return True
+        future.add_done_callback(lambda f: self._emit((f, on_ready)))
+        return False
+
     def get(self, key: Hashable):
-        """The item for ``key``: prefetched (waiting for a load under way, which is
-        sooner than starting again), else loaded here and now. A prefetch that failed is
-        loaded again here, so its error is raised in the caller's thread."""
+        """The item for ``key``, waiting for it (for scripts and tests; the widgets
+        ``request``)."""
         with self._lock:
             future = self._pending.pop(key, None)
-        if future is not None and not future.cancel():
-            with contextlib.suppress(Exception):  # raised again by the load below
-                return future.result()
-        return self._load(key)
+        if future is None or future.cancelled():
+            return self._load(key)
+        return future.result()
 
     def forget(self, keys: Iterable[Hashable] | None = None) -> None:
         """Drop prefetched items (all of them without ``keys``), e.g. after a save."""
@@ -92,4 +132,22 @@ class Prefetcher:
 
     def close(self) -> None:
         self.forget()
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _emit(self, token) -> None:
+        try:
+            self._loaded.emit(token)
+        except RuntimeError:  # the widget (and this object) is gone
+            pass
+
+    def _deliver(self, token) -> None:
+        future, on_ready = token
+        if not self._closed and not future.cancelled():
+            on_ready(_outcome(future))
+
+
+def _outcome(future: Future):
+    error = future.exception()
+    return error if error is not None else future.result()

@@ -11,8 +11,9 @@ Importing the plugin changes nothing in the napari process (other plugins share 
   marked unavailable only when Mesa's LLVM is already mapped. specimask never uses
   torch.compile.
 - ``settle_heap`` (collect, then ``gc.freeze``) runs in the ``specimask gui`` / ``demo``
-  launcher once the widgets are docked; ``start_job`` freezes the heap when a widget's
-  long job starts. See docs/benchmarks.md for the 0.19 s collections it avoids.
+  launcher once the widgets are docked, and nowhere else: in a napari that other
+  plugins share, the process's heap is not specimask's to freeze. See
+  docs/benchmarks.md for the 0.19 s collections it avoids.
 """
 
 from __future__ import annotations

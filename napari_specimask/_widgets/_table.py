@@ -6,9 +6,10 @@ from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel,
 
 
 class RowsModel(QAbstractTableModel):
-    def __init__(self, columns: tuple[str, ...], parent=None):
+    def __init__(self, columns: tuple[str, ...], parent=None, tips: dict | None = None):
         super().__init__(parent)
         self.columns = columns
+        self.tips = tips or {}  # a column's header tooltip: what its figures mean
         self.rows: list[tuple] = []
 
     def set_rows(self, rows: list[tuple]) -> None:
@@ -33,8 +34,12 @@ class RowsModel(QAbstractTableModel):
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.columns[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tips.get(self.columns[section])
         return None
 
 

@@ -22,7 +22,6 @@ from qtpy.QtWidgets import (
     QSpinBox,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_specimask.core.active.annotations import iteration_summary
@@ -33,19 +32,24 @@ from napari_specimask.core.loop.rounds import SelectionPlan, run_round
 from napari_specimask.core.store.registry import list_models
 from napari_specimask.core.vocabulary import STRATEGIES
 
+from ._background import Serial
+from ._dock import DockWidget
 from ._jobs import start_job
 from ._plots import LinePlot
-from ._session import session_for
+from ._session import listen, session_for
 from ._table import RowsModel, sortable
 
 
-class ActiveLearningWidget(QWidget):
+class ActiveLearningWidget(DockWidget):
+    tab_name = "Active learning"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
         self.worker = None
         self.selection = None
+        self.background = Serial(self)
         self.strategy = QComboBox()
         self.strategy.addItems(STRATEGIES)
         self.batch_size = QSpinBox(minimum=1, maximum=10_000)
@@ -82,7 +86,7 @@ class ActiveLearningWidget(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.history = LinePlot("iteration", "images", height=1.8, viewer=napari_viewer)
         self.dice_plot = LinePlot("model", "val Dice", height=1.8, viewer=napari_viewer)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addLayout(form)
         layout.addLayout(buttons)
         for w in (self.finetune, self.bar, self.state, self.table, self.history, self.dice_plot):
@@ -90,9 +94,9 @@ class ActiveLearningWidget(QWidget):
         self.select_button.clicked.connect(self.select)
         self.round_button.clicked.connect(self.run_round)
         self.stop_button.clicked.connect(self.stop)
-        self.session.project_changed.connect(self._load_defaults)
-        self.session.images_changed.connect(self.refresh_history)
-        self.session.models_changed.connect(self.refresh_history)
+        listen(self, self.session.events.project, self._load_defaults)
+        listen(self, self.session.images_changed, self.refresh_history)
+        listen(self, self.session.models_changed, self.refresh_history)
         self._load_defaults(self.session.project)
 
     def _load_defaults(self, project) -> None:
@@ -155,7 +159,7 @@ class ActiveLearningWidget(QWidget):
         """Train, keep the better model, then select with this form's settings."""
         project, plan = self.session.project, self.plan()
         finetune = self.finetune.isChecked() and self.session.active_model is not None
-        cfg = self.session.round_training(init_from="active" if finetune else "")
+        cfg = self.session.run_training(init_from="active" if finetune else "")
         self.stop_event = threading.Event()
         stop = self.stop_event
         self._busy(f"training {cfg.arch} at {cfg.img_size} px for up to {cfg.epochs} epochs…")
@@ -196,20 +200,34 @@ class ActiveLearningWidget(QWidget):
 
     def closeEvent(self, event):  # closing the widget stops its round
         self.stop()
+        self.background.flush()
         super().closeEvent(event)
 
     def refresh_history(self, *_) -> None:
+        """Redraw the plots from the store, read in the background (every iteration's
+        tally: too many queries to run on the GUI thread after every save)."""
         project = self.session.project
         if project is None:
             return
-        rows = iteration_summary(project)
+
+        def read():
+            if project is not self.session.project:
+                return None  # switched meanwhile: its plots are not wanted
+            # x: each version's place in the registry (creation order), not its name
+            models = [(n, m["metrics"]["best_val_dice"])
+                      for n, m in enumerate(list_models(project), start=1)
+                      if m["metrics"].get("best_val_dice")]
+            return iteration_summary(project), models
+
+        self.background.run(read, on_done=self._show_history)
+
+    def _show_history(self, read) -> None:
+        if read is None:
+            return
+        rows, models = read
         self.history.series = {}
         self.history.set("corrected", [r["iteration"] for r in rows],
                          [r["corrected"] for r in rows])
         self.history.set("accepted", [r["iteration"] for r in rows],
                          [r["accepted"] for r in rows])
-        # x: each version's place in the registry (creation order), not parsed from its name
-        models = [(n, m["metrics"]["best_val_dice"])
-                  for n, m in enumerate(list_models(project), start=1)
-                  if m["metrics"].get("best_val_dice")]
         self.dice_plot.set("val Dice", [n for n, _ in models], [d for _, d in models])

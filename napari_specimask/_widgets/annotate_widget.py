@@ -1,58 +1,61 @@
 """Annotate dock widget: step through the queued batch, correct or accept each proposal.
 
 The image is shown with its proposal (or its verified mask) as an editable Labels layer,
-brush ready. Saving goes through ``core.annotations.submit_mask``, which records accepted
-vs corrected, the fraction changed and the seconds spent. Moving on saves, asks about or
-discards unsaved edits, by a setting.
+brush ready. A save goes through ``core.annotations.submit_mask`` in a background
+thread (``_canvas_writes``), which records accepted vs corrected, the fraction changed
+and the seconds spent, into the project the image was opened from (``Canvas``), never
+the one the widgets have switched to since. Moving on, switching projects and closing
+napari save, ask about or discard unsaved edits, by a setting; while painting, the edits
+are staged as a draft every few seconds, so a napari that is killed loses seconds of
+painting: the draft is offered back when the image is opened again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+import weakref
 
 import numpy as np
-from napari.utils.notifications import show_info
-from qtpy.QtCore import QTimer
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
-from napari_specimask._widgets._prefetch import Prefetcher, load_annotation_item
-from napari_specimask.core.active.annotations import iteration_summary, submit_mask
 from napari_specimask.core.store.iterations import latest_iteration_item
 from napari_specimask.core.store.leases import (
     LEASE_SECONDS,
     leased_by_others,
     new_holder,
     release_all,
-    take_lease,
 )
-from napari_specimask.core.store.masks import (
-    ANY,
-    SaveConflict,
-    default_author,
-    latest_annotation_id,
-)
+from napari_specimask.core.store.masks import ANY, SaveConflict, default_author
 
+from ._canvas_writes import CanvasWrites, Snapshot
 from ._click_tools import HOTKEYS as TOOL_KEYS
 from ._click_tools import ClickTools
 from ._continuous import ContinuousTraining
+from ._corrections import CORRECTIONS, MASK, CorrectiveMode, editable_on_top
 from ._corrections import HOTKEYS as BRUSH_KEYS
-from ._corrections import CorrectiveMode, current_mask, editable_on_top
+from ._dock import DockWidget
 from ._layers import fit_view_to, put_image, put_labels
-from ._session import session_for
+from ._prefetch import Prefetcher, load_annotation_item
+from ._session import Canvas, listen, session_for
 
 ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
+DRAFT_PAUSE_MS = 1500  # a pause in painting this long stages a draft
+DRAFT_EVERY_MS = 5000  # and at least this often while painting goes on
 
 
 def _pixels(result: dict) -> str:
@@ -77,6 +80,10 @@ def hotkey_help() -> str:
 
 def proposal_origin(project, item) -> str:
     """``proposal from v002`` or ``cold-start proposal (otsu)``: what a person corrects."""
+    if item.verified is not None:
+        return "verified mask"
+    if item.proposal is None:
+        return "empty mask"
     if item.proposal_kind == "pseudo":
         return f"cold-start proposal ({project.settings.coldstart.method})"
     row = latest_iteration_item(project, item.record.id)
@@ -95,22 +102,38 @@ def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:
     return all((1 - under) * b <= a <= (1 + over) * b for a, b in zip(shape, fitted))
 
 
+def tally_text(tally: dict | None, place: int, queued: int) -> str:
+    """``Iteration 2: image 3 / 20; 2 / 20 saved, 1 corrected, 1 accepted``."""
+    if tally is None:
+        return f"image {place} / {queued}" if queued else ""
+    t = tally
+    return (f"Iteration {t['iteration']}: image {place} / {queued}; {t['annotated']} / "
+            f"{t['selected']} saved, {t['corrected']} corrected, {t['accepted']} accepted")
+
+
 HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
            "save_next": "Alt-N", "skip": "Alt-K"}
 
 
-class AnnotateWidget(QWidget):
+class AnnotateWidget(DockWidget):
+    tab_name = "Annotate"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
-        self.image_id: int | None = None
-        self.initial: np.ndarray | None = None
+        self.canvas: Canvas | None = None  # what is shown, and the project it came from
+        self.clean: np.ndarray | None = None  # the mask layer as last shown or saved
+        self.dirty = False  # the canvas changed since (a cheap flag before comparing)
+        self._quiet = False  # the widget itself is setting the layers' data
+        self._held_mode: str | None = None  # the person's tool while the brush is held
+        self.loading: int | None = None  # the image being read, before it is shown
         self.shown_at = 0.0
         self.direction = 1
         self.prefetcher: Prefetcher | None = None
-        self._saving = False
+        self.writes = CanvasWrites(self)
         self.base: int | None = None  # the verified annotation shown (the conflict check)
+        self.tally: dict | None = None  # the latest iteration's counts
         self.holder: str | None = None  # this window's name in the leases table
         self.leases_in = None  # the project it holds leases in
         self.author = QLineEdit(default_author())
@@ -118,6 +141,10 @@ class AnnotateWidget(QWidget):
         self.renew = QTimer(self)  # keeps the shown image's lease while the window lives
         self.renew.setInterval(int(LEASE_SECONDS * 1000 / 4))
         self.renew.timeout.connect(self._lease_shown)
+        self.draft_pause = QTimer(self, singleShot=True, interval=DRAFT_PAUSE_MS)
+        self.draft_every = QTimer(self, singleShot=True, interval=DRAFT_EVERY_MS)
+        for timer in (self.draft_pause, self.draft_every):
+            timer.timeout.connect(self.stage_draft)
         self.status = QLabel("Open a project and select a batch")
         self.status.setWordWrap(True)
         self.progress = QLabel("")
@@ -128,13 +155,15 @@ class AnnotateWidget(QWidget):
         self.done_bar.setFormat("%v / %m of the batch saved")
         self.done_bar.setVisible(False)
         self.tools = ClickTools(napari_viewer, self._tool_applied)
-        self.corrective = CorrectiveMode(napari_viewer, self.tools.attach)
+        self.corrective = CorrectiveMode(napari_viewer, self._layer_made)
         self.tool_note = QLabel("")  # what the last click tool did
         self.keys = QLabel(hotkey_help())
         self.keys.setWordWrap(True)
         self.continuous = ContinuousTraining(self.session, self)
         self.on_move = QComboBox()
         self.on_move.addItems(ON_MOVE)
+        self.on_move.setToolTip("what happens to unsaved edits when you move on, switch "
+                                "project or close napari")
         self._lay_out()
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
                    "accept": self.accept, "save": self.save,
@@ -142,19 +171,25 @@ class AnnotateWidget(QWidget):
         for name, fn in actions.items():
             self.buttons[name].clicked.connect(fn)
             napari_viewer.bind_key(HOTKEYS[name], lambda _v, f=fn: f(), overwrite=True)
-        self.session.queue_changed.connect(self._queue_changed)
-        self.session.show_requested.connect(self.show_image)
-        self.session.project_changed.connect(self._project_changed)
-        self.session.images_changed.connect(self._images_changed)
-        self.session.models_changed.connect(self._images_changed)
+        listen(self, self.session.events.queue, self._queue_changed)
+        listen(self, self.session.show_requested, self.show_image)
+        listen(self, self.session.events.project, self._project_changed)
+        listen(self, self.session.images_changed, self._images_changed)
+        listen(self, self.session.models_changed, self._images_changed)
         self._project_changed(self.session.project)
-        self.session.set_edits_probe(self.unsaved_image)
+        self.session.set_keeper(self)
+        self.quit_guard: QuitGuard | None = None  # once docked in napari's window
+        napari_viewer.layers.events.removing.connect(self._layer_removing)
+
+    def docked(self) -> None:
+        if self.quit_guard is None and isinstance(self.window(), QMainWindow):
+            self.quit_guard = QuitGuard(self, self.window())
 
     def _lay_out(self) -> None:
         grid = QGridLayout()
         for i, name in enumerate(("previous", "next", "accept", "save", "save_next", "skip")):
             grid.addWidget(self.buttons[name], i // 2, i % 2)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         for w in (self.status, self.progress, self.done_bar):
             layout.addWidget(w)
         layout.addLayout(grid)
@@ -172,33 +207,62 @@ class AnnotateWidget(QWidget):
         layout.addWidget(self.keys)
         layout.addStretch()
 
+    @property
+    def image_id(self) -> int | None:
+        return self.canvas.image_id if self.canvas is not None else None
+
     def unsaved_image(self) -> int | None:
         """The shown image's id while it has unsaved edits (for other widgets' work)."""
-        return self.image_id if self.image_id is not None and self.edited else None
+        return self.image_id if self.edited else None
+
+    def _who(self) -> str:
+        return self.author.text().strip() or default_author()
 
     # -- showing -----------------------------------------------------------------------
 
     def show_image(self, image_id: int) -> None:
-        if self.prefetcher is None:  # no project open (or the widget was closed)
+        """Show ``image_id`` of the open project: at once when it was read ahead, else
+        once it is read in the background (the canvas cannot be painted meanwhile)."""
+        project = self.session.project
+        if self.prefetcher is None or project is None:  # no project open (or closed)
             return
-        item = self.prefetcher.get(image_id)
-        record, image, start = item.record, item.image, item.start
-        self.image_id = image_id
-        self.initial = start.copy()
-        self.base = latest_annotation_id(self.session.project, image_id)
-        held = self._lease_shown()
-        image_layer = put_image(self.viewer, "image", image, rgb=True)
-        new = "mask" not in self.viewer.layers
-        labels = put_labels(self.viewer, "mask", start.astype(np.uint8), {0: "transparent",
-                            1: "magenta"})
-        if new:  # the first image: a brush that suits it; later the person's tool stays
-            labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
-            labels.mode = "paint"
-            self.tools.attach(labels)
-            self.corrective.attach_when_shown()
-        if labels.selected_label not in (0, 1):
-            labels.selected_label = 1
-        self.corrective.new_image()
+        self.loading = image_id
+        if self.canvas is not None and MASK in self.viewer.layers:
+            self._hold_brush(True)  # settled: no strokes on it while the next is read
+        if not self.prefetcher.request(image_id, lambda item: self._loaded(
+                project, image_id, item)):
+            self.status.setText(f"opening image {image_id}…")
+
+    def _loaded(self, project, image_id: int, item) -> None:
+        if project is not self.session.project or self.loading != image_id:
+            return  # the person moved on (or switched project) while it was read
+        self.loading = None
+        if isinstance(item, BaseException):
+            self._hold_brush(False)
+            show_error(f"specimask: cannot show image {image_id}: {item}")
+            return
+        self._display(project, item)
+
+    def _display(self, project, item) -> None:
+        record, image = item.record, item.image
+        start = item.start.astype(np.uint8)
+        self.canvas = Canvas(project, item.ref)
+        self.base, self.tally = item.base, item.tally
+        with self._setting_layers():
+            image_layer = self.session.own(put_image(self.viewer, "image", image, rgb=True))
+            new = MASK not in self.viewer.layers
+            labels = self.session.own(put_labels(self.viewer, MASK, start,
+                                                 {0: "transparent", 1: "magenta"}))
+            self._hold_brush(False)
+            if new:  # the first image: a brush that suits it; later the person's tool stays
+                labels.brush_size = max(2, round(max(image.shape[:2]) / 80))
+                labels.mode = "paint"
+                self._layer_made(labels)
+                self.corrective.attach_when_shown()
+            if labels.selected_label not in (0, 1):
+                labels.selected_label = 1
+            self.corrective.new_image()
+        self.clean, self.dirty = start.copy(), False  # the layer paints into ``start``
         editable_on_top(self.viewer)
         if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
             # fit to this image alone: the overlays still hold the previous image's maps
@@ -207,15 +271,79 @@ class AnnotateWidget(QWidget):
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
         self.tool_note.setText("")  # the last click tool's note was about another image
-        origin = "verified mask" if item.verified is not None else (
-            proposal_origin(self.session.project, item) if item.proposal is not None
-            else "empty mask")
         self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
-                            f"{record.role}, {record.status}); showing its {origin}"
-                            + (f"; {held.describe()}" if held is not None else ""))
+                            f"{record.role}, {record.status}); showing its {item.origin}")
+        self._lease_shown()
         self._update_progress()
         self._read_ahead()
-        self.session.current_changed.emit(image_id)
+        self.session.canvas = self.canvas
+        if item.draft is not None:
+            self._offer_draft(item.draft)
+
+    def _hold_brush(self, hold: bool) -> None:
+        """While the next image is read, the mask cannot be painted (its strokes would
+        land on the image just left); the person's tool comes back with the image."""
+        if MASK not in self.viewer.layers:
+            return
+        layer = self.viewer.layers[MASK]
+        if hold and self._held_mode is None:
+            self._held_mode = layer.mode
+            layer.editable = False  # napari puts the layer in pan_zoom
+        elif not hold and self._held_mode is not None:
+            layer.editable = True  # (setting its data may have done so already)
+            layer.mode, self._held_mode = self._held_mode, None
+
+    @contextlib.contextmanager
+    def _setting_layers(self):
+        """The widget, not the person, changes the layers' data meanwhile."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    def _layer_made(self, layer) -> None:
+        """A layer a person paints on (the mask, the corrections): the click tools
+        listen to it, and every change to it is a reason to stage a draft."""
+        self.session.own(layer)
+        self.tools.attach(layer)
+        # a stroke or a tool (paint), a stroke under way (labels_update), an undo (set_data)
+        for event in (layer.events.paint, layer.events.labels_update, layer.events.set_data):
+            event.connect(self._canvas_changed)
+
+    def _layer_removing(self, event) -> None:
+        """The mask (or the corrections) is about to go, not by this widget: the person
+        deleted it, or napari is being torn down by a script. Its unsaved edits are
+        saved (setting "save") or kept as a draft, never dropped with the layer."""
+        layer = self.viewer.layers[event.index]
+        if self._quiet or self.canvas is None or layer.name not in (MASK, CORRECTIONS):
+            return
+        if layer.name == CORRECTIONS:
+            with self._setting_layers():
+                self.corrective.fold()  # the marks into the mask, which stays
+            return
+        if self.edited:
+            if self.on_move.currentText() == "save":
+                self.save()
+            else:
+                self.stage_draft()
+                show_warning(f"specimask: the mask layer of {self.canvas.image.relpath} "
+                             "was removed with unsaved edits; they are kept as a draft, "
+                             "offered back when you open the image again")
+        self.writes.flush()
+        self.canvas, self.clean, self.dirty = None, None, False
+        self.session.canvas = None
+
+    def _canvas_changed(self, *_) -> None:
+        """A stroke, an undo, a click tool: stage a draft at the next pause (or within a
+        few seconds while painting goes on); the last click tool's note is stale now."""
+        if self._quiet or self.canvas is None or self.loading is not None:
+            return
+        self.dirty = True
+        self.tool_note.setText("")
+        self.draft_pause.start()
+        if not self.draft_every.isActive():
+            self.draft_every.start()
 
     def _read_ahead(self) -> None:
         """Start reading the next images in the direction of travel, and the one back."""
@@ -226,74 +354,160 @@ class AnnotateWidget(QWidget):
         ahead = [here + self.direction * k for k in range(1, AHEAD + 1)] + [here - self.direction]
         self.prefetcher.prefetch([queue[i] for i in ahead if 0 <= i < len(queue)])
 
+    def snapshot(self) -> Snapshot | None:
+        """Copies of what is painted (memory copies only; the mask is made in a worker)."""
+        if MASK not in self.viewer.layers:
+            return None
+        marks = self.viewer.layers[CORRECTIONS].data if CORRECTIONS in self.viewer.layers \
+            else None
+        return Snapshot(self.viewer.layers[MASK].data.copy(),
+                        None if marks is None or not marks.any() else marks.copy())
+
     @property
     def mask(self) -> np.ndarray | None:
         """What a save stores: the mask layer, with the corrections in corrective mode."""
-        return current_mask(self.viewer)
+        shot = self.snapshot()
+        return shot.combined() if shot is not None else None
 
     @property
     def edited(self) -> bool:
-        return self.initial is not None and self.mask is not None and \
-            not np.array_equal(self.mask, self.initial)
+        """Whether the canvas differs from what was shown or last saved (compared only
+        after a change was seen: a full-size comparison is not free)."""
+        if self.canvas is None or self.clean is None or not self.dirty \
+                or MASK not in self.viewer.layers:
+            return False
+        if CORRECTIONS in self.viewer.layers and self.viewer.layers[CORRECTIONS].data.any():
+            return not np.array_equal(self.mask, self.clean > 0)
+        return not np.array_equal(self.viewer.layers[MASK].data, self.clean)
 
     # -- actions -----------------------------------------------------------------------
 
-    def save(self) -> dict | None:
-        if self.image_id is None:
+    def save(self):
+        """Save what the canvas shows (in the background); returns the queued write."""
+        if self.canvas is None or self.loading is not None:
             return None
-        result = self._submit(self.base)
-        if result is None:
+        shot = self.snapshot()
+        if shot is None:
             return None
-        self.base = result["annotation_id"]
-        self.corrective.fold()  # the saved mask is the new base to correct
-        self.initial = self.mask.copy()
-        self._saving = True  # this image is not among those read ahead: keep them
+        canvas, clean_before = self.canvas, self.clean
+        write = self.writes.save(
+            canvas, shot, seconds=round(time.monotonic() - self.shown_at, 1),
+            author=self._who(), expect=self.base,
+            on_done=lambda out: self._saved(canvas, *out),
+            on_error=lambda exc: self._not_saved(canvas, shot, clean_before, exc))
+        with self._setting_layers():
+            self.corrective.fold()  # the saved mask is the new base to correct
+        self.clean, self.dirty = self.viewer.layers[MASK].data.copy(), False
+        self.draft_pause.stop()
+        self.draft_every.stop()
+        self.tool_note.setText("")  # about an edit that is now saved
+        self.status.setText(f"{canvas.image.relpath}: saving…")
+        return write
+
+    def _saved(self, canvas: Canvas, result: dict, tally: dict | None) -> None:
+        """A save is written: say so where it applies, then tell the other widgets."""
+        self.tally = tally if canvas.project is self.session.project else self.tally
+        if canvas == self.canvas:
+            self.base = result["annotation_id"]
+            self.status.setText(f"{canvas.image.relpath} (labeled); saved as "
+                                f"{result['origin']}{_pixels(result)} at "
+                                f"{time.strftime('%H:%M:%S')}")
+        show_info(f"saved {canvas.image.relpath} ({result['origin']})")
+        if canvas.project is not self.session.project:
+            return  # saved into the project it belongs to; these widgets show another
+        if self.prefetcher is not None:
+            self.prefetcher.forget([canvas.image_id])  # the others read ahead stay good
+        self._own_save = True
         try:
             self.session.images_changed.emit()
         finally:
-            self._saving = False
-        show_info(f"saved ({result['origin']})")
-        record = self.session.project.image(self.image_id)
-        self.status.setText(f"{record.relpath} ({record.width} x {record.height}, "
-                            f"{record.role}, {record.status}); saved as {result['origin']}"
-                            f"{_pixels(result)} at {time.strftime('%H:%M:%S')}")
+            self._own_save = False
         self._update_progress()
         self.continuous.saved()
-        return result
 
-    def _submit(self, expect) -> dict | None:
-        """Save, or ask when someone else saved this image since it was shown."""
-        try:
-            return submit_mask(self.session.project, self.image_id, self.mask,
-                               seconds=round(time.monotonic() - self.shown_at, 1),
-                               author=self.author.text().strip() or default_author(),
-                               expect=expect)
-        except SaveConflict as exc:
+    def _not_saved(self, canvas: Canvas, shot: Snapshot, clean_before, exc) -> None:
+        """A save that did not happen: someone else saved meanwhile (ask), or it failed.
+        The edits are never dropped: they stay unsaved on the canvas, or are kept as a
+        draft to restore when the image is opened again."""
+        if isinstance(exc, SaveConflict):
             buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
             answer = QMessageBox.question(
                 self, "Saved by someone else", f"{exc}.\n\nReplace their mask with yours?"
-                " (No keeps theirs; your edits stay on the canvas, unsaved.)", buttons)
+                " (No keeps theirs; your edits are kept unsaved, as a draft.)", buttons)
             if answer == QMessageBox.StandardButton.Yes:
-                return self._submit(ANY)
-            self.status.setText(f"not saved: {exc}")
-            return None
+                self.writes.save(canvas, shot, seconds=None, author=self._who(),
+                                 expect=ANY, on_done=lambda out: self._saved(canvas, *out),
+                                 on_error=lambda e: self._not_saved(canvas, shot,
+                                                                    clean_before, e))
+                return
+            why = f"not saved: {exc}"
+        else:
+            why = f"not saved ({exc})"
+            show_error(f"specimask: {canvas.image.relpath} {why}; your edits are kept")
+        if canvas == self.canvas:  # still on it: the canvas is unsaved again
+            self.clean, self.dirty = clean_before, True
+            self.status.setText(f"{canvas.image.relpath}: {why}")
+        self.writes.stage_draft(canvas, shot, clean_before, author=self._who(),
+                                base=self.base if canvas == self.canvas else None)
 
-    def _lease_shown(self):
-        """Take or renew the shown image's lease; returns another annotator's, if held."""
-        project = self.session.project
-        if project is None or self.image_id is None:
-            return None
-        if self.holder is None:
-            self.holder = new_holder(self.author.text().strip() or default_author())
-            self.leases_in = project
+    def stage_draft(self) -> None:
+        """Keep what the canvas holds as a draft (in the background), if it changed."""
+        self.draft_pause.stop()
+        self.draft_every.stop()
+        if not self.dirty or self.canvas is None or self.loading is not None:
+            return
+        shot = self.snapshot()
+        if shot is not None:
+            self.writes.stage_draft(self.canvas, shot, self.clean, author=self._who(),
+                                    base=self.base)
+
+    def _offer_draft(self, draft) -> None:
+        """The image has edits a window that died never saved: put them back, or not."""
+        if draft.mask().shape != self.clean.shape:
+            self.writes.drop_draft(self.canvas, self._who())
+            return
+        since = "" if draft.base_annotation == self.base else (
+            " Someone saved a mask for this image since; restoring puts your edits over "
+            "theirs on the canvas (saving will ask).")
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
+        answer = QMessageBox.question(
+            self, "Unsaved edits found",
+            f"{self.canvas.image.relpath} has edits of yours from {draft.when} that were "
+            f"never saved ({draft.pixels_changed:,} px changed; napari closed without "
+            f"saving them).{since}\n\nRestore them on the canvas?", buttons)
+        if answer == QMessageBox.StandardButton.Yes:
+            with self._setting_layers():
+                self.corrective.new_image()
+                self.viewer.layers[MASK].data = draft.mask().astype(np.uint8)
+            self.dirty = True
+            self.status.setText(self.status.text() + f"; restored your unsaved edits from "
+                                f"{draft.when} (not saved yet)")
+        else:
+            self.writes.drop_draft(self.canvas, self._who())
+
+    def _lease_shown(self) -> None:
+        """Take or renew the shown image's lease (in the background); another
+        annotator's lease, if they hold it, is said in the status line."""
+        canvas = self.canvas
+        if canvas is None:
+            return
+        if self.holder is None or self.leases_in is not canvas.project:
+            self._release_leases()
+            self.holder = new_holder(self._who())
+            self.leases_in = canvas.project
         self.renew.start()
-        return take_lease(project, self.image_id, self.holder, self.author.text().strip())
 
-    def accept(self) -> dict | None:
+        def held(lease):
+            if lease is not None and canvas == self.canvas:
+                self.status.setText(self.status.text() + f"; {lease.describe()}")
+
+        self.writes.take_lease(canvas, self.holder, self._who(), on_done=held)
+
+    def accept(self):
         """Save the proposal exactly as it was shown, then move on. Painted edits are not
         thrown away by this key: they are saved (recorded as corrected), or asked about,
         as the "unsaved edits" setting says; only 'discard' drops them."""
-        if self.image_id is None:
+        if self.canvas is None or self.loading is not None:
             return None
         mode = self._edits_mode("You painted on this proposal. Save your edits (corrected)"
                                 " or discard them and accept the proposal as it was?") \
@@ -301,43 +515,63 @@ class AnnotateWidget(QWidget):
         if mode is None:
             return None
         if mode == "discard":
-            self.viewer.layers["mask"].data = self.initial.astype(np.uint8)
-            self.corrective.new_image()
-        result = self.save()
-        if result is not None:
+            self._discard()
+        write = self.save()
+        if write is not None:
             self.step(1, check_edits=False)
-        return result
+        return write
+
+    def discard(self) -> None:
+        """Drop the unsaved edits (another widget asked the person first)."""
+        if self.canvas is not None and self.clean is not None:
+            self._discard()
+
+    def _discard(self) -> None:
+        """The canvas back to what was shown or last saved; its draft goes too."""
+        with self._setting_layers():
+            self.corrective.new_image()
+            if self.dirty:
+                self.viewer.layers[MASK].data = self.clean.copy()
+        if self.dirty:
+            self.writes.drop_draft(self.canvas, self._who())
+        self.dirty = False
+        self.draft_pause.stop()
+        self.draft_every.stop()
 
     def _tool_applied(self, tool: str, n: int) -> None:
         self.tool_note.setText(f"{tool}: {n} pixel(s) changed (Ctrl+Z undoes it)" if n else
                                f"{tool}: nothing to change there")
 
-    def save_and_next(self) -> dict | None:
+    def save_and_next(self):
         """Save the mask as it is on the canvas (corrected, or accepted when unedited) and
         move to the next image: one key per finished image."""
-        result = self.save()
-        if result is not None:
+        write = self.save()
+        if write is not None:
             self.step(1, check_edits=False)
-        return result
+        return write
 
     def skip(self) -> None:
         """Mark the image skipped (left out of training) and move on; painted edits follow
         the setting, so a saved mask stays in the image's history."""
-        if self.image_id is None:
+        if self.canvas is None or self.loading is not None:
             return
-        mode = self._edits_mode("Save your edits to this mask before skipping the image?") \
-            if self.edited else "discard"
-        if mode is None or (mode == "save" and self.save() is None):
+        canvas = self.canvas
+        if not self.settle("Save your edits to this mask before skipping the image?"):
             return
-        self.session.project.set_status([self.image_id], "skipped")
-        self.session.images_changed.emit()
+
+        def done(_):
+            if canvas.project is self.session.project:
+                self.session.images_changed.emit()
+
+        self.writes.run(lambda: canvas.project.set_status([canvas.image_id], "skipped"),
+                        on_done=done)
         self.step(1, check_edits=False)
 
     def step(self, delta: int, check_edits: bool = True) -> None:
         queue = self.session.queue
         if not queue:
             return
-        if check_edits and self.edited and not self._settle_edits():
+        if check_edits and not self.settle("Save your edits to this mask?"):
             return  # the person chose to stay on this image
         here = queue.index(self.image_id) if self.image_id in queue else -1
         target = self._free_target(queue, here, delta)
@@ -345,7 +579,7 @@ class AnnotateWidget(QWidget):
         if target != here or self.image_id not in queue:
             self.show_image(queue[target])
 
-    def _free_target(self, queue: list[int], here: int, delta: int) -> int:
+    def _free_target(self, queue: tuple[int, ...], here: int, delta: int) -> int:
         """The image ``delta`` steps away, passing over those another annotator holds
         (staying put if all ahead are held)."""
         target = min(max(here + delta, 0), len(queue) - 1)
@@ -355,40 +589,61 @@ class AnnotateWidget(QWidget):
             target += step
         return here if queue[target] in held and here >= 0 else target
 
-    def _settle_edits(self) -> bool:
-        """Save, ask or discard unsaved edits (the setting); False means stay here."""
-        mode = self._edits_mode("Save your edits to this mask?")
+    # -- the canvas's edits, for moving on, switching project and quitting ------------
+
+    def settle(self, question: str, can_stay: bool = True) -> bool:
+        """Save, ask about or discard unsaved edits (the setting); False means stay here.
+        A save goes to the project the image was opened from. ``can_stay`` False (a
+        window closing that cannot be kept open) offers Save and Discard only."""
+        if not self.edited:
+            return True
+        mode = self._edits_mode(question, can_stay)
         if mode == "save":
             self.save()
+        elif mode == "discard":
+            self._discard()
         return mode is not None
 
-    def _edits_mode(self, question: str) -> str | None:
+    def flush(self) -> None:
+        self.writes.flush()
+
+    def _edits_mode(self, question: str, can_stay: bool = True) -> str | None:
         """'save' or 'discard' for the painted edits, by the setting (asking in 'ask'
         mode); None when the person cancels."""
         mode = self.on_move.currentText()
         if mode != "ask":
             return mode
-        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                   | QMessageBox.StandardButton.Cancel)
-        answer = QMessageBox.question(self, "Unsaved edits", question, buttons)
-        if answer == QMessageBox.StandardButton.Cancel:
-            return None
-        return "save" if answer == QMessageBox.StandardButton.Save else "discard"
+        buttons = QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+        if can_stay:
+            buttons |= QMessageBox.StandardButton.Cancel
+        name = self.canvas.image.relpath if self.canvas is not None else "this image"
+        answer = QMessageBox.question(self, "Unsaved edits", f"{name}: {question}", buttons)
+        if answer == QMessageBox.StandardButton.Save:
+            return "save"
+        if answer == QMessageBox.StandardButton.Discard or not can_stay:
+            return "discard"
+        return None
 
     def _project_changed(self, project) -> None:
+        """Another project (its canvas was settled by the session first): forget the
+        canvas, read from the new project."""
+        self.writes.flush()
         self._release_leases()
         if self.prefetcher is not None:
             self.prefetcher.close()
+        self.canvas, self.clean, self.dirty, self.loading = None, None, False, None
+        self.base, self.tally = None, None
         self.prefetcher = None if project is None else Prefetcher(
-            lambda i: load_annotation_item(project, i))
-        if project is not None and self.image_id is None:
-            self.status.setText("Select a batch in Active learning, or double-click an image "
-                                "in Project to look at it")
+            lambda i: load_annotation_item(project, i, self._who(), proposal_origin), parent=self)
+        self.tool_note.setText("")
+        self.status.setText("Open a project and select a batch" if project is None else
+                            "Select a batch in Active learning, or double-click an image "
+                            "in Project to look at it")
         self._update_progress()
 
     def _images_changed(self) -> None:
         """Masks or proposals may have been rewritten: read them again when needed."""
-        if self.prefetcher is not None and not self._saving:
+        if self.prefetcher is not None and not getattr(self, "_own_save", False):
             self.prefetcher.forget()
 
     def _queue_changed(self, queue) -> None:
@@ -397,34 +652,77 @@ class AnnotateWidget(QWidget):
         self._update_progress()
 
     def _update_progress(self) -> None:
-        project = self.session.project
-        if project is None:
-            self.progress.setText("")
-            return
-        rows = iteration_summary(project)
+        """The iteration's counts as last read (by the image's load, or a save), never
+        queried here: the GUI thread only draws."""
         queue = self.session.queue
         place = (queue.index(self.image_id) + 1) if self.image_id in queue else 0
-        self.done_bar.setVisible(bool(rows) and bool(queue))
-        if rows:
-            r = rows[-1]
-            self.done_bar.setRange(0, max(1, r["selected"]))
-            self.done_bar.setValue(r["annotated"])
-            self.progress.setText(
-                f"Iteration {r['iteration']}: image {place} / {len(queue)}; "
-                f"{r['annotated']} / {r['selected']} saved, {r['corrected']} corrected, "
-                f"{r['accepted']} accepted")
-        else:
-            self.progress.setText(f"image {place} / {len(queue)}" if queue else "")
+        tally = self.tally if self.session.project is not None else None
+        self.done_bar.setVisible(tally is not None and bool(queue))
+        if tally is not None:
+            self.done_bar.setRange(0, max(1, tally["selected"]))
+            self.done_bar.setValue(tally["annotated"])
+        self.progress.setText(tally_text(tally, place, len(queue)))
 
     def _release_leases(self) -> None:
         self.renew.stop()
         if self.holder is not None:
-            release_all(self.leases_in, self.holder)
+            project, holder = self.leases_in, self.holder
+            self.writes.run(lambda: release_all(project, holder))
+            self.writes.flush()  # before the project it names is closed
         self.holder = self.leases_in = None
 
     def closeEvent(self, event):  # closing the widget stops its reading ahead, frees leases
+        self.settle("Save your edits to this mask before closing Annotate?", can_stay=False)
+        self.writes.flush()
         self._release_leases()
         if self.prefetcher is not None:
             self.prefetcher.close()
             self.prefetcher = None
         super().closeEvent(event)
+
+
+class QuitGuard(QObject):
+    """Closing napari settles the canvas's edits first, by the setting.
+
+    The window's close button, File › Close Window and Quit reach the main window as a
+    close event that can still be refused: in 'ask' mode Cancel keeps napari open.
+    ``viewer.close()`` from a script tears the viewer down before its window closes, so
+    it cannot be refused: it reaches the viewer's canvas first, and gets Save / Discard.
+    Both windows are held weakly (a strong reference would keep a closed viewer alive).
+    """
+
+    def __init__(self, annotate: AnnotateWidget, main: QMainWindow):
+        super().__init__(annotate)
+        self.annotate = annotate
+        self.main = weakref.ref(main)
+        inner = self._canvas_widget(main)
+        for w in (main, inner):
+            if w is not None:
+                w.installEventFilter(self)
+
+    @staticmethod
+    def _canvas_widget(main: QMainWindow):
+        """napari's viewer widget: the first in the main window's central widget."""
+        center = main.centralWidget()
+        layout = center.layout() if center is not None else None
+        item = layout.itemAt(0) if layout is not None and layout.count() else None
+        return item.widget() if item is not None else None
+
+    def eventFilter(self, obj, event):
+        if event.type() != QEvent.Type.Close:
+            return False
+        main = self.main()
+        if main is None or (obj is not main and obj is not self._canvas_widget(main)):
+            return False
+        try:
+            annotate = self.annotate
+            if not annotate.settle("napari is closing: save your edits to this mask?",
+                                   can_stay=obj is main):
+                event.ignore()
+                return True  # the person stays: napari never sees the close
+            annotate.writes.flush()
+        except RuntimeError:  # the widget is already gone
+            return False
+        except Exception as exc:  # noqa: BLE001 - never block napari from closing
+            show_warning(f"specimask: could not settle the edits before closing: {exc}")
+        return False

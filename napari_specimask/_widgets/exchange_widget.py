@@ -21,7 +21,6 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_specimask.core.exchange.export import (
@@ -35,14 +34,17 @@ from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
 from napari_specimask.core.exchange.mask_import import import_mask_folder
 from napari_specimask.core.io.naming import rename_note
 
+from ._dock import DockWidget
 from ._jobs import start_job
-from ._session import session_for
+from ._session import listen, session_for
 
 IMPORT_AS = {"verified masks (origin imported)": "labels",
              "proposals to correct (cold start)": "pseudo"}
 
 
-class ExchangeWidget(QWidget):
+class ExchangeWidget(DockWidget):
+    tab_name = "Import / export"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
@@ -79,7 +81,7 @@ class ExchangeWidget(QWidget):
         form.addRow("cut-out background", self.background)
         form.addRow(self.crop)
         form.addRow(self.export_button)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         for w in (into, out, self.bar, self.state):
             layout.addWidget(w)
         layout.addStretch()
@@ -88,7 +90,7 @@ class ExchangeWidget(QWidget):
         self.labelstudio_button.clicked.connect(self._ask_labelstudio)
         self.export_button.clicked.connect(self._ask_export)
         self.format.currentTextChanged.connect(self._format_changed)
-        self.session.project_changed.connect(self._project_changed)
+        listen(self, self.session.events.project, self._project_changed)
         self._project_changed(self.session.project)
         self._format_changed(self.format.currentText())
 

@@ -21,12 +21,24 @@ from qtpy.QtWidgets import (
 
 from napari_specimask.core.model.removal import remove_versions, weights_bytes
 from napari_specimask.core.store.registry import activate, list_models
+from napari_specimask.core.store.verdicts import GATE_KEY
 
 from ._jobs import start_job
+from ._session import listen
 from ._table import RowsModel, sortable
 
-# what decides (val Dice, disk) first; the narrow dock shows these without scrolling
-COLUMNS = ("version", "status", "val Dice", "weights MB", "px", "model", "images", "parent")
+# what decides (the two Dice, disk) first; the narrow dock shows these without scrolling
+COLUMNS = ("version", "status", "val Dice", "shown Dice", "weights MB", "px", "model",
+           "images", "parent")
+# the two figures differ by what they measure: the same held-out masks, seen two ways
+TIPS = {
+    "val Dice": "training's own measure, to pick the best epoch: the network's output at "
+                "its input size (the sheet letterboxed to 'px'), one view, on the val images",
+    "shown Dice": "the gate's measure, what decides activation: the proposals as Annotate "
+                  "shows them (TTA mean >= 0.5, mapped back to each sheet's full size) on "
+                  "the held-out verified masks (TTA and full size are why it differs "
+                  "from val Dice)",
+}
 FINISHED = ("ready", "stopped")
 
 
@@ -37,7 +49,7 @@ class ModelsPanel(QWidget):
         self.worker = None
         self.models: dict[str, dict] = {}
         self.versions: list[str] = []  # each source row's version (its text has the mark)
-        self.model = RowsModel(COLUMNS, self)
+        self.model = RowsModel(COLUMNS, self, tips=TIPS)
         self.proxy = sortable(self.model, self)
         self.table = QTableView(sortingEnabled=True)
         self.table.setModel(self.proxy)
@@ -56,15 +68,16 @@ class ModelsPanel(QWidget):
         buttons.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("model versions (* active)"))
+        layout.addWidget(QLabel("model versions (* active; hover a column's name for what "
+                                "it measures)"))
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         layout.addWidget(self.state)
         self.table.selectionModel().selectionChanged.connect(self._enable)
         self.activate_button.clicked.connect(self.activate_selected)
         self.remove_button.clicked.connect(self.remove_selected)
-        session.project_changed.connect(self.refresh)
-        session.models_changed.connect(self.refresh)
+        listen(self, session.events.project, self.refresh)
+        listen(self, session.models_changed, self.refresh)
         self.refresh()
 
     def refresh(self, *_):
@@ -78,8 +91,9 @@ class ModelsPanel(QWidget):
     @staticmethod
     def _row(project, m: dict) -> tuple:
         mark = "* " if m["active"] else ""
+        gate = m["metrics"].get(GATE_KEY) or {}
         return (mark + m["version"], "removed" if m["removed"] else m["status"],
-                m["metrics"].get("best_val_dice"),
+                m["metrics"].get("best_val_dice"), gate.get("candidate_dice"),
                 round(weights_bytes(project, m["version"]) / 1e6), m["img_size"],
                 f"{m['arch']}/{m['encoder']}", len(m["train_image_ids"]), m["parent"] or "")
 
@@ -109,7 +123,7 @@ class ModelsPanel(QWidget):
 
     def activate_selected(self) -> None:
         (m,) = self.selected()
-        activate(self.session.project, m["version"])
+        activate(self.session.project, m["version"], by="hand")
         show_info(f"{m['version']} is now the active model")
         self.session.models_changed.emit()
 

@@ -16,7 +16,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_specimask.core.errors import SpecimaskError
@@ -24,20 +23,25 @@ from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.loop.coldstart_pick import project_cold_start
 from napari_specimask.core.masks.coldstart import propose_masks
 from napari_specimask.core.store.overview import COLUMNS
-from napari_specimask.core.store.project import Project
 
+from ._background import Serial
+from ._dock import DockWidget
 from ._image_table import ImageTableModel
 from ._jobs import start_job
-from ._session import session_for
+from ._session import listen, session_for
 
 FILTER_DELAY_MS = 200  # a pause in typing before the filter runs (1M rows: ~0.5 s)
 
 
-class ProjectWidget(QWidget):
+class ProjectWidget(DockWidget):
+    tab_name = "Project"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
+        self.background = Serial(self)  # the title's counts, read off the GUI thread
+        self.note = ""  # what the last import said
         self.title = QLabel("No project open")
         self.new_button = QPushButton("New project…")
         self.open_button = QPushButton("Open project…")
@@ -61,7 +65,7 @@ class ProjectWidget(QWidget):
         buttons = QHBoxLayout()
         for b in (self.new_button, self.open_button, self.add_button, self.coldstart_button):
             buttons.addWidget(b)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         for w in (self.title,):
             layout.addWidget(w)
         layout.addLayout(buttons)
@@ -74,25 +78,29 @@ class ProjectWidget(QWidget):
         self.filter.textChanged.connect(self.typing.start)  # filter once typing pauses
         self.typing.timeout.connect(lambda: self.model.set_text(self.filter.text()))
         self.table.doubleClicked.connect(self._open_row)
-        self.session.project_changed.connect(self.refresh)
-        self.session.images_changed.connect(self.refresh)
-        self.session.models_changed.connect(self.refresh)
+        listen(self, self.session.events.project, self.refresh)
+        listen(self, self.session.images_changed, self.refresh)
+        listen(self, self.session.models_changed, self.refresh)
         self.refresh()
 
     # -- actions (the buttons ask for paths, these do the work; tests call them) ------
 
     def open_project(self, root: str | Path) -> None:
-        self.session.open(root)
+        """Open a project (the canvas's edits are settled into their own project first;
+        nothing changes if the person cancels)."""
+        try:
+            self.session.open(root)
+        except SpecimaskError as exc:
+            show_error(str(exc))
 
     def new_project(self, root: str | Path, images: str | Path | None = None) -> None:
         """Create the project (its folder too) and add the images, if given."""
         try:
-            project = Project.create(root)
+            project = self.session.create(root)
         except SpecimaskError as exc:
             show_error(str(exc))
             return
-        self.session.set_project(project)
-        if images:
+        if project is not None and images:
             self.add_folder(images)
 
     def add_folder(self, folder: str | Path):
@@ -110,11 +118,12 @@ class ProjectWidget(QWidget):
         def done(result):
             report, method, choice = result
             self.progress.setVisible(False)
-            self.session.images_changed.emit()
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
-            self.title.setText(f"{self._name()}: added {len(report.added)} with '{method}' "
-                               f"cold-start proposals{skipped}")
-            if report.added and not self.session.queue and self.session.current_image is None:
+            self.note = (f"added {len(report.added)} with '{method}' cold-start "
+                         f"proposals{skipped}")
+            self.title.setText(f"{self._name()}: {self.note}")
+            self.session.images_changed.emit()
+            if report.added and not self.session.queue and self.session.canvas is None:
                 self.session.show_requested.emit(report.added[0])  # something to look at
             if choice is not None:  # the first images: say which method and why
                 show_info(f"cold start for this project: {choice.reason} "
@@ -132,12 +141,23 @@ class ProjectWidget(QWidget):
             self.title.setText("No project open")
             self.model.set_project(None)
             return
+        if project is not self.model.project:
+            self.note = ""  # what an import said was about another project
         self.model.set_project(project)
-        s = project.summary()
+
+        def counts():  # one grouped pass, but over a million rows: not on the GUI thread
+            return project.summary() if project is self.session.project else None
+
+        self.background.run(counts, on_done=lambda s: self._show_counts(project, s))
+
+    def _show_counts(self, project, s: dict | None) -> None:
+        if s is None or project is not self.session.project:
+            return
         self.title.setText(f"{self._name()}: {s['images']:,} images, "
                            f"{s['by_status']['labeled']:,} labelled, "
                            f"{s['by_status']['queued']:,} queued, "
-                           f"model {s['active_model'] or '-'}")
+                           f"model {s['active_model'] or '-'}"
+                           + (f"; {self.note}" if self.note else ""))
 
     def _show_busy(self, busy: bool) -> None:
         """A busy cursor over the table while its order is read (seconds on 1M rows)."""
@@ -148,6 +168,7 @@ class ProjectWidget(QWidget):
 
     def closeEvent(self, event):
         self.model.close()
+        self.background.flush()
         super().closeEvent(event)
 
     def _fit_columns(self) -> None:

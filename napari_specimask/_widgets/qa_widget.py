@@ -19,7 +19,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_specimask.core.errors import SpecimaskError
@@ -40,9 +39,10 @@ from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.progress import Job
 from napari_specimask.core.store.registry import list_models
 
+from ._dock import DockWidget
 from ._jobs import start_job
 from ._layers import fit_view_to
-from ._session import session_for
+from ._session import listen, session_for
 from ._table import RowsModel, sortable
 
 ERROR_COLOURS = {0: "transparent", TP: "lime", FP: "red", FN: "dodgerblue"}
@@ -250,7 +250,9 @@ class QAView:
                 layer.visible = False
 
 
-class QAWidget(QWidget):
+class QAWidget(DockWidget):
+    tab_name = "QA"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
@@ -283,7 +285,7 @@ class QAWidget(QWidget):
         self.table.setModel(self.proxy)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addLayout(form)
         for w in (self.run_button, self.bar, self.summary, self.legend,
                   self.difference_legend, self.close_button, self.table):
@@ -293,12 +295,12 @@ class QAWidget(QWidget):
         self.compare.currentIndexChanged.connect(self._describe_difference)
         self.version.currentIndexChanged.connect(self._describe_difference)
         self.table.clicked.connect(lambda index: self.show_row(index.row()))
-        self.session.project_changed.connect(lambda _p: self.close_view())
-        self.session.project_changed.connect(self._load_models)
-        self.session.models_changed.connect(self._load_models)
+        listen(self, self.session.events.project, lambda _p: self.close_view())
+        listen(self, self.session.events.project, self._load_models)
+        listen(self, self.session.models_changed, self._load_models)
         # moving to another image in Annotate means annotating: give the canvas back
-        self.session.current_changed.connect(
-            lambda _i: self.close_view(keep_camera_if_moved=True))
+        listen(self, self.session.events.canvas,
+               lambda _c: self.close_view(keep_camera_if_moved=True))
         self._load_models()
 
     def _load_models(self, *_):

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_info, show_warning
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from napari_specimask.core.active.queue import refresh_proposals
 from napari_specimask.core.active.scoring import ModelScorer
@@ -27,10 +27,11 @@ from napari_specimask.core.store.verdicts import proposal_source
 from napari_specimask.core.training.config import TrainConfig
 from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
+from ._dock import DockWidget
 from ._form import SettingsForm
 from ._jobs import start_job
 from ._plots import LinePlot
-from ._session import session_for
+from ._session import listen, session_for
 from .models_panel import ModelsPanel
 
 # the choices the form cannot take from the settings: (label, value)
@@ -43,7 +44,9 @@ LOGGER_TIPS = {
 }
 
 
-class TrainWidget(QWidget):
+class TrainWidget(DockWidget):
+    tab_name = "Train"
+
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
@@ -62,16 +65,19 @@ class TrainWidget(QWidget):
         self.plot = LinePlot("step", "train loss", viewer=napari_viewer)
         self.dice_plot = LinePlot("epoch", "val Dice", viewer=napari_viewer)  # own axes
         self.models = ModelsPanel(self.session, self)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self.form.native)
         layout.addLayout(self._build_buttons())
         for w in (self.bar, self.state, self.source, self.plot, self.dice_plot, self.models):
             layout.addWidget(w)
-        self.session.project_changed.connect(self._load_defaults)
-        self.session.project_changed.connect(self._show_source)
-        self.session.models_changed.connect(self._show_source)
-        self.session.images_changed.connect(self._show_source)  # cold start chosen, rerun
-        self.session.set_training_form(self.docked_config)  # rounds train with this form
+        listen(self, self.session.events.project, self._load_defaults)
+        listen(self, self.session.events.project, self._show_source)
+        listen(self, self.session.models_changed, self._show_source)
+        listen(self, self.session.images_changed, self._show_source)  # cold start chosen, rerun
+        # the form is the session's training options: rounds and continuous training
+        # train with what it shows, and it shows what they will use
+        self.form.changed.connect(self._form_changed)
+        listen(self, self.session.events.training, self._training_changed)
         self._load_defaults(self.session.project)
         self._show_source()
 
@@ -112,8 +118,33 @@ class TrainWidget(QWidget):
         self.defaults_button.setEnabled(project is not None)
         if project is None:
             return
-        self.form.set_values(TrainConfig.from_settings(project.settings))
+        self._training_changed(self.session.training)
         self.form.loggers["csv"].value = True
+
+    def _training_changed(self, cfg) -> None:
+        """The session's options changed (another project opened): show them."""
+        if cfg is not None and cfg != self._form_base():
+            with self.form.changed.blocked():
+                self.form.set_values(cfg)
+            self._describe()
+
+    def _form_changed(self, *_) -> None:
+        """A field was changed: the session trains with it from now on."""
+        if self.session.project is not None:
+            self.session.training = self._form_base()
+            self._describe()
+
+    def _form_base(self) -> TrainConfig | None:
+        """The form's values as base options (no schedule), or None with no project."""
+        if self.session.project is None:
+            return None
+        return TrainConfig.from_settings(self.session.project.settings, **self.form.values())
+
+    def _describe(self) -> None:
+        """What a run would do, before it starts: the schedule in numbers."""
+        if self.worker is None and self.session.project is not None:
+            note = self.config().schedule_note()
+            self.state.setText(f"next run: {note}" if note else "")
 
     def form_config(self, **overrides) -> TrainConfig:
         """The form as a config: its values are the base ones, before the schedule."""
@@ -121,19 +152,9 @@ class TrainWidget(QWidget):
         return TrainConfig.from_settings(self.session.project.settings, **{**form, **overrides})
 
     def config(self, **overrides) -> TrainConfig:
-        """What Train runs: the form plus this iteration's schedule (+epochs, +px), as
-        `specimask train` adds it to the project's defaults."""
-        project = self.session.project
-        return self.form_config(**overrides).scheduled(project.summary()["iteration"])
-
-    def docked_config(self, **overrides) -> TrainConfig | None:
-        """``config`` while this widget is docked in a viewer; None once its dock was
-        closed (napari then only unparents it, so it may live on unseen)."""
-        try:
-            docked = self.parent() is not None
-        except RuntimeError:  # the Qt side is already deleted
-            return None
-        return self.config(**overrides) if docked else None
+        """What Train runs: the form (the session's options) plus this iteration's
+        schedule, by the rule every run follows (``TrainConfig.from_settings``)."""
+        return self.session.run_training(init_from=self.start_from.value, **overrides)
 
     def save_defaults(self) -> None:
         """The form becomes the project's training defaults (as `train --save-defaults`)."""
@@ -152,8 +173,9 @@ class TrainWidget(QWidget):
         self.dice_plot.clear()
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        note = cfg.schedule_note()
         self.state.setText(f"starting: {cfg.img_size} px, up to {cfg.epochs} epochs"
-                           + (f" (iteration {cfg.iteration} schedule)" if cfg.iteration else ""))
+                           + (f" ({note})" if note else ""))
         self.worker = start_job(
             owner=self, stop=self.stop_event,
             make_job=lambda: train_and_gate(project, cfg, self.activate_when.value,
@@ -198,7 +220,8 @@ class TrainWidget(QWidget):
     def refresh_queue_proposals(self, version: str):
         """New proposals for the queued images the person has not reached yet."""
         project = self.session.project
-        current = getattr(self.session, "current_image", None)
+        canvas = self.session.canvas
+        current = canvas.image_id if canvas is not None else None
         ids = [i for i in self.session.queue
                if i != current and project.image(i).status == "queued"]
         if not ids:

@@ -185,7 +185,7 @@ def cmd_lr_find(args) -> int:
 def cmd_models(args) -> int:
     from napari_specimask.core.model.removal import version_bytes
     from napari_specimask.core.store.registry import list_models
-    from napari_specimask.core.store.verdicts import proposal_source
+    from napari_specimask.core.store.verdicts import GATE_KEY, proposal_source
 
     if args.remove or args.keep_best is not None:
         return remove_models(args)
@@ -205,14 +205,18 @@ def cmd_models(args) -> int:
         print("no models yet; train one with `specimask train`")
         return 0
     print(f"{'':2}{'version':<8} {'status':<9} {'arch':<14} {'encoder':<10} {'size':>5} "
-          f"{'val Dice':>8} {'train':>6} {'disk MB':>8}  parent  created")
+          f"{'val Dice':>8} {'shown Dice':>10} {'train':>6} {'disk MB':>8}  parent  created")
     for m in models:
         d = m["metrics"].get("best_val_dice")
+        g = (m["metrics"].get(GATE_KEY) or {}).get("candidate_dice")
         print(f"{'*' if m['active'] else ' '} {m['version']:<8} "
               f"{'removed' if m['removed'] else m['status']:<9} "
               f"{m['arch']:<14} {m['encoder']:<10} {m['img_size']:>5} "
-              f"{(f'{d:.4f}' if d is not None else '-'):>8} {len(m['train_image_ids']):>6} "
+              f"{(f'{d:.4f}' if d is not None else '-'):>8} "
+              f"{(f'{g:.4f}' if g is not None else '-'):>10} {len(m['train_image_ids']):>6} "
               f"{m['disk_bytes'] / 1e6:>8.1f}  {m['parent'] or '-':<6}  {m['created_at']}")
+    print("val Dice: training's measure (network input size, one view); shown Dice: the "
+          "gate's (proposals as shown: TTA, full size) on the held-out masks")
     print(source)  # which proposals new batches are shown with, and why
     return 0
 
@@ -266,14 +270,14 @@ def cmd_activate(args) -> int:
 def cmd_predict(args) -> int:
     from napari_specimask.core.inference.predict import predict_to_folder
     from napari_specimask.core.io.naming import rename_note
-    from napari_specimask.core.store.registry import active_version
+    from napari_specimask.core.store.registry import version_or_active
 
     if args.workers < 0:
         raise SpecimaskError("--workers takes 0 (all in this process) or more")
     ranks = join_ranks(args)
     with Project.open(args.project) as project:
-        version = args.model or active_version(project)
-        out = args.out or project.root / "predictions" / str(version)
+        version = version_or_active(project, args.model)  # every rank finds the same
+        out = args.out or project.root / "predictions" / version
         try:
             report = drive(predict_to_folder(
                 project, out, args.model, args.images, args.batch_size, args.threshold,

@@ -1,6 +1,10 @@
 """A real `specimask predict` killed part way (at a crash point, by SIGKILL from outside, by
 Ctrl-C) leaves only whole files and no process behind, and running it again finishes with
-exactly the files of a run never interrupted."""
+exactly the files of a run never interrupted.
+
+Signals from outside are sent while the run is paused at a crash point
+(``SPECIMASK_PAUSE_AT``), never after a guessed delay: a fast run would otherwise finish
+before the signal and the test would say nothing, or fail, by chance."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_specimask.core.faults import KILL_AT
+from napari_specimask.core.faults import KILL_AT, PAUSE_AT
 from napari_specimask.core.io.atomic import TMP_MARK
 from napari_specimask.core.io.images import read_image, read_mask
 
@@ -56,10 +60,10 @@ def setup(tmp_path_factory):
     return work, _files(reference)
 
 
-def _predict(work: Path, out: Path, workers: int = 2, kill_at: str | None = None):
-    env = {k: v for k, v in os.environ.items() if k != KILL_AT}
-    if kill_at:
-        env[KILL_AT] = kill_at
+def _predict(work: Path, out: Path, workers: int = 2, kill_at: str | None = None,
+             pause_at: str | None = None):
+    env = {k: v for k, v in os.environ.items() if k not in (KILL_AT, PAUSE_AT)}
+    env.update({k: v for k, v in ((KILL_AT, kill_at), (PAUSE_AT, pause_at)) if v})
     return subprocess.Popen(
         [sys.executable, "-m", "napari_specimask", "predict", str(work / "p"), "--images",
          str(work / "images"), "--out", str(out), "--batch-size", "2", "--workers",
@@ -108,13 +112,16 @@ def _whole(out: Path) -> list[str]:
     return problems
 
 
-def _wait_for_masks(out: Path, n: int, proc, within: float = 60.0) -> None:
+def _wait_until_paused(proc, within: float = 120.0) -> None:
+    """Wait for the run to stop itself at its pause point (state T in /proc): an event
+    the process makes, so the signal the test sends next lands at a known moment."""
     end = time.monotonic() + within
+    stat = Path(f"/proc/{proc.pid}/stat")
     while time.monotonic() < end and proc.poll() is None:
-        if len(list(out.glob("*.png"))) >= n:
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "T":
             return
         time.sleep(0.05)
-    pytest.fail(f"the run never wrote {n} masks (exit {proc.poll()})")
+    pytest.fail(f"the run never reached its pause point (exit {proc.poll()})")
 
 
 def _rerun(work: Path, out: Path, reference: dict, workers: int = 2) -> None:
@@ -149,20 +156,25 @@ def test_killed_at_crash_points_then_rerun_gives_the_same_files(setup, tmp_path)
 def test_stopped_from_outside_then_rerun_gives_the_same_files(setup, tmp_path):
     """SIGKILL to the main process alone (as a pre-emption might: the workers must end
     by themselves), then Ctrl-C (SIGINT to the whole group, as a terminal sends it) to
-    the resumed run; then finished."""
+    the resumed run; then finished. Each signal is sent while the run is paused after a
+    few masks, so each lands part way, whatever the machine's speed."""
     work, reference = setup
     out = tmp_path / "out"
-    proc = _predict(work, out)
-    _wait_for_masks(out, 3, proc)
+    proc = _predict(work, out, pause_at="predict.written:3")
+    _wait_until_paused(proc)
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(30) == -signal.SIGKILL
     assert _group_gone(proc.pid), "worker processes outlived the killed run"
     assert _whole(out) == []
-    proc = _predict(work, out)
-    _wait_for_masks(out, len(list(out.glob("*.png"))) + 2, proc)
+    first = len(list(out.glob("*.png")))
+    assert 3 <= first < 16
+    proc = _predict(work, out, pause_at="predict.written:2")
+    _wait_until_paused(proc)
     os.killpg(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)  # the pending Ctrl-C is handled as it goes on
     assert proc.wait(60) == 130, proc.stderr.read()[-2000:]
     assert "run the same command again" in proc.stderr.read()
     assert _group_gone(proc.pid), "worker processes outlived the interrupted run"
     assert _whole(out) == []
+    assert first < len(list(out.glob("*.png"))) < 16
     _rerun(work, out, reference)

@@ -47,14 +47,17 @@ def trained_demo(demo):
 
 @pytest.fixture
 def docked(make_napari_viewer):
-    """``docked(root)``: a napari window with the seven widgets docked and ``root`` opened
-    in the Project widget, as a person starts; gives (viewer, widgets by name, session)."""
-    from napari_specimask._launch import dock_widgets
+    """``docked(root)``: a napari window with the seven widgets docked, Annotate in
+    front, and ``root`` opened in the Project widget, as a person starts with
+    `specimask gui`; gives (viewer, widgets by name, session). Not put on the screen:
+    dozens of OpenGL windows opened and closed in one process crash Mesa's llvmpipe."""
+    from napari_specimask._launch import dock_widgets, raise_tab
     from napari_specimask._widgets._session import session_for
 
     def open_window(root):
         viewer = make_napari_viewer()
         widgets = dock_widgets(viewer)
+        raise_tab(viewer, "Annotate")
         widgets["Project"].open_project(root)
         return viewer, widgets, session_for(viewer)
 
@@ -62,15 +65,29 @@ def docked(make_napari_viewer):
 
 
 @pytest.fixture
-def queue_batch():
+def queue_batch(qtbot):
     """``queue_batch(session, n)``: a random batch of ``n`` chosen and queued in Annotate,
-    as Active learning's Select does; gives the queued ids."""
+    as Active learning's Select does; gives the queued ids once the first is shown."""
     from napari_specimask.core.active.queue import select_next
     from napari_specimask.core.progress import run
 
     def queue(session, n=3):
         chosen = [i for i, _ in run(select_next(session.project, "random", n)).chosen]
         session.set_queue(chosen)
+        qtbot.waitUntil(lambda: session.canvas is not None
+                        and session.canvas.image_id == chosen[0], timeout=30_000)
         return chosen
 
     return queue
+
+
+@pytest.fixture
+def idle(qtbot):
+    """``idle(annotate)``: wait until Annotate shows the image it was last asked for and
+    its saves, drafts and leases are written: both happen off the GUI thread."""
+
+    def wait(annotate, timeout: int = 30_000):
+        qtbot.waitUntil(lambda: annotate.loading is None and annotate.writes.pending == 0,
+                        timeout=timeout)
+
+    return wait

@@ -15,10 +15,18 @@ ALT = Qt.KeyboardModifier.AltModifier
 
 
 def _tick(qtbot, box):
-    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
+    """A click on the check box's square, wherever the style draws it (the window is not
+    on screen, so its widgets keep the size Qt gives unshown ones)."""
+    from qtpy.QtWidgets import QStyle, QStyleOptionButton
+
+    option = QStyleOptionButton()
+    box.initStyleOption(option)
+    square = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=square.center())
 
 
-def test_corrections_add_and_remove_over_the_proposal_and_save_applied(queue_batch, docked, qtbot, demo):
+def test_corrections_add_and_remove_over_the_proposal_and_save_applied(queue_batch, docked,
+                                                                      qtbot, demo, idle):
     viewer, w, session = docked(demo)
     queued = queue_batch(session)
     annotate, canvas = w["Annotate"], viewer.window._qt_viewer.canvas.native
@@ -39,6 +47,7 @@ def test_corrections_add_and_remove_over_the_proposal_and_save_applied(queue_bat
     added, removed = int((marks.data == 1).sum()), int((marks.data == 2).sum())
     assert added and removed
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # save and next
+    idle(annotate)
     project = session.project
     ann = project.annotations(queued[0])[-1]
     assert ann["origin"] == "corrected"
@@ -50,7 +59,8 @@ def test_corrections_add_and_remove_over_the_proposal_and_save_applied(queue_bat
     assert viewer.layers["corrections"].selected_label == 2  # the person's brush stays
 
 
-def test_a_click_tool_in_corrective_mode_marks_corrections_and_undoes(queue_batch, docked, qtbot, demo):
+def test_a_click_tool_in_corrective_mode_marks_corrections_and_undoes(queue_batch, docked,
+                                                                     qtbot, demo):
     viewer, w, session = docked(demo)
     queue_batch(session)
     mask = viewer.layers["mask"]
@@ -94,7 +104,7 @@ def _fast(project):
 
 
 def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
-        queue_batch, docked, qtbot, trained_demo):
+        queue_batch, docked, qtbot, trained_demo, idle):
     from napari.utils import progress
 
     from napari_specimask.core.store.iterations import latest_iteration_item
@@ -109,12 +119,17 @@ def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
     queued = queue_batch(session, 4)
     annotate, canvas = w["Annotate"], viewer.window._qt_viewer.canvas.native
     cont = annotate.continuous
-    cont.every.setValue(2)
+    cont.every.lineEdit().selectAll()
+    qtbot.keyClicks(cont.every, "2")  # typed, as a person sets it
+    assert project.settings.continuous.every != 2  # not written while typing
+    qtbot.keyClick(cont.every, Qt.Key.Key_Return)
     assert project.settings.continuous.every == 2  # stored for the next session
     _tick(qtbot, cont.toggle)
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)
+    idle(annotate)
     assert not cont.running and "after 1 more save" in cont.status.text()
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)
+    idle(annotate)
     assert cont.running and cont.stop_button.isEnabled()
     assert any(p.desc.startswith("specimask: continuous training")
                for p in progress._all_instances)  # in napari's activity dock
@@ -132,13 +147,15 @@ def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
     assert latest_iteration_item(project, queued[2])["proposal"] == "pseudo"
     assert annotate.edited  # the painting was not replaced
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # on to the next: the newest model's
+    idle(annotate)
     assert annotate.image_id == queued[3]
     assert "proposal from model v002" in annotate.status.text()
     shown = viewer.layers["mask"].data > 0
     assert np.array_equal(shown, project.load_mask(queued[3], "proposal"))
 
 
-def test_stop_ends_the_run_and_activates_nothing(queue_batch, docked, qtbot, trained_demo):
+def test_stop_ends_the_run_and_activates_nothing(queue_batch, docked, qtbot, trained_demo,
+                                                 idle):
     from napari_specimask.core.store.registry import active_version, list_models
 
     viewer, w, session = docked(trained_demo)
@@ -147,8 +164,10 @@ def test_stop_ends_the_run_and_activates_nothing(queue_batch, docked, qtbot, tra
     queue_batch(session, 3)
     cont = w["Annotate"].continuous
     cont.every.setValue(1)
+    cont.every.editingFinished.emit()
     _tick(qtbot, cont.toggle)
     qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key.Key_N, ALT)
+    idle(w["Annotate"])
     assert cont.running
     qtbot.mouseClick(cont.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not cont.running, timeout=120_000)

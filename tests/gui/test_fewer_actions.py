@@ -15,7 +15,8 @@ pytestmark = pytest.mark.gui
 ALT = Qt.KeyboardModifier.AltModifier
 
 
-def test_one_key_saves_and_moves_on_and_the_strip_counts(queue_batch, docked, qtbot, demo):
+def test_one_key_saves_and_moves_on_and_the_strip_counts(queue_batch, docked, qtbot, demo,
+                                                         idle):
     viewer, w, session = docked(demo)
     queued = queue_batch(session)
     annotate = w["Annotate"]
@@ -23,19 +24,22 @@ def test_one_key_saves_and_moves_on_and_the_strip_counts(queue_batch, docked, qt
     labels = viewer.layers["mask"]
     labels.paint((20, 20), 1 - int(labels.data[20, 20]))
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # Alt-N: save and next, as a person
+    idle(annotate)
     first = session.project.annotations(queued[0])[-1]
     assert first["origin"] == "corrected" and annotate.image_id == queued[1]
     assert first["pixels_added"] + first["pixels_removed"] > 0
     assert not annotate.done_bar.isHidden() and annotate.done_bar.value() == 1
     assert annotate.done_bar.text() == "1 / 3 of the batch saved"
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # unedited: saved as accepted, on we go
+    idle(annotate)
     assert session.project.annotations(queued[1])[-1]["origin"] == "accepted"
     assert annotate.image_id == queued[2] and annotate.done_bar.value() == 2
     assert "Alt-N save and next" in annotate.keys.text()
     assert "Alt-U toggle uncertainty" in annotate.keys.text()
 
 
-def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(queue_batch, docked, qtbot, demo):
+def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(queue_batch, docked,
+                                                                       qtbot, demo, idle):
     viewer, w, session = docked(demo)
     queue_batch(session)
     annotate = w["Annotate"]
@@ -45,7 +49,9 @@ def test_the_persons_tool_brush_opacity_and_contour_stay_across_images(queue_bat
     labels.opacity = 0.8
     labels.contour = 2
     qtbot.mouseClick(annotate.buttons["next"], Qt.MouseButton.LeftButton)
+    idle(annotate)
     qtbot.mouseClick(annotate.buttons["next"], Qt.MouseButton.LeftButton)
+    idle(annotate)
     labels = viewer.layers["mask"]
     assert (labels.mode, labels.brush_size, labels.opacity, labels.contour) == (
         "erase", 12, 0.8, 2)
@@ -89,7 +95,8 @@ def _blobs(viewer):
     return labels, data.copy()
 
 
-def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(queue_batch, docked, qtbot, demo):
+def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(queue_batch, docked, qtbot,
+                                                              demo):
     viewer, w, session = docked(demo)
     queue_batch(session)
     labels, before = _blobs(viewer)
@@ -107,7 +114,8 @@ def test_remove_a_blob_with_one_key_at_the_cursor_and_undo_it(queue_batch, docke
     assert labels.data[40:45, 40:45].all() and labels.data[5:20, 5:20].all()
 
 
-def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(queue_batch, docked, qtbot, demo):
+def test_a_chosen_click_tool_acts_on_a_click_and_gives_the_brush_back(queue_batch, docked,
+                                                                     qtbot, demo):
     from types import SimpleNamespace
 
     from napari.utils.interactions import mouse_press_callbacks

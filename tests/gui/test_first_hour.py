@@ -51,6 +51,7 @@ def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, t
     assert session.project is not None and session.project.root == root.resolve()
     qtbot.waitUntil(lambda: "cold-start proposals" in w["Project"].title.text(),
                     timeout=120_000)
+    qtbot.waitUntil(lambda: session.canvas is not None, timeout=30_000)
     # the canvas shows the first image with its proposal (old: empty, "select a batch")
     first = session.project.images()[0]
     assert w["Annotate"].image_id == first.id and "mask" in viewer.layers
@@ -111,14 +112,17 @@ def test_the_default_strategy_without_a_model_draws_a_random_batch(docked, qtbot
     assert not [r for r in notification_manager.records[seen:] if "error" in str(r.type)]
 
 
-def test_the_status_line_says_what_a_save_did(docked, qtbot, demo):
+def test_the_status_line_says_what_a_save_did(docked, qtbot, demo, idle):
     """Old code: the line still said 'queued; showing its proposal' after the save."""
     viewer, w, session = docked(demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:2])
     annotate = w["Annotate"]
+    idle(annotate)
     assert "queued" in annotate.status.text() or "unlabeled" in annotate.status.text()
     qtbot.mouseClick(annotate.buttons["save"], Qt.MouseButton.LeftButton)
-    assert "labeled); saved as" in annotate.status.text()
+    assert "saving" in annotate.status.text()  # written in the background
+    idle(annotate)
+    assert "(labeled); saved as" in annotate.status.text()
 
 
 def test_training_errors_name_the_controls_of_the_form(docked, qtbot, demo, monkeypatch):

@@ -19,12 +19,13 @@ def click(qtbot, button):
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-def _queue(session, n=3):
+def _queue(qtbot, session, n=3):
     from napari_specimask.core.active.queue import select_next
     from napari_specimask.core.progress import run
 
     sel = run(select_next(session.project, "random", n))
     session.set_queue([i for i, _ in sel.chosen])
+    qtbot.waitUntil(lambda: session.canvas is not None, timeout=30_000)
     return [i for i, _ in sel.chosen]
 
 
@@ -37,7 +38,7 @@ def test_picker_previews_each_method_side_by_side_and_applies_to_queued_images(
     from napari_specimask.core.masks.coldstart import METHODS, ColdStart
 
     viewer, w, session = docked(demo)
-    queued = _queue(session)
+    queued = _queue(qtbot, session)
     project = session.project
     before = {i: _proposal(project, i) for i in queued}
     picker = w["Project"].open_picker()
@@ -62,17 +63,18 @@ def test_picker_previews_each_method_side_by_side_and_applies_to_queued_images(
         want = otsu(project.read_image(project.image(i))[..., :3])
         assert np.array_equal(_proposal(project, i), want)
         assert not np.array_equal(before[i], want)
-    current = session.current_image
+    current = session.canvas.image_id
+    qtbot.waitUntil(lambda: "showing its cold-start proposal (otsu)"
+                    in w["Annotate"].status.text(), timeout=30_000)  # shown again
     assert np.array_equal(viewer.layers["mask"].data > 0, _proposal(project, current))
-    assert "showing its cold-start proposal (otsu)" in w["Annotate"].status.text()
 
 
 def test_picker_asks_before_replacing_the_proposal_being_edited(docked, qtbot, demo,
                                                                 monkeypatch):
     viewer, w, session = docked(demo)
-    queued = _queue(session)
+    queued = _queue(qtbot, session)
     project = session.project
-    current = session.current_image
+    current = session.canvas.image_id
     shown = _proposal(project, current)
     mask = viewer.layers["mask"]
     painted = mask.data.copy()

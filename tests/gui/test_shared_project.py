@@ -22,24 +22,30 @@ def _two_windows(docked, demo):
     return a, b, ids
 
 
-def test_next_passes_over_the_image_another_window_holds(docked, qtbot, demo):
+def test_next_passes_over_the_image_another_window_holds(docked, qtbot, demo, idle):
     (va, wa, sa), (vb, wb, sb), ids = _two_windows(docked, demo)
-    wa["Annotate"].author.setText("ana")
+    ana, ben = wa["Annotate"], wb["Annotate"]
+    ana.author.setText("ana")
     sa.set_queue(ids)  # ana is on the first image
-    assert wa["Annotate"].image_id == ids[0]
+    idle(ana)
+    assert ana.image_id == ids[0]
     sb.set_queue(ids)  # ben opens the same batch: its first image is ana's
-    assert "ana is annotating it" in wb["Annotate"].status.text()
-    click(qtbot, wb["Annotate"].buttons["next"])
-    assert wb["Annotate"].image_id == ids[1]
-    click(qtbot, wa["Annotate"].buttons["next"])  # ana moves on: ben holds the second
-    assert wa["Annotate"].image_id == ids[2]
-    wa["Annotate"].close()  # a closed window frees its lease
-    click(qtbot, wb["Annotate"].buttons["next"])
-    assert wb["Annotate"].image_id == ids[2]
+    idle(ben)
+    assert "ana is annotating it" in ben.status.text()
+    click(qtbot, ben.buttons["next"])
+    idle(ben)
+    assert ben.image_id == ids[1]
+    click(qtbot, ana.buttons["next"])  # ana moves on: ben holds the second
+    idle(ana)
+    assert ana.image_id == ids[2]
+    ana.close()  # a closed window frees its lease
+    click(qtbot, ben.buttons["next"])
+    idle(ben)
+    assert ben.image_id == ids[2]
 
 
 @pytest.mark.parametrize("answer", ["No", "Yes"])
-def test_saving_over_a_newer_save_asks(docked, qtbot, demo, monkeypatch, answer):
+def test_saving_over_a_newer_save_asks(docked, qtbot, demo, monkeypatch, idle, answer):
     from qtpy.QtWidgets import QMessageBox
 
     (va, wa, sa), (vb, wb, sb), ids = _two_windows(docked, demo)
@@ -49,13 +55,17 @@ def test_saving_over_a_newer_save_asks(docked, qtbot, demo, monkeypatch, answer)
     ben.author.setText("ben")
     sa.set_queue(ids[:1])
     sb.set_queue(ids[:1])  # both have the image open before anyone saved
+    idle(ana)
+    idle(ben)
     va.layers["mask"].paint((3, 3), 1)
     click(qtbot, ana.buttons["save"])
+    idle(ana)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or
                         getattr(QMessageBox.StandardButton, answer))
     vb.layers["mask"].paint((20, 20), 1)
     click(qtbot, ben.buttons["save"])
+    idle(ben)
     assert asked and "ana saved a mask for this image" in asked[0]
     rows = sa.project.annotations(ids[0])
     authors = [r["author"] for r in rows if r["origin"] != "pseudo"]
@@ -65,6 +75,7 @@ def test_saving_over_a_newer_save_asks(docked, qtbot, demo, monkeypatch, answer)
     asked.clear()
     vb.layers["mask"].paint((25, 25), 1)  # ben's window now knows what it saved (or not)
     click(qtbot, ben.buttons["save"])
+    idle(ben)
     assert bool(asked) == (answer == "No")
 
 

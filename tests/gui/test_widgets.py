@@ -63,7 +63,7 @@ def test_writer_saves_labels_as_png_mask(make_napari_viewer, tmp_path):
     assert np.array_equal(read_mask(tmp_path / "m.png"), data > 0)
 
 
-def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
+def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo, idle):
     viewer = make_napari_viewer()
     w = dock_widgets(viewer)
     project_w, annotate, al, train = (w["Project"], w["Annotate"], w["Active learning"],
@@ -77,6 +77,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     al.batch_size.setValue(3)
     click(qtbot, al.select_button)
     qtbot.waitUntil(lambda: al.worker is None and al.selection is not None, timeout=30_000)
+    idle(annotate)
     assert len(session.queue) == 3 and annotate.image_id == session.queue[0]
     assert "mask" in viewer.layers and viewer.layers["mask"].mode == "paint"
 
@@ -90,13 +91,16 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     labels.paint((5, 5), 1)
     assert annotate.edited
     click(qtbot, annotate.buttons["save"])
+    idle(annotate)
     first = session.project.annotations(session.queue[0])[-1]
     assert first["origin"] == "corrected" and 0 < first["edited_fraction"] < 0.1
 
     # next image: accept its proposal as it is
     click(qtbot, annotate.buttons["next"])
+    idle(annotate)
     assert annotate.image_id == session.queue[1]
     click(qtbot, annotate.buttons["accept"])
+    idle(annotate)
     second = session.project.annotations(session.queue[1])[-1]
     assert second["origin"] == "accepted" and second["edited_fraction"] == 0
     assert annotate.image_id == session.queue[2]
@@ -135,6 +139,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
     al.selection = None
     click(qtbot, al.select_button)
     qtbot.waitUntil(lambda: al.worker is None and al.selection is not None, timeout=60_000)
+    idle(annotate)
     assert al.selection.model_version == session.active_model
     assert all(s is not None for _, s in al.selection.chosen)
     assert "proposal" in annotate.status.text()
@@ -142,7 +147,7 @@ def test_a_full_iteration_like_a_person(make_napari_viewer, qtbot, demo):
 
 
 def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewer, qtbot,
-                                                               demo):
+                                                               demo, idle):
     viewer = make_napari_viewer()
     w = dock_widgets(viewer)
     project_w = w["Project"]
@@ -161,10 +166,11 @@ def test_project_table_filters_sorts_and_opens_on_double_click(make_napari_viewe
     index = project_w.model.index(0, 0)
     with qtbot.waitSignal(session_for(viewer).show_requested, timeout=5000):
         project_w.table.doubleClicked.emit(index)
+    idle(w["Annotate"])
     assert w["Annotate"].image_id == int(index.data())
 
 
-def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
+def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo, idle):
     viewer, w, session = docked(trained_demo)
     preds, qa, al, train = w["Predictions"], w["QA"], w["Active learning"], w["Train"]
     preds.tta.setValue(4)
@@ -182,11 +188,15 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     assert viewer.layers.selection.active.name == "mask"  # still ready to paint
     qtbot.waitUntil(lambda: "rank" in preds.info.text(), timeout=10_000)
     # moving to a cached image is instant (no worker)
-    first = session.current_image
+    first = session.canvas.image_id
     w["Annotate"].step(1)
-    qtbot.waitUntil(lambda: preds.worker is None, timeout=60_000)
+    idle(w["Annotate"])
+    qtbot.waitUntil(lambda: preds.image_id != first and preds.shown is not None
+                    and preds.worker is None, timeout=60_000)
     w["Annotate"].step(-1)
-    assert session.current_image == first and preds.worker is None
+    idle(w["Annotate"])
+    qtbot.waitUntil(lambda: preds.image_id == first and preds.shown is not None)
+    assert session.canvas.image_id == first and preds.worker is None
 
     # QA: worst first, a row shows TP / FP / FN, and a second version side by side
     qa.split.setCurrentText("val")
@@ -211,7 +221,7 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert session.active_model == train.result.version
     qtbot.waitUntil(lambda: "refreshed" in train.state.text(), timeout=60_000)
-    other = [i for i in session.queue if i != session.current_image][0]
+    other = [i for i in session.queue if i != session.canvas.image_id][0]
     item = session.project.store.read_one(
         "SELECT proposal FROM iteration_items WHERE image_id = ?", (other,))
     assert item["proposal"] == train.result.version
@@ -247,19 +257,21 @@ def test_predictions_qa_and_refreshed_proposals(docked, qtbot, trained_demo):
 
 @pytest.mark.parametrize("answer, saved, moved", [("Save", True, True), ("Discard", False, True),
                                                   ("Cancel", False, False)])
-def test_unsaved_edits_can_be_asked_about(docked, qtbot, demo, monkeypatch,
+def test_unsaved_edits_can_be_asked_about(docked, qtbot, demo, monkeypatch, idle,
                                           answer, saved, moved):
     from qtpy.QtWidgets import QMessageBox
 
     viewer, w, session = docked(demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:2])
     annotate = w["Annotate"]
+    idle(annotate)
     annotate.on_move.setCurrentText("ask")
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: getattr(QMessageBox.StandardButton, answer))
     first = annotate.image_id
-    viewer.layers["mask"].paint((3, 3), 1)
+    viewer.layers["mask"].paint((3, 3), 1 - int(viewer.layers["mask"].data[3, 3]))
     click(qtbot, annotate.buttons["next"])
+    idle(annotate)
     assert bool(session.project.annotations(first)[1:]) == saved  # [0] is the pseudo mask
     assert (annotate.image_id != first) == moved
 
@@ -267,32 +279,37 @@ def test_unsaved_edits_can_be_asked_about(docked, qtbot, demo, monkeypatch,
 def test_closing_a_widget_stops_its_worker(docked, qtbot, trained_demo):
     viewer, w, session = docked(trained_demo)
     preds = w["Predictions"]
-    worker = preds.update_for(session.project.images()[0].id)  # not cached: a worker
-    assert worker is not None
+    preds.update_for(session.project.images()[0].id)  # not cached: a worker
+    qtbot.waitUntil(lambda: preds.worker is not None, timeout=10_000)
+    worker = preds.worker
     viewer.window.remove_dock_widget(preds)  # napari finds its dock
     preds.deleteLater()
     qtbot.waitUntil(lambda: worker.abort_requested, timeout=10_000)
     qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
 
 
-def test_reading_ahead_never_shows_a_stale_mask(docked, qtbot, demo):
+def test_reading_ahead_never_shows_a_stale_mask(docked, qtbot, demo, idle):
     from napari_specimask.core.io.images import save_mask_png
 
     viewer, w, session = docked(demo)
     annotate = w["Annotate"]
     ids = [r.id for r in session.project.images(role="pool")][:3]
     session.set_queue(ids)
+    idle(annotate)
     qtbot.waitUntil(lambda: all(f.done() for f in annotate.prefetcher._pending.values()))
     assert set(annotate.prefetcher._pending) == {ids[1], ids[2]}  # read ahead
 
     # save a correction on the second image, go back and forth: the saved mask is shown
     click(qtbot, annotate.buttons["next"])
+    idle(annotate)
     viewer.layers["mask"].data = np.zeros_like(viewer.layers["mask"].data)
     viewer.layers["mask"].paint((4, 4), 1)
     corrected = viewer.layers["mask"].data.copy()
     click(qtbot, annotate.buttons["save"])
     click(qtbot, annotate.buttons["previous"])
+    idle(annotate)
     click(qtbot, annotate.buttons["next"])
+    idle(annotate)
     assert np.array_equal(viewer.layers["mask"].data, corrected)
 
     # proposals rewritten elsewhere (a retrain): the new one is shown, not the read-ahead
@@ -303,6 +320,7 @@ def test_reading_ahead_never_shows_a_stale_mask(docked, qtbot, demo):
     save_mask_png(session.project.proposal_file(ids[2]), new)
     session.images_changed.emit()
     click(qtbot, annotate.buttons["next"])
+    idle(annotate)
     assert np.array_equal(viewer.layers["mask"].data > 0, new)
 
 
@@ -412,20 +430,22 @@ def test_the_view_is_refit_only_for_clearly_different_sizes():
     assert not fits_view((70, 80), (100, 80))  # much smaller: would sit in a corner
 
 
-def test_the_view_fits_a_small_image_after_a_large_one(docked, demo):
+def test_the_view_fits_a_small_image_after_a_large_one(docked, demo, idle):
     viewer, w, session = docked(demo)
     records = session.project.images(role="pool")
     sheet = next(r for r in records if r.name.startswith("herbarium"))
     crop = next(r for r in records if r.name.startswith("plankton"))
     viewer.add_image(np.zeros((sheet.height * 2, sheet.width * 2)), name="uncertainty")
     session.set_queue([sheet.id, crop.id])
+    idle(w["Annotate"])
     w["Annotate"].step(1)
+    idle(w["Annotate"])
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
     center = camera.center[-2:]  # on the crop, not on the union with stale maps
     assert abs(center[0] - (crop.height - 1) / 2) < 2 and abs(center[1] - (crop.width - 1) / 2) < 2
 
 
-def test_predictions_read_the_next_overlays_ahead(docked, qtbot, trained_demo):
+def test_predictions_read_the_next_overlays_ahead(docked, qtbot, trained_demo, idle):
     from napari_specimask.core.inference.cache import compute_predictions
 
     viewer, w, session = docked(trained_demo)
@@ -438,8 +458,9 @@ def test_predictions_read_the_next_overlays_ahead(docked, qtbot, trained_demo):
     pending = {key[1] for key in preds.prefetcher._pending}
     assert pending == {ids[1], ids[2]}  # the contour and score line of the next two
     w["Annotate"].step(1)
-    qtbot.waitUntil(lambda: preds.image_id == ids[1])
-    pred, contour, text = preds.shown
+    idle(w["Annotate"])
+    qtbot.waitUntil(lambda: preds.image_id == ids[1] and preds.shown is not None)
+    pred, contour, _limits, text = preds.shown
     assert np.array_equal(viewer.layers["prediction"].data, contour)
     assert contour.shape == (session.project.image(ids[1]).height,
                              session.project.image(ids[1]).width)
@@ -480,25 +501,64 @@ def test_models_panel_activates_and_removes(docked, qtbot, demo, monkeypatch,
     assert not panel.activate_button.isEnabled() and not panel.remove_button.isEnabled()
 
 
-def test_rounds_train_with_the_train_form_while_it_is_open(make_napari_viewer, qtbot, demo):
+def test_rounds_and_continuous_training_train_with_the_train_form(make_napari_viewer, qtbot,
+                                                                 demo, tmp_path):
+    """Old code: continuous training used specimask.toml until *Save as project defaults*
+    was pressed, while rounds used the form. Now the form is the session's training
+    options: every run of this window trains with what it shows, even once closed."""
+    from napari_specimask.core.loop.continuous import fine_tune_config
+    from napari_specimask.core.store.project import Project
+
     viewer = make_napari_viewer()
     session = session_for(viewer)
     session.open(demo)
     default_epochs = session.project.settings.train.epochs
-    assert session.round_training().epochs == default_epochs  # no Train widget: defaults
+    assert session.run_training().epochs == default_epochs  # no Train widget: defaults
     dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
     train.form.epochs.value = default_epochs + 3
     train.form.img_size.value = 96
-    cfg = session.round_training(init_from="active")
+    cfg = session.run_training(init_from="active")
     assert (cfg.epochs, cfg.img_size, cfg.init_from) == (default_epochs + 3, 96, "active")
-    viewer.window.remove_dock_widget(dock)  # its close button: unparented, still alive
-    assert session.round_training().epochs == default_epochs
+    short = fine_tune_config(session.project, session.training)
+    assert short.img_size == 96 and short.epochs == session.project.settings.continuous.epochs
+    viewer.window.remove_dock_widget(dock)  # its close button: the options stay in use
+    assert session.run_training().epochs == default_epochs + 3
     dock, train2 = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
-    train2.form.epochs.value = default_epochs + 5
-    assert session.round_training().epochs == default_epochs + 5  # the newest form
+    assert train2.form.epochs.value == default_epochs + 3  # it shows what is in use
     train.deleteLater()  # the old one going away changes nothing
     qtbot.wait(50)
-    assert session.round_training().epochs == default_epochs + 5
+    assert session.run_training().epochs == default_epochs + 3
+    Project.create(tmp_path / "other").close()
+    session.open(tmp_path / "other")  # another project: its own defaults, in the form too
+    assert session.run_training().img_size == session.project.settings.model.img_size
+    assert train2.form.img_size.value == session.project.settings.model.img_size
+
+
+def test_one_schedule_rule_for_the_form_and_the_cli(make_napari_viewer, demo):
+    """Old code: at iteration 3, `specimask train --img-size 512` trained at 512 px and
+    the Train form showing 512 at 512 + 3 x px. Both add the schedule to the base now."""
+    from napari_specimask.cli import build_parser
+    from napari_specimask.cli._train import config_from_args
+    from napari_specimask.core.active.queue import select_next
+
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    session.open(demo)
+    project = session.project
+    project.settings.train.epochs_per_iteration, project.settings.train.px_per_iteration = 2, 16
+    project.save_settings()
+    for _ in range(3):
+        run(select_next(project, "random", 1))
+    session.open(demo)  # the settings as saved
+    dock, train = viewer.window.add_plugin_dock_widget("napari-specimask", "Train")
+    train.form.img_size.value, train.form.epochs.value = 512, 10
+    form = train.config()
+    args = build_parser().parse_args(["train", str(demo), "--img-size", "512", "--epochs", "10"])
+    cli = config_from_args(session.project, args)
+    assert (form.img_size, form.epochs) == (cli.img_size, cli.epochs) == (560, 16)
+    assert form.schedule_note() == cli.schedule_note() == (
+        "iteration 3 schedule: 512 + 3 x 16 px = 560 px, 10 + 3 x 2 = 16 epochs")
+    assert "560 px" in train.state.text()  # said before the run starts
 
 
 def test_train_form_offers_every_training_option_with_its_default(make_napari_viewer, demo):
@@ -535,7 +595,7 @@ def test_train_form_offers_every_training_option_with_its_default(make_napari_vi
     ("save", None, "corrected"), ("ask", "Save", "corrected"), ("ask", "Discard", "accepted"),
     ("ask", "Cancel", None)])
 def test_accept_after_painting_never_drops_the_edits_silently(docked, qtbot, demo, monkeypatch,
-                                                              mode, answer, origin):
+                                                              idle, mode, answer, origin):
     """Old code: Alt-A after painting saved the proposal as 'accepted', edits gone."""
     from qtpy.QtWidgets import QMessageBox
 
@@ -545,6 +605,7 @@ def test_accept_after_painting_never_drops_the_edits_silently(docked, qtbot, dem
     chosen = run(select_next(session.project, "random", 2)).chosen  # with their proposals
     session.set_queue([i for i, _ in chosen])
     annotate = w["Annotate"]
+    idle(annotate)
     annotate.on_move.setCurrentText(mode)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or
@@ -555,6 +616,7 @@ def test_accept_after_painting_never_drops_the_edits_silently(docked, qtbot, dem
     painted = labels.data > 0
     canvas = viewer.window._qt_viewer.canvas.native
     qtbot.keyClick(canvas, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Alt-A, as a person
+    idle(annotate)
     saved = session.project.annotations(first)[1:]  # [0]: the cold-start mask
     assert bool(asked) == (mode == "ask")
     if origin is None:
@@ -566,13 +628,14 @@ def test_accept_after_painting_never_drops_the_edits_silently(docked, qtbot, dem
         assert np.array_equal(session.project.load_mask(first), painted)
 
 
-def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatch):
+def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatch, idle):
     from qtpy.QtWidgets import QMessageBox
 
     viewer, w, session = docked(demo)
     ids = [r.id for r in session.project.images(role="pool")][:3]
     session.set_queue(ids)
     annotate = w["Annotate"]
+    idle(annotate)
     annotate.on_move.setCurrentText("ask")
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Cancel)
@@ -582,6 +645,7 @@ def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatc
     assert annotate.image_id == ids[0] and session.project.image(ids[0]).status != "skipped"
     annotate.on_move.setCurrentText("save")
     click(qtbot, annotate.buttons["skip"])
+    idle(annotate)
     assert session.project.image(ids[0]).status == "skipped" and annotate.image_id == ids[1]
     assert [a["origin"] for a in session.project.annotations(ids[0])][1:] == ["hand"]
 
@@ -654,9 +718,10 @@ def test_overlays_are_translucent_with_a_transparent_floor():
         assert rgba[1, :3].max() - rgba[1, :3].min() > 0.5  # a saturated colour, not grey
 
 
-def test_overlay_and_outline_hotkeys(docked, qtbot, demo):
+def test_overlay_and_outline_hotkeys(docked, qtbot, demo, idle):
     viewer, w, session = docked(demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:1])
+    idle(w["Annotate"])
     preds, canvas = w["Predictions"], viewer.window._qt_viewer.canvas.native
     alt = Qt.KeyboardModifier.AltModifier
     for key, box in ((Qt.Key.Key_U, preds.show_uncertainty), (Qt.Key.Key_P,

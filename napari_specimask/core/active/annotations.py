@@ -15,22 +15,30 @@ from ..errors import SpecimaskError
 from ..masks.metrics import dice_iou
 from ..store.iterations import (
     count_chosen,
+    latest_iteration,
     latest_iteration_item,
     list_iterations,
     person_annotations,
 )
-from ..store.masks import ANY
-from ..store.project import Project
+from ..store.masks import ANY, check_image
+from ..store.project import ImageRef, Project
 
 
-def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
+def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
                 seconds: float | None = None, author: str | None = None,
                 expect=ANY) -> dict:
     """Save a person's mask for an image and record how it relates to its proposal.
 
-    ``expect`` is the verified annotation id shown when the person opened the image (None
-    if it had none): a save by someone else since raises ``SaveConflict``, nothing saved.
+    ``image``: the image's id, or (from a window that may have switched projects) the
+    ``ImageRef`` of the image the mask was painted on, which the save checks is this
+    project's (``WrongImage`` otherwise, nothing written). ``expect`` is the verified
+    annotation id shown when the person opened the image (None if it had none): a save
+    by someone else since raises ``SaveConflict``, nothing saved.
     """
+    ref = image if isinstance(image, ImageRef) else None
+    image_id = ref.image_id if ref is not None else image
+    if ref is not None:
+        check_image(project, ref)
     mask = np.asarray(mask, dtype=bool)
     record = project.image(image_id)
     if record.role in ("val", "test") and record.status == "labeled":
@@ -52,7 +60,8 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
         image_id, mask, origin, edited_fraction=changed, seconds=seconds,
         model_version=source if source and source != "pseudo" else None,
         iteration=item["iteration_id"] if item is not None else None, author=author,
-        proposal_dice=dice, pixels_added=added, pixels_removed=removed, expect=expect)
+        proposal_dice=dice, pixels_added=added, pixels_removed=removed, expect=expect,
+        image=ref)
     return {"image_id": image_id, "annotation_id": annotation_id, "origin": origin,
             "edited_fraction": changed, "pixels_added": added, "pixels_removed": removed,
             "proposal_dice": dice, "proposal": source}
@@ -60,22 +69,30 @@ def submit_mask(project: Project, image_id: int, mask: np.ndarray, *,
 
 def iteration_summary(project: Project) -> list[dict]:
     """One row per iteration: what was chosen, how many were annotated, and how."""
-    rows = []
-    for it in list_iterations(project):
-        anns = person_annotations(project, it["id"])
-        origins = [a["origin"] for a in anns]
-        rows.append({
-            "iteration": it["id"], "created_at": it["created_at"], "strategy": it["strategy"],
-            "seed": it["seed"], "model_version": it["model_version"],
-            "batch_size": it["batch_size"], "selected": count_chosen(project, it["id"]),
-            "batch_score": it["params"].get("batch_score"),
-            "annotated": len(anns), "corrected": origins.count("corrected"),
-            "accepted": origins.count("accepted"), "hand": origins.count("hand"),
-            "mean_edited_fraction": _mean([a["edited_fraction"] for a in anns]),
-            "mean_proposal_dice": _mean([a["proposal_dice"] for a in anns]),
-            "mean_seconds": _mean([a["seconds"] for a in anns]),
-        })
-    return rows
+    return [_tally(project, it) for it in list_iterations(project)]
+
+
+def iteration_tally(project: Project) -> dict | None:
+    """The latest iteration's row of ``iteration_summary`` (None before any): what
+    Annotate shows after each save, without reading every iteration."""
+    latest = latest_iteration(project)
+    return _tally(project, latest) if latest is not None else None
+
+
+def _tally(project: Project, it: dict) -> dict:
+    anns = person_annotations(project, it["id"])
+    origins = [a["origin"] for a in anns]
+    return {
+        "iteration": it["id"], "created_at": it["created_at"], "strategy": it["strategy"],
+        "seed": it["seed"], "model_version": it["model_version"],
+        "batch_size": it["batch_size"], "selected": count_chosen(project, it["id"]),
+        "batch_score": it["params"].get("batch_score"),
+        "annotated": len(anns), "corrected": origins.count("corrected"),
+        "accepted": origins.count("accepted"), "hand": origins.count("hand"),
+        "mean_edited_fraction": _mean([a["edited_fraction"] for a in anns]),
+        "mean_proposal_dice": _mean([a["proposal_dice"] for a in anns]),
+        "mean_seconds": _mean([a["seconds"] for a in anns]),
+    }
 
 
 def _mean(values) -> float | None:

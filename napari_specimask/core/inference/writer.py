@@ -3,7 +3,7 @@
 ``write_prediction`` maps one image's output back through its letterbox (exactly, without
 a full-size float map: ``inference.inverse``) and writes the mask as a 1-bit PNG, and the
 optional probability and uncertainty maps as 8-bit PNGs at full size or at a stated
-reduced size (``inference.png``); every file atomically, so a kill leaves it whole or
+reduced size (``io.png``); every file atomically, so a kill leaves it whole or
 absent. ``write_batch``
 does a batch of them (what a Lightning ``BasePredictionWriter`` calls); ``WritePool``
 runs them in worker processes, a bounded number in flight, while the network goes on.
@@ -22,10 +22,10 @@ import numpy as np
 
 from ..faults import crash_point
 from ..io.atomic import publish, stage_file
+from ..io.png import encode_png
 from ..masks.letterbox import Letterbox
 from .inverse import invert_quantized, reduced_map, threshold_at, to_byte
 from .pipeline import quiet_worker, worker_context
-from .png import encode_png
 
 MAPS_FULL, MAPS_NONE = "full", "none"
 MASK_FORMAT = "png-1bit"
@@ -85,7 +85,7 @@ def write_batch(spec: OutputSpec, names: Sequence[str], letterboxes: Sequence[Le
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    """A bool mask as a 1-bit PNG, a uint8 map as an 8-bit one (``inference.png``)."""
+    """A bool mask as a 1-bit PNG, a uint8 map as an 8-bit one (``io.png``)."""
     data = encode_png(image)
     tmp = stage_file(path, lambda t: t.write_bytes(data))
     try:

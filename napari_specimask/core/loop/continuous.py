@@ -13,7 +13,7 @@ napari window and ``specimask train --continuous`` on another machine.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..active.queue import refresh_proposals
 from ..active.scoring import ModelScorer
@@ -42,21 +42,22 @@ def new_saves(project: Project) -> int:
     return saves_since(project, last_seen(project))
 
 
-def can_run(project: Project) -> bool:
+def can_run(project: Project, base: TrainConfig | None = None) -> bool:
     """Whether a run now would have held-out masks to be judged on (images with role
     val, or enough verified ones for training to hold some out) and two to train on.
-    Without, a run could never be activated or would refuse to start, so none is due."""
-    cfg = TrainConfig.from_settings(project.settings)  # the hold-out and data options
+    Without, a run could never be activated or would refuse to start, so none is due.
+    ``base``: the training options in use (the Train form's; default specimask.toml's)."""
+    cfg = base or TrainConfig.from_settings(project.settings)  # hold-out and data options
     if not held_out(project):
         return hold_out_size(project, cfg) > 0  # which leaves two to train on
     return len(training_samples(project, cfg.hand_weight, cfg.use_pseudo,
                                 tuple(cfg.pseudo_roles))) >= 2
 
 
-def due(project: Project) -> bool:
+def due(project: Project, base: TrainConfig | None = None) -> bool:
     """Whether enough new masks were saved for the next short run, and it can be judged."""
     return new_saves(project) >= max(1, project.settings.continuous.every) and \
-        can_run(project)
+        can_run(project, base)
 
 
 def waiting_for(project: Project) -> str:
@@ -68,24 +69,26 @@ def waiting_for(project: Project) -> str:
             "images (2 to train on, and without validation images a third, held out)")
 
 
-def start_weights(project: Project) -> str:
+def start_weights(project: Project, base: TrainConfig | None = None) -> str:
     """Where the next short run starts: the active model, else the newest finished run
-    with the project's architecture and encoder, else nothing (``""``: from scratch)."""
+    with this run's architecture and encoder, else nothing (``""``: from scratch)."""
     if active_version(project) is not None:
         return "active"
-    model = project.settings.model
+    model = base or project.settings.model
     same = [m for m in list_models(project) if m["status"] in ("ready", "stopped")
             and not m["removed"] and (m["arch"], m["encoder"]) == (model.arch, model.encoder)]
     return same[-1]["version"] if same else ""
 
 
-def fine_tune_config(project: Project) -> TrainConfig:
-    """The project's training settings, shortened to ``[continuous] epochs`` and started
-    from ``start_weights``; no early stopping in a run this short."""
-    return TrainConfig.from_settings(
-        project.settings, iteration=project.summary()["iteration"],
-        epochs=project.settings.continuous.epochs, init_from=start_weights(project),
-        patience=0)
+def fine_tune_config(project: Project, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (the training options in use: the Train form's in napari, specimask.toml's
+    elsewhere) by the schedule rule every run follows (``TrainConfig.from_settings``),
+    shortened to ``[continuous] epochs`` (short runs do not grow with the iteration) and
+    started from ``start_weights``; no early stopping in a run this short."""
+    base = base or TrainConfig.from_settings(project.settings)
+    cfg = base.scheduled(project.summary()["iteration"])
+    return replace(cfg, epochs=project.settings.continuous.epochs, patience=0,
+                   init_from=start_weights(project, base))
 
 
 def unopened_queue(project: Project) -> list[int]:
@@ -107,10 +110,11 @@ class ContinuousRound:
         return self.gated.summary + more
 
 
-def fine_tune_round(project: Project, stop: threading.Event | None = None) -> Job[ContinuousRound]:
+def fine_tune_round(project: Project, stop: threading.Event | None = None,
+                    base: TrainConfig | None = None) -> Job[ContinuousRound]:
     """One short run from ``fine_tune_config``, gated (activated only when better than
     the current proposals); when activated, the unopened queue gets its proposals."""
-    cfg = fine_tune_config(project)
+    cfg = fine_tune_config(project, base)
     gated = yield from train_and_gate(project, cfg, "better", stop)
     if not gated.activated or stopped(stop):
         return ContinuousRound(gated, [])

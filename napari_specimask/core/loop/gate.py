@@ -121,5 +121,5 @@ def train_and_gate(project: Project, cfg: TrainConfig, activate_when: str = "bet
     verdict = yield from judge(project, trained.version, current, stop)
     activated = activate_when == "always" or (activate_when == "better" and verdict.better)
     if activated and not stopped(stop):
-        activate(project, trained.version)
+        activate(project, trained.version, by="gate" if verdict.better else "rule")
     return GatedResult(trained, verdict, activated and not stopped(stop))

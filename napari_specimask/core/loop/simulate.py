@@ -132,7 +132,7 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
                 batch_size=cfg.train_batch, lr=cfg.lr,
                 require_val=False, val_fraction=0.0, patience=0, seed=seed, iteration=it)
             result = train(project, tcfg, stop=stop)
-            activate(project, result.version)
+            activate(project, result.version, by="rule")
             n_labelled = len(project.images(role="pool", status="labeled"))
             yield {"strategy": strategy, "seed": seed, "iteration": it,
                    "n_labelled": n_labelled, "test_dice": test_dice(project, result.version),

@@ -123,6 +123,24 @@ ALTER TABLE annotations ADD COLUMN pixels_added INTEGER;
 ALTER TABLE annotations ADD COLUMN pixels_removed INTEGER
 """
 
+_V8 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('project_uid', lower(hex(randomblob(16))));
+CREATE TABLE drafts (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    author TEXT NOT NULL,
+    base_annotation INTEGER,
+    png BLOB NOT NULL,
+    pixels_changed INTEGER NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (image_id, author)
+);
+ALTER TABLE models ADD COLUMN activated_by TEXT
+"""
+
 # MIGRATIONS[i] takes a database at version i to version i + 1. Append, never edit.
 # Each runs inside one transaction (executescript would commit early, so statements go
 # one by one).
@@ -146,6 +164,12 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     # table pages through a million images sorted by score).
     lambda conn: conn.execute("CREATE INDEX scores_image ON scores"
                               " (model_version, image_id, created_at)"),
+    # v8: the project's own id (a save names the project its mask was painted in, so a
+    # window that switched projects cannot file it in another); drafts of unsaved edits
+    # (what a killed napari had painted, offered back when the image is opened again);
+    # how the active model became active (the gate, a rule, a person), so nothing says
+    # "did not beat cold start" of a model a person chose.
+    lambda conn: execute_statements(conn, _V8),
 ]
 
 
@@ -169,11 +193,20 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._uid: str | None = None
         self._migrate()
 
     @property
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def project_uid(self) -> str:
+        """The id this project's database was given when made (or brought to schema 8):
+        what tells two projects apart whose image ids, names and files are the same."""
+        if self._uid is None:
+            self._uid = self.read_one("SELECT value FROM meta WHERE key = 'project_uid'")[0]
+        return self._uid
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -64,6 +64,14 @@ def list_iterations(project: Project) -> list[dict]:
     return rows
 
 
+def latest_iteration(project: Project) -> dict | None:
+    """The newest iteration, ``params`` decoded (None before the first selection)."""
+    row = project.store.read_one("SELECT * FROM iterations ORDER BY id DESC LIMIT 1")
+    if row is None:
+        return None
+    return {**dict(row), "params": json.loads(row["params"] or "{}")}
+
+
 def count_chosen(project: Project, iteration_id: int) -> int:
     return project.store.read_one(
         "SELECT COUNT(*) FROM iteration_items WHERE iteration_id = ?", (iteration_id,))[0]

@@ -39,6 +39,28 @@ LEGACY_DIRS = ("masks", "pseudo")  # where projects made before schema 5 keep th
 AUTHOR_ENV = "SPECIMASK_AUTHOR"
 
 
+class WrongImage(SpecimaskError):
+    """A mask named an image of another project (or one no longer under this id)."""
+
+    def __init__(self, project, ref, found: str | None):
+        where = (f"this project ({project.root}) has another image under id {ref.image_id}"
+                 f" ({found})" if ref.project_uid == project.uid else
+                 f"it is not saved into {project.root}, another project")
+        super().__init__(f"{ref.relpath} (image {ref.image_id}) was painted in the project "
+                         f"at {ref.project_root}; {where}. Nothing was written: open "
+                         f"{ref.project_root} to save it there")
+
+
+def check_image(project, ref, conn=None) -> None:
+    """The mask was made on this project's image ``ref`` (checked again inside the
+    save's transaction, ``conn``, where no other writer can change the answer)."""
+    sql = "SELECT sha256, relpath FROM images WHERE id = ?"
+    row = (conn.execute(sql, (ref.image_id,)).fetchone() if conn is not None
+           else project.store.read_one(sql, (ref.image_id,)))
+    if ref.project_uid != project.uid or row is None or row[0] != ref.sha256:
+        raise WrongImage(project, ref, row[1] if row is not None else "none")
+
+
 class SaveConflict(SpecimaskError):
     """Someone saved this image's mask after you opened it; yours was not saved."""
 
@@ -106,9 +128,13 @@ def stage_mask(project, mask: np.ndarray) -> Path:
 
 
 def record_mask(project, conn, image_id: int, tmp: Path, fields: dict,
-                expect=ANY) -> tuple[int, Path]:
-    """Inside a write transaction: check for a conflicting save, insert the row, publish
-    the staged file under the row's id. Returns (annotation id, the published file)."""
+                expect=ANY, image=None) -> tuple[int, Path]:
+    """Inside a write transaction: check that ``image`` (an ``ImageRef``, when given) is
+    this project's image ``image_id``, check for a conflicting save, insert the row,
+    publish the staged file under the row's id, and drop the author's draft of the image
+    (the save supersedes it). Returns (annotation id, the published file)."""
+    if image is not None:
+        check_image(project, image, conn)
     if expect is not ANY and latest_annotation_id(project, image_id) != expect:
         relpath = conn.execute("SELECT relpath FROM images WHERE id = ?",
                                (image_id,)).fetchone()[0]
@@ -121,6 +147,8 @@ def record_mask(project, conn, image_id: int, tmp: Path, fields: dict,
                  f" (?, ?, ?, {_marks(fields)})", (ann_id, image_id, rel, *fields.values()))
     if fields["origin"] in VERIFIED_ORIGINS:
         conn.execute("UPDATE images SET status = 'labeled' WHERE id = ?", (image_id,))
+        conn.execute("DELETE FROM drafts WHERE image_id = ? AND author = ?",
+                     (image_id, fields["author"]))
     target = project.root / rel
     publish(tmp, target)
     crash_point("mask.renamed")
@@ -139,8 +167,9 @@ def saving(project, mask: np.ndarray | None):
     published: list[Path] = []
     try:
         with project.store.transaction() as conn:
-            def put(image_id: int, fields: dict, expect=ANY) -> int:
-                ann_id, target = record_mask(project, conn, image_id, tmp, fields, expect)
+            def put(image_id: int, fields: dict, expect=ANY, image=None) -> int:
+                ann_id, target = record_mask(project, conn, image_id, tmp, fields, expect,
+                                             image)
                 published.append(target)
                 return ann_id
 
@@ -154,14 +183,16 @@ def saving(project, mask: np.ndarray | None):
             tmp.unlink(missing_ok=True)
 
 
-def save_mask(project, image_id: int, mask: np.ndarray, fields: dict, expect=ANY) -> int:
+def save_mask(project, image_id: int, mask: np.ndarray, fields: dict, expect=ANY,
+              image=None) -> int:
     """Write a mask and its annotation record as one fact; returns the annotation id.
 
     ``expect`` is the id of the verified annotation the person started from (None: there
     was none); if another save came since, ``SaveConflict`` is raised and nothing is saved.
+    ``image`` (an ``ImageRef``) names the image the mask was made on: see ``WrongImage``.
     """
     with saving(project, mask) as (_conn, put):
-        ann_id = put(image_id, fields, expect)
+        ann_id = put(image_id, fields, expect, image)
         crash_point("mask.before_commit")
     crash_point("mask.after_commit")
     return ann_id

@@ -45,6 +45,19 @@ class ImageRecord:
         return Path(self.relpath).stem
 
 
+@dataclass(frozen=True)
+class ImageRef:
+    """Which image of which project a mask was made on: what a save names, so that a
+    window that has since switched projects cannot file it elsewhere (image ids start
+    at 1 in every project). The save checks both in its transaction (``store.masks``)."""
+
+    project_uid: str
+    project_root: Path
+    image_id: int
+    sha256: str
+    relpath: str
+
+
 class Project:
     """Open with ``Project.open(folder)`` or make one with ``Project.create(folder)``."""
 
@@ -165,6 +178,15 @@ class Project:
             raise ProjectError(f"{self.root}: no image with id {image_id}")
         return ImageRecord(*row)
 
+    @property
+    def uid(self) -> str:
+        return self.store.project_uid
+
+    def image_ref(self, record: ImageRecord | int) -> ImageRef:
+        """The reference a save of this image names (``save_mask(..., image=ref)``)."""
+        record = record if isinstance(record, ImageRecord) else self.image(record)
+        return ImageRef(self.uid, self.root, record.id, record.sha256, record.relpath)
+
     def image_path(self, record: ImageRecord) -> Path:
         return self.root / record.relpath
 
@@ -217,14 +239,19 @@ class Project:
         pixels_added: int | None = None,
         pixels_removed: int | None = None,
         expect=saved.ANY,
+        image: ImageRef | None = None,
     ) -> int:
         """Write a mask and its annotation record as one fact; returns the annotation id.
 
         ``author`` defaults to ``store.masks.default_author()``. ``expect``: the verified
         annotation id the person started from (None for none); a later save by anyone
-        raises ``SaveConflict`` instead of being replaced.
+        raises ``SaveConflict`` instead of being replaced. ``image``: the image the mask
+        was made on; a save into another project, or onto another image under this id,
+        raises ``WrongImage`` and writes nothing.
         """
         _check(origin, ORIGINS, "origin")
+        if image is not None:  # before the size check: another project's image differs
+            saved.check_image(self, image)
         record = self.image(image_id)
         mask = saved.check_mask_shape(mask, (record.height, record.width), record.relpath)
         fields = {"origin": origin, "method": method, "foreground_fraction": float(mask.mean()),
@@ -234,7 +261,7 @@ class Project:
                   "pixels_removed": pixels_removed}
         if author is not None:
             fields["author"] = author
-        return saved.save_mask(self, image_id, mask, fields, expect)
+        return saved.save_mask(self, image_id, mask, fields, expect, image)
 
     def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
         """The ``verified``, cold-start (``pseudo``) or ``proposal`` mask, or None."""

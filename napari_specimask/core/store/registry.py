@@ -88,14 +88,24 @@ def active_version(project: Project) -> str | None:
 
 
 def version_or_active(project: Project, version: str | None = None) -> str:
-    """``version``, or the active one; an error saying to train when there is none."""
+    """``version``, or the active one; when there is none, an error that says why: no
+    model trained yet, or the trained ones kept out (by the gate, or by hand), naming
+    them and how to use one (``verdicts.no_active_model``)."""
     version = version or active_version(project)
     if version is None:
-        raise SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+        from .verdicts import no_active_model  # verdicts reads this module's rows
+
+        raise no_active_model(project)
     return version
 
 
-def activate(project: Project, version: str) -> None:
+ACTIVATED_BY = ("gate", "rule", "hand")  # won the comparison; 'always'; a person's choice
+
+
+def activate(project: Project, version: str, by: str = "hand") -> None:
+    """Make ``version`` the active one, recording how (``ACTIVATED_BY``)."""
+    if by not in ACTIVATED_BY:
+        raise SpecimaskError(f"unknown activation {by!r}; one of {', '.join(ACTIVATED_BY)}")
     with project.store.transaction() as conn:  # checked under the write lock: a removal
         row = conn.execute(  # in another process cannot slip in between
             "SELECT status, removed_at FROM models WHERE version = ?", (version,)).fetchone()
@@ -107,7 +117,8 @@ def activate(project: Project, version: str) -> None:
                                  "active")
         if row[1]:
             raise weights_removed(project, version, row[1])
-        conn.execute("UPDATE models SET active = (version = ?)", (version,))
+        conn.execute("UPDATE models SET active = (version = ?), activated_by = CASE"
+                     " WHEN version = ? THEN ? END", (version, version, by))
 
 
 def mark_removed(project: Project, version: str) -> bool:

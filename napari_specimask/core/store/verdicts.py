@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import SpecimaskError
 from .project import Project
 from .registry import list_models
 
@@ -58,10 +59,37 @@ def proposal_source(project: Project) -> str:
     active = next((m for m in models if m["active"]), None)
     if active is not None:
         gate = active["metrics"].get(GATE_KEY)
-        why = Verdict.from_dict(gate).reason if gate else "activated by hand"
+        found = Verdict.from_dict(gate).reason if gate else None
+        by = active.get("activated_by") or ("gate" if found else "hand")
+        if by == "gate" and found:
+            why = found
+        else:
+            how = "activated by hand" if by == "hand" else "activated as trained (rule: always)"
+            why = f"{how}; the gate had found: {found}" if found else how
         return f"proposals from model {active['version']} ({why})"
     judged = [m for m in models if m["metrics"].get(GATE_KEY)]
     if judged:
         why = Verdict.from_dict(judged[-1]["metrics"][GATE_KEY]).reason
         return f"proposals from {cold_start_name(project)} ({why})"
     return f"proposals from {cold_start_name(project)} (no model trained yet)"
+
+
+def no_active_model(project: Project) -> SpecimaskError:
+    """What to say when a command needs a model and none is active: train one, or (when
+    some were trained but none is active) which they are, why each was kept out, and
+    how to use one anyway."""
+    usable = [m for m in list_models(project)
+              if m["status"] in ("ready", "stopped") and not m["removed"]]
+    if not usable:
+        return SpecimaskError(f"{project.root}: no trained model yet; run `specimask train`")
+    why = []
+    for m in usable:
+        gate = m["metrics"].get(GATE_KEY)
+        why.append(f"{m['version']} ({Verdict.from_dict(gate).reason})" if gate
+                   else f"{m['version']} (not judged)")
+    best = max(usable, key=lambda m: (m["metrics"].get(GATE_KEY) or {}).get(
+        "candidate_dice") or m["metrics"].get("best_val_dice") or 0.0)["version"]
+    return SpecimaskError(
+        f"{project.root}: no model is active; trained but not active: {'; '.join(why)}. "
+        f"Use one anyway with --model {best}, or make it the active one with "
+        f"`specimask activate {project.root} {best}`")

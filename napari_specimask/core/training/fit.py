@@ -66,14 +66,18 @@ def train(project: Project, cfg: TrainConfig,
         cfg = in_process(cfg)
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    weights, weights_note = resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
+    # fine-tuning replaces every weight with the parent's: no encoder weights to look
+    # for, and no "from scratch" note about a run that is not
+    weights, weights_note = ("none", None) if cfg.init_from else \
+        resolve_encoder_weights(cfg.encoder, cfg.encoder_weights)
     if weights_note:
         logging.getLogger("napari_specimask").warning(weights_note)
-    cfg = replace(cfg, encoder_weights=weights)  # what was used, not "auto"
-    network = create_model(cfg.arch, cfg.encoder, cfg.encoder_weights,
+    network = create_model(cfg.arch, cfg.encoder, weights,
                            freeze_encoder=cfg.freeze_encoder or cfg.two_stage)
-    if cfg.init_from:  # record the version actually used, not "active"
-        cfg = replace(cfg, init_from=start_from(project, network, cfg))
+    if cfg.init_from:  # record the version actually used (not "active"), and its start
+        parent_version, weights = start_from(project, network, cfg)
+        cfg = replace(cfg, init_from=parent_version)
+    cfg = replace(cfg, encoder_weights=weights)  # what was used, not "auto"
     config = ModelConfig(arch=cfg.arch, encoder=cfg.encoder, encoder_weights=cfg.encoder_weights,
                          img_size=cfg.img_size, augment=cfg.augment, loss=cfg.loss,
                          extra={"train": asdict(cfg)})
@@ -206,8 +210,10 @@ def _loggers(cfg: TrainConfig, folder) -> list:
     return out
 
 
-def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> str:
+def start_from(project: Project, network: torch.nn.Module,
+               cfg: TrainConfig) -> tuple[str, str]:
     """Fine-tuning: copy a trained version's weights into ``network`` (same architecture).
+    Returns the version and the encoder weights that version itself started from.
 
     The herbarium workflow fine-tunes the model on corrected masks rather than training
     again from ImageNet weights; ``init_from="active"`` starts from the active model.
@@ -223,7 +229,7 @@ def start_from(project: Project, network: torch.nn.Module, cfg: TrainConfig) -> 
             f"is {cfg.arch}/{cfg.encoder}; pass --arch {config.arch} --encoder "
             f"{config.encoder} to fine-tune it")
     network.load_state_dict(trained.state_dict())
-    return version
+    return version, config.encoder_weights
 
 
 def train_job(project: Project, cfg: TrainConfig, stop: threading.Event | None = None,

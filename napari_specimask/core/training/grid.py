@@ -142,7 +142,7 @@ def grid_search(project: Project, base: TrainConfig, grid: dict[str, list],
         write_tables(result)
         result.stopped = stopped(stop)
     if activate_best and result.best is not None:
-        activate(project, result.best.version)
+        activate(project, result.best.version, by="rule")
         result.activated = result.best.version
     yield Progress(len(combos), len(combos), "done")
     return result

@@ -19,10 +19,10 @@ from napari_specimask.core.inference.pipeline import (
     batches_of,
     make_loader,
 )
-from napari_specimask.core.inference.png import encode_png
 from napari_specimask.core.inference.predict import predict_to_folder
 from napari_specimask.core.inference.writer import OutputSpec, WritePool
 from napari_specimask.core.io.images import read_image, read_mask
+from napari_specimask.core.io.png import encode_png
 from napari_specimask.core.io.reduced import fitted_size, read_reduced
 from napari_specimask.core.masks.letterbox import Letterbox
 from napari_specimask.core.masks.metrics import dice_iou
