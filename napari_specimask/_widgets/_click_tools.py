@@ -36,7 +36,8 @@ def edited_mask(viewer, tool: str, point) -> np.ndarray | None:
     prob = viewer.layers["probability"].data if "probability" in viewer.layers else None
     if prob is not None and prob.shape == mask.shape:
         return grow_probability(mask, prob, point)
-    return grow_colour(mask, viewer.layers["image"].data, point)
+    image = viewer.layers["image"]
+    return grow_colour(mask, image.data[0] if image.multiscale else image.data, point)
 
 
 def apply_tool(viewer, tool: str, point) -> int:

@@ -69,14 +69,18 @@ def join_specimask_tabs(widget: DockWidget) -> None:
         return
     if widget.tab_name:
         dock.setWindowTitle(widget.tab_name)
+    if dock.property("specimask_joined"):  # once per dock (the launcher's, then the
+        readable_tabs(window)               # timer's; a hidden window lists no tabs)
+        return
+    dock.setProperty("specimask_joined", True)
     others = [d for d in window.findChildren(QDockWidget)
               if d is not dock and not d.isFloating() and d.isVisibleTo(window)
               and isinstance(_inner(d), DockWidget)
               and window.dockWidgetArea(d) == window.dockWidgetArea(dock)]
-    if others and dock not in window.tabifiedDockWidgets(others[0]):
-        window.tabifyDockWidget(others[0], dock)
+    if others and not window.tabifiedDockWidgets(dock):  # not yet among the tabs
+        window.tabifyDockWidget(others[-1], dock)
         dock.show()
-        dock.raise_()
+        dock.raise_()  # the one just opened comes to the front
     readable_tabs(window)
 
 

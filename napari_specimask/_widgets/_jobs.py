@@ -51,6 +51,10 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     worker = create_worker(body, _start_thread=False, _ignore_errors=True)
     shown = _Shown(bar, label or _label(owner))
 
+    if owner is not None:  # a report that arrives after the widget's Qt side is gone
+        on_progress, on_done, on_error, on_finished = (
+            _while_alive(owner, f) for f in (on_progress, on_done, on_error, on_finished))
+
     def errored(exc):
         if isinstance(exc, SpecimaskError):
             show_error(str(exc))
@@ -77,6 +81,22 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
         worker.finished.connect(_OnUndock(owner, cancel).deleteLater)
     worker.start()
     return worker
+
+
+def _while_alive(owner, slot: Callable | None) -> Callable | None:
+    """``slot``, skipped once ``owner`` (a widget) is deleted: its worker's last signals
+    may already be queued when napari closes the dock."""
+    if slot is None:
+        return None
+
+    def call(*args):
+        try:
+            owner.objectName()  # raises once the C++ object is gone
+        except RuntimeError:
+            return None
+        return slot(*args)
+
+    return call
 
 
 def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:

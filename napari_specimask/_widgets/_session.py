@@ -118,8 +118,8 @@ class Session:
 
     def _switch(self, project: Project | None) -> None:
         old = self.project
-        self.remove_layers()
-        self.canvas = None
+        self.canvas = None  # first: widgets put their views away (QA's grid) ...
+        self.remove_layers()  # ... before the layers made for the old project go
         self.queue = ()
         self.training = TrainConfig.from_settings(project.settings) if project else None
         self.project = project

@@ -222,8 +222,9 @@ class ActiveLearningWidget(DockWidget):
         self.background.run(read, on_done=self._show_history)
 
     def _show_history(self, read) -> None:
-        if read is None:
-            return
+        if read is None or read == getattr(self, "_history", None):
+            return  # nothing new to draw (most saves change no tally's plot)
+        self._history = read
         rows, models = read
         self.history.series = {}
         self.history.set("corrected", [r["iteration"] for r in rows],

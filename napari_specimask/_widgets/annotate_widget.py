@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-import weakref
 
 import numpy as np
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, QObject, QTimer
+from napari.utils.notifications import show_error, show_warning
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -32,7 +31,6 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from napari_specimask.core.store.iterations import latest_iteration_item
 from napari_specimask.core.store.leases import (
     LEASE_SECONDS,
     leased_by_others,
@@ -41,78 +39,27 @@ from napari_specimask.core.store.leases import (
 )
 from napari_specimask.core.store.masks import ANY, SaveConflict, default_author
 
+from ._annotate_text import (
+    HOTKEYS,
+    changed_pixels,
+    fits_view,
+    hotkey_help,
+    proposal_origin,
+    tally_text,
+)
 from ._canvas_writes import CanvasWrites, Snapshot
-from ._click_tools import HOTKEYS as TOOL_KEYS
 from ._click_tools import ClickTools
 from ._continuous import ContinuousTraining
 from ._corrections import CORRECTIONS, MASK, CorrectiveMode, editable_on_top
-from ._corrections import HOTKEYS as BRUSH_KEYS
 from ._dock import DockWidget
+from ._drafts import DraftKeeper
 from ._layers import fit_view_to, put_image, put_labels
 from ._prefetch import Prefetcher, load_annotation_item
+from ._quit_guard import QuitGuard
 from ._session import Canvas, listen, session_for
 
 ON_MOVE = ("save", "ask", "discard")
 AHEAD = 2  # images read ahead in the direction the person is stepping
-DRAFT_PAUSE_MS = 1500  # a pause in painting this long stages a draft
-DRAFT_EVERY_MS = 5000  # and at least this often while painting goes on
-
-
-def _pixels(result: dict) -> str:
-    """`` (+340 / -25 px)``: what a correction did to its proposal."""
-    if not result.get("pixels_added") and not result.get("pixels_removed"):
-        return ""
-    return f" (+{result['pixels_added']} / -{result['pixels_removed']} px)"
-
-
-def hotkey_help() -> str:
-    """The keys of Annotate and of the Predictions overlays, for the widget and the docs."""
-    from .predictions_widget import HOTKEYS as OVERLAY_KEYS
-
-    names = {"next": "next", "previous": "previous", "accept": "accept as is",
-             "save": "save", "save_next": "save and next", "skip": "skip"}
-    keys = [f"{HOTKEYS[k]} {v}" for k, v in names.items()]
-    keys += [f"{BRUSH_KEYS['add']} add brush", f"{BRUSH_KEYS['remove']} remove brush"]
-    keys += [f"{key} {tool} at the cursor" for tool, key in TOOL_KEYS.items()]
-    keys += [f"{key} toggle {what}" for what, key in OVERLAY_KEYS.items()]
-    return "Keys: " + " · ".join(keys)
-
-
-def proposal_origin(project, item) -> str:
-    """``proposal from v002`` or ``cold-start proposal (otsu)``: what a person corrects."""
-    if item.verified is not None:
-        return "verified mask"
-    if item.proposal is None:
-        return "empty mask"
-    if item.proposal_kind == "pseudo":
-        return f"cold-start proposal ({project.settings.coldstart.method})"
-    row = latest_iteration_item(project, item.record.id)
-    source = row["proposal"] if row is not None else None
-    if source in (None, "pseudo"):
-        return f"cold-start proposal ({project.settings.coldstart.method})"
-    return f"proposal from model {source}"
-
-
-def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:
-    """Whether the view fitted to ``fitted`` still shows ``shape`` well: no side over 10 %
-    larger (napari's margin absorbs it) or over 25 % smaller (the image would sit small in
-    a corner). Refitting costs a few ms of camera updates, so it is skipped otherwise."""
-    if fitted is None:
-        return False
-    return all((1 - under) * b <= a <= (1 + over) * b for a, b in zip(shape, fitted))
-
-
-def tally_text(tally: dict | None, place: int, queued: int) -> str:
-    """``Iteration 2: image 3 / 20; 2 / 20 saved, 1 corrected, 1 accepted``."""
-    if tally is None:
-        return f"image {place} / {queued}" if queued else ""
-    t = tally
-    return (f"Iteration {t['iteration']}: image {place} / {queued}; {t['annotated']} / "
-            f"{t['selected']} saved, {t['corrected']} corrected, {t['accepted']} accepted")
-
-
-HOTKEYS = {"next": "Alt-Right", "previous": "Alt-Left", "accept": "Alt-A", "save": "Alt-S",
-           "save_next": "Alt-N", "skip": "Alt-K"}
 
 
 class AnnotateWidget(DockWidget):
@@ -136,15 +83,27 @@ class AnnotateWidget(DockWidget):
         self.tally: dict | None = None  # the latest iteration's counts
         self.holder: str | None = None  # this window's name in the leases table
         self.leases_in = None  # the project it holds leases in
-        self.author = QLineEdit(default_author())
-        self.author.setToolTip("who your saves are recorded as")
+        self._make_timers()
+        self._make_controls(napari_viewer)
+        self._lay_out()
+        self._wire(napari_viewer)
+
+    def _make_timers(self) -> None:
         self.renew = QTimer(self)  # keeps the shown image's lease while the window lives
         self.renew.setInterval(int(LEASE_SECONDS * 1000 / 4))
         self.renew.timeout.connect(self._lease_shown)
-        self.draft_pause = QTimer(self, singleShot=True, interval=DRAFT_PAUSE_MS)
-        self.draft_every = QTimer(self, singleShot=True, interval=DRAFT_EVERY_MS)
-        for timer in (self.draft_pause, self.draft_every):
-            timer.timeout.connect(self.stage_draft)
+        self._show_turn = QTimer(self, singleShot=True, interval=0)  # see show_image
+        self._show_turn.timeout.connect(self._request_shown)
+        self._mask_turn = QTimer(self, singleShot=True, interval=0)  # see _display
+        self._mask_turn.timeout.connect(self._display_mask)
+        self._pending_mask = None
+        self._canvas_gone = QTimer(self, singleShot=True, interval=0)
+        self._canvas_gone.timeout.connect(self._tell_canvas_gone)
+        self.drafts = DraftKeeper(self)
+
+    def _make_controls(self, napari_viewer) -> None:
+        self.author = QLineEdit(default_author())
+        self.author.setToolTip("who your saves are recorded as")
         self.status = QLabel("Open a project and select a batch")
         self.status.setWordWrap(True)
         self.progress = QLabel("")
@@ -164,7 +123,8 @@ class AnnotateWidget(DockWidget):
         self.on_move.addItems(ON_MOVE)
         self.on_move.setToolTip("what happens to unsaved edits when you move on, switch "
                                 "project or close napari")
-        self._lay_out()
+
+    def _wire(self, napari_viewer) -> None:
         actions = {"next": lambda: self.step(1), "previous": lambda: self.step(-1),
                    "accept": self.accept, "save": self.save,
                    "save_next": self.save_and_next, "skip": self.skip}
@@ -215,20 +175,28 @@ class AnnotateWidget(DockWidget):
         """The shown image's id while it has unsaved edits (for other widgets' work)."""
         return self.image_id if self.edited else None
 
-    def _who(self) -> str:
+    def who(self) -> str:
         return self.author.text().strip() or default_author()
 
     # -- showing -----------------------------------------------------------------------
 
     def show_image(self, image_id: int) -> None:
-        """Show ``image_id`` of the open project: at once when it was read ahead, else
-        once it is read in the background (the canvas cannot be painted meanwhile)."""
+        """Show ``image_id`` of the open project, at the next turn of the event loop (so
+        a save and the next sheet are not one long stall): at once if it was read
+        ahead, else once it is read in the background (the canvas cannot be painted
+        meanwhile)."""
         project = self.session.project
         if self.prefetcher is None or project is None:  # no project open (or closed)
             return
         self.loading = image_id
         if self.canvas is not None and MASK in self.viewer.layers:
             self._hold_brush(True)  # settled: no strokes on it while the next is read
+        self._show_turn.start()
+
+    def _request_shown(self) -> None:
+        project, image_id = self.session.project, self.loading
+        if image_id is None or self.prefetcher is None or project is None:
+            return
         if not self.prefetcher.request(image_id, lambda item: self._loaded(
                 project, image_id, item)):
             self.status.setText(f"opening image {image_id}…")
@@ -236,20 +204,38 @@ class AnnotateWidget(DockWidget):
     def _loaded(self, project, image_id: int, item) -> None:
         if project is not self.session.project or self.loading != image_id:
             return  # the person moved on (or switched project) while it was read
-        self.loading = None
         if isinstance(item, BaseException):
+            self.loading = None
             self._hold_brush(False)
             show_error(f"specimask: cannot show image {image_id}: {item}")
             return
         self._display(project, item)
 
     def _display(self, project, item) -> None:
+        """Show a read item: the sheet now, its mask at the next turn of the event loop
+        (each costs napari tens of milliseconds at a megapixel; together they were one
+        visible stall per step). Until the mask is shown the image is still loading."""
+        self.loading = item.record.id
+        levels = item.levels if item.levels is not None else item.image
+        if "image" in self.viewer.layers and isinstance(levels, list) != \
+                self.viewer.layers["image"].multiscale:
+            self.viewer.layers.remove("image")  # a layer is one kind or the other
+        self.session.own(put_image(self.viewer, "image", levels, rgb=True,
+                                   multiscale=isinstance(levels, list)))
+        self._pending_mask = (project, item)
+        self._mask_turn.start()
+
+    def _display_mask(self) -> None:
+        project, item = self._pending_mask
+        self._pending_mask = None
+        if project is not self.session.project or self.loading != item.record.id:
+            return  # moved on (or switched project) in between
+        self.loading = None
         record, image = item.record, item.image
-        start = item.start.astype(np.uint8)
+        start = item.labels if item.labels is not None else item.start.astype(np.uint8)
         self.canvas = Canvas(project, item.ref)
         self.base, self.tally = item.base, item.tally
-        with self._setting_layers():
-            image_layer = self.session.own(put_image(self.viewer, "image", image, rgb=True))
+        with self.setting_layers():
             new = MASK not in self.viewer.layers
             labels = self.session.own(put_labels(self.viewer, MASK, start,
                                                  {0: "transparent", 1: "magenta"}))
@@ -262,12 +248,14 @@ class AnnotateWidget(DockWidget):
             if labels.selected_label not in (0, 1):
                 labels.selected_label = 1
             self.corrective.new_image()
-        self.clean, self.dirty = start.copy(), False  # the layer paints into ``start``
+        # the layer paints into ``start``: what was shown is kept apart
+        self.clean = item.clean if item.clean is not None else start.copy()
+        self.dirty = False
         editable_on_top(self.viewer)
         if not fits_view(image.shape[:2], getattr(self, "_fitted", None)):
             # fit to this image alone: the overlays still hold the previous image's maps
             # until the Predictions widget updates them a moment later
-            fit_view_to(self.viewer, image_layer)
+            fit_view_to(self.viewer, self.viewer.layers["image"])
             self._fitted = image.shape[:2]
         self.shown_at = time.monotonic()
         self.tool_note.setText("")  # the last click tool's note was about another image
@@ -278,7 +266,7 @@ class AnnotateWidget(DockWidget):
         self._read_ahead()
         self.session.canvas = self.canvas
         if item.draft is not None:
-            self._offer_draft(item.draft)
+            self.drafts.offer(item.draft)
 
     def _hold_brush(self, hold: bool) -> None:
         """While the next image is read, the mask cannot be painted (its strokes would
@@ -294,7 +282,7 @@ class AnnotateWidget(DockWidget):
             layer.mode, self._held_mode = self._held_mode, None
 
     @contextlib.contextmanager
-    def _setting_layers(self):
+    def setting_layers(self):
         """The widget, not the person, changes the layers' data meanwhile."""
         self._quiet = True
         try:
@@ -319,20 +307,25 @@ class AnnotateWidget(DockWidget):
         if self._quiet or self.canvas is None or layer.name not in (MASK, CORRECTIONS):
             return
         if layer.name == CORRECTIONS:
-            with self._setting_layers():
+            with self.setting_layers():
                 self.corrective.fold()  # the marks into the mask, which stays
             return
         if self.edited:
             if self.on_move.currentText() == "save":
                 self.save()
             else:
-                self.stage_draft()
+                self.drafts.stage()
                 show_warning(f"specimask: the mask layer of {self.canvas.image.relpath} "
                              "was removed with unsaved edits; they are kept as a draft, "
                              "offered back when you open the image again")
         self.writes.flush()
         self.canvas, self.clean, self.dirty = None, None, False
-        self.session.canvas = None
+        self._canvas_gone.start()  # told after napari's removal: a listener may remove
+        # layers too (QA's panels), which the list cannot take in the middle of one
+
+    def _tell_canvas_gone(self) -> None:
+        if self.canvas is None:
+            self.session.canvas = None
 
     def _canvas_changed(self, *_) -> None:
         """A stroke, an undo, a click tool: stage a draft at the next pause (or within a
@@ -341,9 +334,7 @@ class AnnotateWidget(DockWidget):
             return
         self.dirty = True
         self.tool_note.setText("")
-        self.draft_pause.start()
-        if not self.draft_every.isActive():
-            self.draft_every.start()
+        self.drafts.changed()
 
     def _read_ahead(self) -> None:
         """Start reading the next images in the direction of travel, and the one back."""
@@ -392,14 +383,17 @@ class AnnotateWidget(DockWidget):
         canvas, clean_before = self.canvas, self.clean
         write = self.writes.save(
             canvas, shot, seconds=round(time.monotonic() - self.shown_at, 1),
-            author=self._who(), expect=self.base,
+            author=self.who(), expect=self.base,
             on_done=lambda out: self._saved(canvas, *out),
             on_error=lambda exc: self._not_saved(canvas, shot, clean_before, exc))
-        with self._setting_layers():
+        with self.setting_layers():
             self.corrective.fold()  # the saved mask is the new base to correct
-        self.clean, self.dirty = self.viewer.layers[MASK].data.copy(), False
-        self.draft_pause.stop()
-        self.draft_every.stop()
+        # what was saved is the new clean state: the snapshot's copy of the mask layer
+        # (never written to), or the layer as folded, in corrective mode
+        self.clean = shot.mask if shot.corrections is None else \
+            self.viewer.layers[MASK].data.copy()
+        self.dirty = False
+        self.drafts.stop()
         self.tool_note.setText("")  # about an edit that is now saved
         self.status.setText(f"{canvas.image.relpath}: saving…")
         return write
@@ -410,9 +404,8 @@ class AnnotateWidget(DockWidget):
         if canvas == self.canvas:
             self.base = result["annotation_id"]
             self.status.setText(f"{canvas.image.relpath} (labeled); saved as "
-                                f"{result['origin']}{_pixels(result)} at "
+                                f"{result['origin']}{changed_pixels(result)} at "
                                 f"{time.strftime('%H:%M:%S')}")
-        show_info(f"saved {canvas.image.relpath} ({result['origin']})")
         if canvas.project is not self.session.project:
             return  # saved into the project it belongs to; these widgets show another
         if self.prefetcher is not None:
@@ -435,7 +428,7 @@ class AnnotateWidget(DockWidget):
                 self, "Saved by someone else", f"{exc}.\n\nReplace their mask with yours?"
                 " (No keeps theirs; your edits are kept unsaved, as a draft.)", buttons)
             if answer == QMessageBox.StandardButton.Yes:
-                self.writes.save(canvas, shot, seconds=None, author=self._who(),
+                self.writes.save(canvas, shot, seconds=None, author=self.who(),
                                  expect=ANY, on_done=lambda out: self._saved(canvas, *out),
                                  on_error=lambda e: self._not_saved(canvas, shot,
                                                                     clean_before, e))
@@ -447,43 +440,8 @@ class AnnotateWidget(DockWidget):
         if canvas == self.canvas:  # still on it: the canvas is unsaved again
             self.clean, self.dirty = clean_before, True
             self.status.setText(f"{canvas.image.relpath}: {why}")
-        self.writes.stage_draft(canvas, shot, clean_before, author=self._who(),
+        self.writes.stage_draft(canvas, shot, clean_before, author=self.who(),
                                 base=self.base if canvas == self.canvas else None)
-
-    def stage_draft(self) -> None:
-        """Keep what the canvas holds as a draft (in the background), if it changed."""
-        self.draft_pause.stop()
-        self.draft_every.stop()
-        if not self.dirty or self.canvas is None or self.loading is not None:
-            return
-        shot = self.snapshot()
-        if shot is not None:
-            self.writes.stage_draft(self.canvas, shot, self.clean, author=self._who(),
-                                    base=self.base)
-
-    def _offer_draft(self, draft) -> None:
-        """The image has edits a window that died never saved: put them back, or not."""
-        if draft.mask().shape != self.clean.shape:
-            self.writes.drop_draft(self.canvas, self._who())
-            return
-        since = "" if draft.base_annotation == self.base else (
-            " Someone saved a mask for this image since; restoring puts your edits over "
-            "theirs on the canvas (saving will ask).")
-        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
-        answer = QMessageBox.question(
-            self, "Unsaved edits found",
-            f"{self.canvas.image.relpath} has edits of yours from {draft.when} that were "
-            f"never saved ({draft.pixels_changed:,} px changed; napari closed without "
-            f"saving them).{since}\n\nRestore them on the canvas?", buttons)
-        if answer == QMessageBox.StandardButton.Yes:
-            with self._setting_layers():
-                self.corrective.new_image()
-                self.viewer.layers[MASK].data = draft.mask().astype(np.uint8)
-            self.dirty = True
-            self.status.setText(self.status.text() + f"; restored your unsaved edits from "
-                                f"{draft.when} (not saved yet)")
-        else:
-            self.writes.drop_draft(self.canvas, self._who())
 
     def _lease_shown(self) -> None:
         """Take or renew the shown image's lease (in the background); another
@@ -493,7 +451,7 @@ class AnnotateWidget(DockWidget):
             return
         if self.holder is None or self.leases_in is not canvas.project:
             self._release_leases()
-            self.holder = new_holder(self._who())
+            self.holder = new_holder(self.who())
             self.leases_in = canvas.project
         self.renew.start()
 
@@ -501,7 +459,7 @@ class AnnotateWidget(DockWidget):
             if lease is not None and canvas == self.canvas:
                 self.status.setText(self.status.text() + f"; {lease.describe()}")
 
-        self.writes.take_lease(canvas, self.holder, self._who(), on_done=held)
+        self.writes.take_lease(canvas, self.holder, self.who(), on_done=held)
 
     def accept(self):
         """Save the proposal exactly as it was shown, then move on. Painted edits are not
@@ -528,15 +486,14 @@ class AnnotateWidget(DockWidget):
 
     def _discard(self) -> None:
         """The canvas back to what was shown or last saved; its draft goes too."""
-        with self._setting_layers():
+        with self.setting_layers():
             self.corrective.new_image()
             if self.dirty:
                 self.viewer.layers[MASK].data = self.clean.copy()
         if self.dirty:
-            self.writes.drop_draft(self.canvas, self._who())
+            self.writes.drop_draft(self.canvas, self.who())
         self.dirty = False
-        self.draft_pause.stop()
-        self.draft_every.stop()
+        self.drafts.stop()
 
     def _tool_applied(self, tool: str, n: int) -> None:
         self.tool_note.setText(f"{tool}: {n} pixel(s) changed (Ctrl+Z undoes it)" if n else
@@ -634,7 +591,7 @@ class AnnotateWidget(DockWidget):
         self.canvas, self.clean, self.dirty, self.loading = None, None, False, None
         self.base, self.tally = None, None
         self.prefetcher = None if project is None else Prefetcher(
-            lambda i: load_annotation_item(project, i, self._who(), proposal_origin), parent=self)
+            lambda i: load_annotation_item(project, i, self.who(), proposal_origin), parent=self)
         self.tool_note.setText("")
         self.status.setText("Open a project and select a batch" if project is None else
                             "Select a batch in Active learning, or double-click an image "
@@ -659,8 +616,13 @@ class AnnotateWidget(DockWidget):
         tally = self.tally if self.session.project is not None else None
         self.done_bar.setVisible(tally is not None and bool(queue))
         if tally is not None:
+            # QProgressBar repaints at once when its value changes, and with napari's
+            # OpenGL canvas in the window that is a whole frame (40 ms): paint it later
+            self.done_bar.setUpdatesEnabled(False)
             self.done_bar.setRange(0, max(1, tally["selected"]))
             self.done_bar.setValue(tally["annotated"])
+            self.done_bar.setUpdatesEnabled(True)
+            self.done_bar.update()
         self.progress.setText(tally_text(tally, place, len(queue)))
 
     def _release_leases(self) -> None:
@@ -679,50 +641,3 @@ class AnnotateWidget(DockWidget):
             self.prefetcher.close()
             self.prefetcher = None
         super().closeEvent(event)
-
-
-class QuitGuard(QObject):
-    """Closing napari settles the canvas's edits first, by the setting.
-
-    The window's close button, File › Close Window and Quit reach the main window as a
-    close event that can still be refused: in 'ask' mode Cancel keeps napari open.
-    ``viewer.close()`` from a script tears the viewer down before its window closes, so
-    it cannot be refused: it reaches the viewer's canvas first, and gets Save / Discard.
-    Both windows are held weakly (a strong reference would keep a closed viewer alive).
-    """
-
-    def __init__(self, annotate: AnnotateWidget, main: QMainWindow):
-        super().__init__(annotate)
-        self.annotate = annotate
-        self.main = weakref.ref(main)
-        inner = self._canvas_widget(main)
-        for w in (main, inner):
-            if w is not None:
-                w.installEventFilter(self)
-
-    @staticmethod
-    def _canvas_widget(main: QMainWindow):
-        """napari's viewer widget: the first in the main window's central widget."""
-        center = main.centralWidget()
-        layout = center.layout() if center is not None else None
-        item = layout.itemAt(0) if layout is not None and layout.count() else None
-        return item.widget() if item is not None else None
-
-    def eventFilter(self, obj, event):
-        if event.type() != QEvent.Type.Close:
-            return False
-        main = self.main()
-        if main is None or (obj is not main and obj is not self._canvas_widget(main)):
-            return False
-        try:
-            annotate = self.annotate
-            if not annotate.settle("napari is closing: save your edits to this mask?",
-                                   can_stay=obj is main):
-                event.ignore()
-                return True  # the person stays: napari never sees the close
-            annotate.writes.flush()
-        except RuntimeError:  # the widget is already gone
-            return False
-        except Exception as exc:  # noqa: BLE001 - never block napari from closing
-            show_warning(f"specimask: could not settle the edits before closing: {exc}")
-        return False

@@ -164,7 +164,7 @@ def test_the_difference_panel_marks_exactly_the_disagreeing_pixels(docked, qtbot
 
 
 def test_closing_the_dock_switching_project_or_annotating_closes_the_view(docked, qtbot,
-                                                                         two_versions):
+                                                                         two_versions, idle):
     viewer, w, session = annotating(docked, qtbot, two_versions)
     before = snapshot(viewer)
     qa = w["QA"]
@@ -172,6 +172,7 @@ def test_closing_the_dock_switching_project_or_annotating_closes_the_view(docked
 
     click_row(qtbot, qa, 0)
     click(qtbot, w["Annotate"].buttons["next"])  # back to annotating
+    idle(w["Annotate"])
     assert not qa.view.is_open and qa_layers(viewer, qa) == []
     assert [ly.name for ly in viewer.layers] == [n for n, _, _ in before]
     assert viewer.layers["image"].visible and viewer.layers["mask"].visible

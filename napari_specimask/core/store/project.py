@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,41 +20,13 @@ from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
 from . import masks as saved
 from .db import DB_FILE, ORIGINS, ROLES, STATUSES, Store, now
 from .filesystem import network_filesystem
+from .records import ImageRecord, ImageRef
 from .recovery import recover
 
 PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
 MODELS_DIR = "models"  # one folder per model version (core.model.weights)
 CACHE_DIR = "cache"  # predictions cached per model version (core.inference.cache)
 log = logging.getLogger("napari_specimask")
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    id: int
-    relpath: str
-    sha256: str
-    height: int
-    width: int
-    bytes: int
-    role: str
-    status: str
-
-    @property
-    def name(self) -> str:
-        return Path(self.relpath).stem
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """Which image of which project a mask was made on: what a save names, so that a
-    window that has since switched projects cannot file it elsewhere (image ids start
-    at 1 in every project). The save checks both in its transaction (``store.masks``)."""
-
-    project_uid: str
-    project_root: Path
-    image_id: int
-    sha256: str
-    relpath: str
 
 
 class Project:

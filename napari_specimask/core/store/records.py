@@ -1,0 +1,35 @@
+"""What the store hands out about an image: its record, and the reference a save names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    relpath: str
+    sha256: str
+    height: int
+    width: int
+    bytes: int
+    role: str
+    status: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.relpath).stem
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Which image of which project a mask was made on: what a save names, so that a
+    window that has since switched projects cannot file it elsewhere (image ids start
+    at 1 in every project). The save checks both in its transaction (``store.masks``)."""
+
+    project_uid: str
+    project_root: Path
+    image_id: int
+    sha256: str
+    relpath: str
