@@ -53,6 +53,13 @@ class DockWidget(QWidget):
     def docked(self) -> None:
         """Called once the widget sits in a window (for what needs the window)."""
 
+    def showEvent(self, event) -> None:
+        """The window has its size now: widen the docks for the tab names if it can."""
+        super().showEvent(event)
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            QTimer.singleShot(0, lambda: _readable_if_alive(window))
+
 
 def _dock_of(widget: QWidget) -> QDockWidget | None:
     parent = widget.parent()
@@ -94,7 +101,28 @@ def _inner(dock: QDockWidget):
 
 def readable_tabs(window: QMainWindow) -> None:
     """Seven tabs in a dock-wide bar: Qt cuts each name to 'Pr…'; show whole names and
-    let the bar scroll instead (arrows at its end)."""
+    let the bar scroll instead (arrows at its end), and widen the docks so that every
+    name is in view where the window has room for it (up to ``MAX_SHARE`` of its width:
+    all seven need about 470 px)."""
     for bar in window.findChildren(QTabBar):
         bar.setElideMode(Qt.TextElideMode.ElideNone)
         bar.setUsesScrollButtons(True)
+        docks = [d for d in window.findChildren(QDockWidget)
+                 if d.windowTitle() in {bar.tabText(i) for i in range(bar.count())}
+                 and isinstance(_inner(d), DockWidget)]
+        if not docks:
+            continue
+        names = sum(bar.tabRect(i).width() for i in range(bar.count())) + 12
+        want = min(names, int(MAX_SHARE * window.width()))
+        if min(d.width() for d in docks) < want:  # the one in front is laid out
+            window.resizeDocks(docks, [want] * len(docks), Qt.Orientation.Horizontal)
+
+
+MAX_SHARE = 0.4  # of the window's width, at most, for the specimask docks
+
+
+def _readable_if_alive(window: QMainWindow) -> None:
+    try:
+        readable_tabs(window)
+    except RuntimeError:  # the window closed before the timer fired
+        pass

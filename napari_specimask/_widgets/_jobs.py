@@ -72,15 +72,20 @@ def start_job(make_job: Callable, *, bar: QProgressBar | None = None,
     if on_finished is not None:
         worker.finished.connect(on_finished)
     if owner is not None:
-        def cancel(*_):
-            if stop is not None:
-                stop.set()
-            worker.quit()
-
-        owner.destroyed.connect(cancel)
-        worker.finished.connect(_OnUndock(owner, cancel).deleteLater)
+        _end_with(owner, worker, stop)
     worker.start()
     return worker
+
+
+def _end_with(owner, worker, stop: threading.Event | None) -> None:
+    """Closing ``owner``'s dock, or deleting it, ends the worker (and sets ``stop``)."""
+    def cancel(*_):
+        if stop is not None:
+            stop.set()
+        worker.quit()
+
+    owner.destroyed.connect(cancel)
+    worker.finished.connect(_OnUndock(owner, cancel).deleteLater)
 
 
 def _while_alive(owner, slot: Callable | None) -> Callable | None:

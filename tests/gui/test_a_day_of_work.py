@@ -289,3 +289,41 @@ def test_the_click_tool_note_goes_with_undo_save_and_next(queue_batch, docked, q
     qtbot.keyClick(canvas, Qt.Key.Key_Right, ALT)
     idle(annotate)
     assert annotate.tool_note.text() == ""
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+@pytest.mark.parametrize("how", ["specimask gui", "Plugins menu"])
+def test_the_window_fits_the_screen_with_every_tab_name_in_view(make_napari_viewer, qtbot,
+                                                                 size, how):
+    """Old code: from the Plugins menu the seven docks stacked in one column (3,259 px
+    tall); tabbed, Train's 1,048 px minimum forced 1,113 px on a 1,000 px screen; with
+    the dock narrow, tab names were cut to 'Pr…'."""
+    from qtpy.QtWidgets import QDockWidget, QTabBar
+
+    from napari_specimask._launch import PLUGIN, WIDGETS, dock_widgets
+    from napari_specimask._widgets._dock import readable_tabs
+
+    viewer = make_napari_viewer()
+    window = viewer.window._qt_window
+    if how == "specimask gui":
+        dock_widgets(viewer)
+    else:  # one by one, as a person opens them from Plugins › specimask
+        for name in WIDGETS:
+            viewer.window.add_plugin_dock_widget(PLUGIN, name)
+            qtbot.wait(10)
+    qtbot.wait(50)  # the docks join the tabs once napari has placed them
+    window.resize(*size)
+    window.layout().setGeometry(window.rect())  # laid out as when shown (kept off screen)
+    readable_tabs(window)
+    window.layout().setGeometry(window.rect())
+    qtbot.wait(50)
+    hint = window.minimumSizeHint()
+    assert hint.height() <= size[1] - 60 and hint.width() <= size[0]  # room for a taskbar
+    assert (window.width(), window.height()) == size  # nothing forces it larger
+    (bar,) = [b for b in window.findChildren(QTabBar) if b.count() == len(WIDGETS)]
+    assert sorted(bar.tabText(i) for i in range(bar.count())) == sorted(WIDGETS)
+    assert bar.elideMode() == Qt.TextElideMode.ElideNone
+    whole = sum(bar.tabRect(i).width() for i in range(bar.count()))
+    docks = {d.windowTitle(): d.width() for d in window.findChildren(QDockWidget)
+             if d.windowTitle() in WIDGETS}
+    assert min(docks.values()) >= whole  # every name in view, none behind scroll arrows

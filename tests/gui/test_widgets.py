@@ -383,7 +383,7 @@ def test_import_and_export_from_the_widget(docked, qtbot, demo, tmp_path):
     qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
     assert len(ex.report.imported) == 2 and "imported 2 mask(s)" in ex.state.text()
     assert session.project.load_mask(pool[0].id) is not None
-    assert "6 labelled" in w["Project"].title.text()  # 4 val / test + 2: refreshed
+    qtbot.waitUntil(lambda: "6 labelled" in w["Project"].title.text())  # 4 val/test + 2
 
     # a Label Studio export, as a proposal to correct
     rec = pool[2]

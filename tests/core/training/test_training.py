@@ -246,3 +246,22 @@ def test_shared_model_is_loaded_once_per_version_and_reloaded_when_changed(proje
     weights = project.root / "models" / version / WEIGHTS_FILE
     weights.touch()  # rewritten on disk: loaded again
     assert shared_model(project, version)[0] is not first
+
+
+def test_only_a_run_from_scratch_says_from_scratch(project, monkeypatch):
+    """Old code: "training resnet34 from scratch" also for fine-tuning and continuous runs
+    that start from a trained version's weights."""
+    from napari_specimask.core.model import factory
+
+    monkeypatch.setattr(factory, "_reachable", lambda where: False)  # offline, no cache
+    monkeypatch.setattr(factory, "_cached", lambda *a, **k: False)
+    scratch = train(project, TrainConfig.from_settings(
+        project.settings, **{**FAST, "encoder_weights": "auto"}, max_steps=1))
+    assert "from scratch" in scratch.metrics["weights_note"]
+    tuned = train(project, TrainConfig.from_settings(
+        project.settings, **{**FAST, "encoder_weights": "auto"}, max_steps=1,
+        init_from=scratch.version))
+    assert tuned.metrics["weights_note"] is None
+    config = json.loads((project.root / "models" / tuned.version / "config.json").read_text())
+    assert config["extra"]["train"]["init_from"] == scratch.version
+    assert config["encoder_weights"] == "none"  # what the start itself was trained from
