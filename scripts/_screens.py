@@ -20,6 +20,12 @@ def wait(app, condition, timeout: float = 900.0) -> None:
         time.sleep(0.01)
 
 
+def idle(app, annotate, timeout: float = 300.0) -> None:
+    """Until Annotate shows what it was asked for and its writes are done (both happen
+    off the GUI thread)."""
+    wait(app, lambda: annotate.loading is None and annotate.writes.pending == 0, timeout)
+
+
 class Window:
     """napari at 1400 x 900 with the specimask widgets docked."""
 
@@ -43,6 +49,7 @@ class Window:
 
         table = self.widgets["Project"].model  # its order is read in a thread
         self.wait(lambda: not table.loading)
+        idle(self.app, self.widgets["Annotate"])
         raise_tab(self.viewer, tab)
         self.wait(lambda: not table.loading)
         self.viewer.screenshot(str(path), canvas_only=False)

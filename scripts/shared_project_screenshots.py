@@ -18,7 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gui_screenshots import OUT, wait
+from _screens import idle
+from gui_screenshots import OUT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,17 +72,22 @@ def main() -> None:
     queue = list(sa.queue)
     sa.set_queue(queue)
     sb.set_queue(queue)  # ben lands on ana's sheet
-    wait(app, lambda: True)
+    idle(app, ana)
+    idle(app, ben)
     print("ben:", ben.status.text())
     vb.screenshot(str(OUT / "shared_lease.png"), canvas_only=False)
     ben.step(1)
+    idle(app, ben)
     print("ben after Next:", ben.status.text())
 
     sa.set_queue(queue[1:2])  # both on one sheet, before anyone saved
     sb.set_queue(queue[1:2])
+    idle(app, ana)
+    idle(app, ben)
     h, w = va.layers["mask"].data.shape
     va.layers["mask"].paint((h // 2, w // 2), 1)
     ana.save()
+    idle(app, ana)
 
     def grab_and_answer_no():
         dialog = QApplication.activeModalWidget()
@@ -93,7 +99,8 @@ def main() -> None:
 
     QTimer.singleShot(500, grab_and_answer_no)
     vb.layers["mask"].paint((h // 3, w // 3), 1)
-    print("ben's save:", ben.save())
+    ben.save()
+    idle(app, ben)  # the conflict's question comes when the save is refused
     print("ben:", ben.status.text())
     print(OUT / "shared_lease.png", OUT / "shared_conflict.png")
     va.close()

@@ -278,3 +278,13 @@ def test_every_training_option_has_a_flag_that_reaches_the_config(tmp_path):
         **expected, "img_size": expected["img_size"] + expected["px_per_iteration"] * n,
         "epochs": expected["epochs"] + expected["epochs_per_iteration"] * n}
     assert {k: getattr(base, k) for k in names} == {**expected, "iteration": None}
+
+
+def test_train_says_the_schedule_it_adds_before_it_runs(proj, capsys):
+    p, _demo = proj
+    capsys.readouterr()
+    assert main(["train", str(p), "--img-size", "32", "--epochs", "1", "--batch-size", "4",
+                 "--encoder-weights", "none", "--max-steps", "1", "--iteration", "2",
+                 "--px-per-iteration", "16", "--activate", "no"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "iteration 2 schedule: 32 + 2 x 16 px = 64 px"

@@ -23,8 +23,8 @@ UNCERTAINTY = Colormap(  # yellow -> orange -> deep red, transparent where certa
     [[1.0, 0.9, 0.0, 0.0], [1.0, 0.5, 0.0, 0.6], [0.8, 0.0, 0.1, 0.9]],
     name="specimask uncertainty")
 PROBABILITY = Colormap(  # transparent below 0.35, then deep blue, solid above 0.5
-    [[0.0, 0.2, 1.0, 0.0], [0.0, 0.2, 1.0, 0.0], [0.0, 0.15, 0.95, 0.45],
-     [0.05, 0.05, 0.7, 0.7]],
+    [[0.0, 0.2, 1.0, 0.0], [0.0, 0.2, 1.0, 0.0], [0.0, 0.15, 0.95, 0.3],
+     [0.05, 0.05, 0.7, 0.68]],
     controls=[0.0, 0.35, 0.5, 1.0], name="specimask probability")
 
 TOP = 0.90          # uncertainty: colour starts at this quantile of the image's pixels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -113,6 +114,8 @@ def cmd_train(args) -> int:
 
     with Project.open(args.project) as project:
         cfg = config_from_args(project, args)
+        if cfg.schedule_note() and _first_process():
+            print(cfg.schedule_note())  # what runs, before it runs
         before = active_version(project)
         when = {"yes": "always", "no": "never"}.get(args.activate, args.activate)
         with stop_on_ctrl_c() as stop:
@@ -146,6 +149,11 @@ def cmd_train(args) -> int:
             print(f"active model stays {before or 'none (cold-start proposals)'}; "
                   f"`specimask activate {args.project} {result.trained.version}` to switch")
     return 0
+
+
+def _first_process() -> bool:
+    """Not one of the other ranks Lightning or SLURM started (they print nothing)."""
+    return all(os.environ.get(k, "0") == "0" for k in ("LOCAL_RANK", "NODE_RANK"))
 
 
 @contextlib.contextmanager

@@ -718,6 +718,27 @@ def test_overlays_are_translucent_with_a_transparent_floor():
         assert rgba[1, :3].max() - rgba[1, :3].min() > 0.5  # a saturated colour, not grey
 
 
+def test_a_weak_models_overlays_leave_most_of_the_sheet_alone():
+    """Old code: a weak model's uncertainty turned the whole beige sheet orange-red (a fixed
+    range from 0), and its probability was a haze over the paper."""
+    from napari_specimask._widgets._colormaps import PROBABILITY, uncertainty_limits
+
+    rng = np.random.default_rng(0)
+    weak = rng.uniform(0.3, 0.6, (600, 400)).astype(np.float32)  # uncertain everywhere
+    low, high = uncertainty_limits(weak)
+    assert np.mean(weak > low) == pytest.approx(0.10, abs=0.02)  # only the top tenth
+    assert low < high <= weak.max()
+    good = np.zeros((600, 400), np.float32)
+    good[300, 50:350] = 0.8  # a sure model: uncertain along one outline only
+    good += rng.uniform(0, 0.002, good.shape).astype(np.float32)  # and noise
+    low, high = uncertainty_limits(good)
+    assert np.mean(good > low) < 0.01 and (good[300, 50:350] >= high).all()
+    assert uncertainty_limits(np.zeros((10, 10), np.float32)) == (0.0, 1.0)
+    alpha = PROBABILITY.map(np.array([0.3, 0.45, 0.55, 0.95]))[:, 3]
+    assert alpha[0] == 0 and alpha[1] <= 0.21 and 0.3 < alpha[2] < alpha[3]  # below 0.5:
+    # (nearly) nothing over the paper; above it, deeper the surer
+
+
 def test_overlay_and_outline_hotkeys(docked, qtbot, demo, idle):
     viewer, w, session = docked(demo)
     session.set_queue([r.id for r in session.project.images(role="pool")][:1])
