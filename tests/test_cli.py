@@ -149,3 +149,26 @@ def test_propose_chooses_the_method_once_and_reaches_queued_images(tmp_path, cap
         for rec in p.images(status="queued"):
             shown = p.load_mask(rec.id, "proposal")
             assert np.array_equal(shown, cold(p.read_image(rec)[..., :3]))
+
+
+def test_status_names_the_drafts_a_closed_napari_left(tmp_path, images, capsys):
+    """Edits staged as a draft and never saved (napari killed) are named by `status`, so
+    a person knows which images to open again; a save of the image removes the line."""
+    from napari_specimask.core.store.drafts import stage_draft
+    from napari_specimask.core.store.project import Project
+
+    proj = tmp_path / "proj"
+    sm("init", proj, "--images", images, capsys=capsys)
+    with Project.open(proj) as project:
+        record = project.images()[0]
+        mask = np.zeros((record.height, record.width), bool)
+        stage_draft(project, project.image_ref(record.id), "ana", mask, None, 12)
+    code, out = sm("status", proj, capsys=capsys)
+    assert code == 0 and f"unsaved drafts: 1: {record.relpath} (ana)" in out.out
+    status = json.loads(sm("status", proj, "--json", capsys=capsys)[1].out)
+    assert [(d["image"], d["author"]) for d in status["unsaved_drafts"]] == [
+        (record.relpath, "ana")]
+    with Project.open(proj) as project:
+        from napari_specimask.core.active.annotations import submit_mask
+        submit_mask(project, record.id, mask, author="ana")
+    assert "unsaved drafts" not in sm("status", proj, capsys=capsys)[1].out

@@ -80,6 +80,9 @@ class ClickTools:
             self._apply(tool, layer.world_to_data(event.position))
 
     def _apply(self, tool: str, point) -> int:
+        layer = editable(self.viewer)
+        if layer is None or not layer.editable:
+            return 0  # held while the next image is read: the edit would land on the last
         n = apply_tool(self.viewer, tool, point)
         self.on_applied(tool, n)
         return n

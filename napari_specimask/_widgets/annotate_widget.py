@@ -206,6 +206,9 @@ class AnnotateWidget(DockWidget):
             return  # the person moved on (or switched project) while it was read
         if isinstance(item, BaseException):
             self.loading = None
+            if MASK in self.viewer.layers and self.clean is self.viewer.layers[MASK].data:
+                with self.setting_layers():  # handed to a save: the canvas paints a copy
+                    self.viewer.layers[MASK].data = self.clean.copy()
             self._hold_brush(False)
             show_error(f"specimask: cannot show image {image_id}: {item}")
             return
@@ -345,14 +348,19 @@ class AnnotateWidget(DockWidget):
         ahead = [here + self.direction * k for k in range(1, AHEAD + 1)] + [here - self.direction]
         self.prefetcher.prefetch([queue[i] for i in ahead if 0 <= i < len(queue)])
 
-    def snapshot(self) -> Snapshot | None:
-        """Copies of what is painted (memory copies only; the mask is made in a worker)."""
+    def snapshot(self, leaving: bool = False) -> Snapshot | None:
+        """Copies of what is painted (memory copies only; the mask is made in a worker).
+        ``leaving`` (the brush held, the next image about to replace the layer's data):
+        the mask layer's own array is handed over uncopied, since nothing writes to it
+        any more; a copy of a 54 MP mask cost up to 300 ms of the GUI thread."""
         if MASK not in self.viewer.layers:
             return None
         marks = self.viewer.layers[CORRECTIONS].data if CORRECTIONS in self.viewer.layers \
             else None
-        return Snapshot(self.viewer.layers[MASK].data.copy(),
-                        None if marks is None or not marks.any() else marks.copy())
+        marks = None if marks is None or not marks.any() else marks.copy()
+        labels = self.viewer.layers[MASK].data
+        handed = leaving and marks is None and not self.viewer.layers[MASK].editable
+        return Snapshot(labels if handed else labels.copy(), marks)
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -373,11 +381,14 @@ class AnnotateWidget(DockWidget):
 
     # -- actions -----------------------------------------------------------------------
 
-    def save(self):
-        """Save what the canvas shows (in the background); returns the queued write."""
+    def save(self, leaving: bool = False):
+        """Save what the canvas shows (in the background); returns the queued write.
+        ``leaving``: the next image is shown right after, so the brush is held now."""
         if self.canvas is None or self.loading is not None:
             return None
-        shot = self.snapshot()
+        if leaving:
+            self._hold_brush(True)
+        shot = self.snapshot(leaving)
         if shot is None:
             return None
         canvas, clean_before = self.canvas, self.clean
@@ -474,10 +485,7 @@ class AnnotateWidget(DockWidget):
             return None
         if mode == "discard":
             self._discard()
-        write = self.save()
-        if write is not None:
-            self.step(1, check_edits=False)
-        return write
+        return self._save_and_step()
 
     def discard(self) -> None:
         """Drop the unsaved edits (another widget asked the person first)."""
@@ -502,9 +510,16 @@ class AnnotateWidget(DockWidget):
     def save_and_next(self):
         """Save the mask as it is on the canvas (corrected, or accepted when unedited) and
         move to the next image: one key per finished image."""
-        write = self.save()
-        if write is not None:
-            self.step(1, check_edits=False)
+        return self._save_and_step()
+
+    def _save_and_step(self):
+        """Save, then show the next image (the save hands the mask over uncopied when
+        the step really moves: the layer is given the next image's mask)."""
+        target = self._step_target(1)
+        write = self.save(leaving=target is not None)
+        if write is not None and target is not None:
+            self.direction = 1
+            self.show_image(target)
         return write
 
     def skip(self) -> None:
@@ -530,11 +545,19 @@ class AnnotateWidget(DockWidget):
             return
         if check_edits and not self.settle("Save your edits to this mask?"):
             return  # the person chose to stay on this image
+        target = self._step_target(delta)
+        self.direction = 1 if delta >= 0 else -1
+        if target is not None:
+            self.show_image(target)
+
+    def _step_target(self, delta: int) -> int | None:
+        """The image a step of ``delta`` shows, or None where it stays put."""
+        queue = self.session.queue
+        if not queue:
+            return None
         here = queue.index(self.image_id) if self.image_id in queue else -1
         target = self._free_target(queue, here, delta)
-        self.direction = 1 if delta >= 0 else -1
-        if target != here or self.image_id not in queue:
-            self.show_image(queue[target])
+        return queue[target] if target != here or self.image_id not in queue else None
 
     def _free_target(self, queue: tuple[int, ...], here: int, delta: int) -> int:
         """The image ``delta`` steps away, passing over those another annotator holds

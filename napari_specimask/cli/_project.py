@@ -104,6 +104,12 @@ def cmd_status(args) -> int:
         counts = ", ".join(f"{k} {v}" for k, v in summary[key].items())
         print(f"  {key.replace('_', ' ')}: {counts}")
     print(f"  iteration: {summary['iteration']}, active model: {summary['active_model']}")
+    drafts = summary["unsaved_drafts"]
+    if drafts:
+        named = ", ".join(f"{d['image']} ({d['author']})" for d in drafts[:5])
+        more = f" and {len(drafts) - 5} more" if len(drafts) > 5 else ""
+        print(f"  unsaved drafts: {len(drafts)}: {named}{more}; napari closed before they"
+              " were saved: open those images in Annotate to restore or discard them")
     return 0
 
 

@@ -291,6 +291,55 @@ def test_the_click_tool_note_goes_with_undo_save_and_next(queue_batch, docked, q
     assert annotate.tool_note.text() == ""
 
 
+def test_save_and_next_hands_the_mask_over_and_nothing_writes_to_it_meanwhile(
+        queue_batch, docked, qtbot, idle, demo, monkeypatch):
+    """Alt-N gives the save the mask layer's own array (a copy of a 54 MP mask held the
+    GUI thread up to 300 ms); a click tool pressed before the next image is shown must
+    not land on it (old code: it changed the image being left)."""
+    viewer, w, session = docked(demo)
+    first, second, _ = queue_batch(session)
+    annotate, canvas = w["Annotate"], viewer.window._qt_viewer.canvas.native
+    labels = viewer.layers["mask"]
+    painted = np.zeros_like(labels.data)
+    painted[5:20, 5:20] = 1
+    labels.data = painted
+    annotate._canvas_changed()
+    handed, save = [], annotate.writes.save
+    monkeypatch.setattr(annotate.writes, "save", lambda canvas, shot, **kw: handed.append(
+        shot.mask is painted) or save(canvas, shot, **kw))
+    qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)
+    assert handed == [True] and not labels.editable  # held until the next is shown
+    viewer.cursor.position = (10.0, 10.0)
+    qtbot.keyClick(canvas, Qt.Key.Key_X, ALT)  # remove blob, on the image being left
+    assert annotate.tool_note.text() == ""
+    idle(annotate)
+    assert session.canvas.image_id == second and labels.editable
+    assert labels.data is not painted  # the layer paints the next image's own array
+    assert np.array_equal(session.project.load_mask(first), painted > 0)
+
+
+def test_a_save_and_next_that_cannot_show_the_next_image_paints_a_copy(
+        queue_batch, docked, qtbot, idle, demo, monkeypatch):
+    viewer, w, session = docked(demo)
+    first, second, _ = queue_batch(session)
+    annotate = w["Annotate"]
+    labels = viewer.layers["mask"]
+    painted = np.zeros_like(labels.data)
+    painted[5:20, 5:20] = 1
+    labels.data = painted
+    annotate._canvas_changed()
+    monkeypatch.setattr(annotate.prefetcher, "request",
+                        lambda key, cb: cb(OSError(f"{key}: unreadable")) or True)
+    annotate.save_and_next()
+    idle(annotate)
+    assert session.canvas.image_id == first and labels.editable  # stays, brush back
+    assert labels.data is not painted  # the array the save was handed is left alone
+    assert np.array_equal(labels.data, painted)
+    labels.data[30:40, 30:40] = 1
+    annotate._canvas_changed()
+    assert annotate.edited and np.array_equal(session.project.load_mask(first), painted > 0)
+
+
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
 @pytest.mark.parametrize("how", ["specimask gui", "Plugins menu"])
 def test_the_window_fits_the_screen_with_every_tab_name_in_view(make_napari_viewer, qtbot,

@@ -66,8 +66,9 @@ def drop_draft(project, image_id: int, author: str) -> None:
                      (image_id, author))
 
 
-def drafts_left(project) -> list[tuple[int, str, str]]:
-    """(image id, author, staged at) of every draft: unsaved work ``specimask status``
-    and ``check`` mention, so a person knows to open those images again."""
+def drafts_left(project) -> list[tuple[str, str, str]]:
+    """(image relpath, author, staged at) of every draft: unsaved work ``specimask
+    status`` names, so a person knows which images to open again."""
     return [tuple(r) for r in project.store.read(
-        "SELECT image_id, author, saved_at FROM drafts ORDER BY saved_at")]
+        "SELECT i.relpath, d.author, d.saved_at FROM drafts d JOIN images i ON"
+        " i.id = d.image_id ORDER BY d.saved_at")]

@@ -19,6 +19,7 @@ from ..io.images import read_image, read_mask
 from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
 from . import masks as saved
 from .db import DB_FILE, ORIGINS, ROLES, STATUSES, Store, now
+from .drafts import drafts_left
 from .filesystem import network_filesystem
 from .records import ImageRecord, ImageRef
 from .recovery import recover
@@ -270,6 +271,8 @@ class Project:
             "masks_by_origin": {o: origins.get(o, 0) for o in ORIGINS},
             "iteration": iteration,
             "active_model": active[0] if active else None,
+            "unsaved_drafts": [dict(zip(("image", "author", "staged_at"), row))
+                               for row in drafts_left(self)],
             "schema_version": self.store.schema_version,
         }
 
