@@ -4,11 +4,11 @@
     python benchmarks/annotation_effort.py --images DIR --masks DIR [--out DIR]
     python benchmarks/annotation_effort.py --reference [--data ../shared/data]
 
-A scripted annotator (``core.masks.effort``, the action model is in its docstring) turns
+A scripted annotator (``sim.annotator``, the action model is in its docstring) turns
 each proposal it is shown into a mask with Dice >= 0.95 against the true mask and counts
 the pixels to change and the actions: brush only, and with the one-click tools (remove
 blob, fill holes, grow by probability or colour) plus corrective brushes. The default
-run is a simulated active-learning run (``core.loop.effort_run``) on the demo set (24
+run is a simulated active-learning run (``sim.effort_run``) on the demo set (24
 herbarium sheets + 24 plankton crops with exact masks, written to a temporary folder):
 8 val images, the rest the pool; 3 iterations of 6 images (iteration 0: cold-start
 proposals), Unet/resnet18 from scratch at 64 px, a regular run of 80 steps after each
@@ -43,10 +43,10 @@ from napari_specimask.core.io.images import (
     write_image,
     write_mask_png,
 )
-from napari_specimask.core.loop.effort_run import EffortConfig, effort_run
+from napari_specimask.sim.effort_run import EffortConfig, effort_run
 from napari_specimask.core.masks.coldstart import ColdStart
 from napari_specimask.core.masks.coldstart_choice import choose_cold_start
-from napari_specimask.core.masks.effort import TOOLS, annotation_effort
+from napari_specimask.sim.annotator import TOOLS, annotation_effort
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.progress import run
 from napari_specimask.core.settings import ColdStartSettings

@@ -115,6 +115,46 @@ def test_direction_check_sees_a_forbidden_import(tmp_path):
     assert _direction_offenders(tmp_path / "core") == ["store/bad.py: imports training.fit"]
 
 
+def _absolute_imports(path: Path, root: Path) -> set[str]:
+    """The modules ``path`` (inside package ``root``) imports, as absolute dotted names."""
+    package = (root.name, *path.relative_to(root).parent.parts)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - (node.level - 1)]) if node.level else []
+            found.add(".".join(base + ([node.module] if node.module else [])))
+    return found
+
+
+def _experiment_users(root: Path) -> list[str]:
+    """Modules of the product that import the experiments (``sim``); only the
+    ``specimask simulate`` command may."""
+    users = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "sim" or rel.as_posix() == "cli/_active.py":
+            continue
+        if any(m == f"{root.name}.sim" or m.startswith(f"{root.name}.sim.")
+               for m in _absolute_imports(path, root)):
+            users.append(rel.as_posix())
+    return users
+
+
+def test_the_experiments_stay_outside_the_product():
+    assert _experiment_users(ROOT / "napari_specimask") == []
+
+
+def test_experiment_check_sees_core_importing_them(tmp_path):
+    root = tmp_path / "napari_specimask"
+    (root / "core" / "loop").mkdir(parents=True)
+    (root / "core" / "loop" / "a.py").write_text("from ...sim.annotator import x\n")
+    (root / "core" / "loop" / "b.py").write_text("import napari_specimask.sim\n")
+    (root / "core" / "loop" / "c.py").write_text("from ..masks import metrics\n")
+    assert _experiment_users(root) == ["core/loop/a.py", "core/loop/b.py"]
+
+
 def test_light_subpackages_load_without_torch():
     """io, store, masks, exchange and collections serve `specimask status`, import and
     export on machines where importing torch takes seconds: none of them may load it."""

@@ -236,7 +236,7 @@ def cmd_annotate(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from napari_specimask.core.loop.simulate import SimConfig, simulate, summarise
+    from napari_specimask.sim.simulate import SimConfig, simulate, summarise
 
     cfg = SimConfig(strategies=tuple(s for s in args.strategies.split(",") if s),
                     seeds=args.seeds, iterations=args.iterations, batch_size=args.batch_size,

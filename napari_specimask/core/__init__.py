@@ -1,5 +1,6 @@
-"""The headless pipeline, in the order an image goes through it. Never imports napari,
-Qt or magicgui; each subpackage imports only those above it (tests/test_packaging.py).
+"""The headless pipeline. Never imports napari, Qt or magicgui. The subpackages are
+listed in their import order: each imports only some of those above it
+(tests/test_packaging.py); docs/development.md walks one image through them.
 
 - errors, progress, settings, vocabulary: the small basics any subpackage may use
 - io: files in and out (images, masks, atomic writes, hashing, downloads, archives)
@@ -11,5 +12,6 @@ Qt or magicgui; each subpackage imports only those above it (tests/test_packagin
 - inference: using a model version (prediction, TTA, prediction cache, QA)
 - training: making a model version (samples, augmentation, fit, lr finder, grid)
 - active: choosing what to annotate next (scores, strategies, queue, annotations)
-- loop: a round (train, keep the better model, select) and the simulated loop
+- loop: the rules where training meets selection (the gate, continuous training, the
+  cold-start choice, a round)
 """

@@ -25,8 +25,9 @@ from ..io.images import to_rgb8, write_image
 from ..io.naming import tagged_names
 from ..progress import Job, Progress, stopped
 from ..store.db import VERIFIED_ORIGINS, now
+from ..store.iterations import selection_items
+from ..store.masks import latest_annotations
 from ..store.project import ImageRecord, Project
-from ..store.provenance import latest_annotations, selection_items
 
 FORMATS = ("png", "tif")  # mask images
 EXPORT_FORMATS = (*FORMATS, "cutout", "coco", "provenance")

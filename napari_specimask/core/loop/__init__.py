@@ -1,5 +1,7 @@
-"""The active-learning loop: a round (train, keep the better model, select the next batch)
-and a simulated loop with an oracle. The one place training and selection meet.
+"""The product's rules where training and selection meet: the gate (a model replaces the
+proposals people see only when it is better), continuous training, the project's
+cold-start choice and a round (train, keep the better model, select the next batch).
+Experiments that measure the loop live in ``napari_specimask.sim``.
 
 May import: anything in core.
 """

@@ -101,3 +101,12 @@ def saves_since(project: Project, mark: int) -> int:
         f"SELECT COUNT(DISTINCT image_id) FROM annotations WHERE id > ? AND origin IN ({marks})",
         (mark, *PERSON_ORIGINS))
     return int(row[0])
+
+
+def selection_items(project: Project) -> dict[int, dict[int, dict]]:
+    """Image id -> iteration id -> its ``iteration_items`` row (score, proposal source),
+    for the provenance export."""
+    items: dict[int, dict[int, dict]] = {}
+    for row in project.store.read("SELECT * FROM iteration_items"):
+        items.setdefault(row["image_id"], {})[row["iteration_id"]] = dict(row)
+    return items

@@ -60,11 +60,6 @@ def take_lease(project, image_id: int, holder: str, author: str | None,
     return None
 
 
-def release_lease(project, image_id: int, holder: str) -> None:
-    with project.store.transaction() as conn:
-        conn.execute("DELETE FROM leases WHERE image_id = ? AND holder = ?", (image_id, holder))
-
-
 def release_all(project, holder: str) -> None:
     """What a closing window or a finished run does; a crash leaves it to the expiry."""
     with project.store.transaction() as conn:

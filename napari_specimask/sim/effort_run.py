@@ -1,4 +1,4 @@
-"""Annotation effort through a simulated active-learning run (``core.masks.effort``).
+"""Annotation effort through a simulated active-learning run (``sim.annotator``).
 
 From a folder of images and one of true masks, a real project is built per mode under
 ``OUT/<mode>/``: a seeded ``n_val`` images are imported with their masks as role val
@@ -32,25 +32,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..active.annotations import submit_mask
-from ..active.queue import select_next
-from ..active.scoring import ModelScorer
-from ..errors import SpecimaskError
-from ..exchange.image_import import import_files
-from ..io.images import read_mask, to_rgb8
-from ..masks.coldstart import propose_masks
-from ..masks.effort import annotation_effort
-from ..progress import Job, Progress, map_progress, stopped
-from ..settings import Settings
-from ..store.iterations import latest_iteration_item
-from ..store.project import Project
-from ..store.registry import active_version
-from ..store.verdicts import cold_start_name
-from ..training.config import TrainConfig
-from .coldstart_pick import project_cold_start
-from .continuous import due, fine_tune_round
+from ..core.active.annotations import submit_mask
+from ..core.active.queue import select_next
+from ..core.active.scoring import ModelScorer
+from ..core.errors import SpecimaskError
+from ..core.exchange.image_import import import_files
+from ..core.io.images import read_mask, to_rgb8
+from ..core.loop.coldstart_pick import project_cold_start
+from ..core.loop.continuous import due, fine_tune_round
+from ..core.loop.gate import proposal_spec, train_and_gate
+from ..core.masks.coldstart import propose_masks
+from ..core.progress import Job, Progress, map_progress, stopped
+from ..core.settings import Settings
+from ..core.store.iterations import latest_iteration_item
+from ..core.store.project import Project
+from ..core.store.registry import active_version
+from ..core.store.verdicts import cold_start_name
+from ..core.training.config import TrainConfig
+from .annotator import annotation_effort
 from .effort_panel import panel_effort
-from .gate import proposal_spec, train_and_gate
 from .simulate import pair_images
 
 MODES = ("off", "continuous")

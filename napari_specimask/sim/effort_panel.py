@@ -11,13 +11,13 @@ the model alone.
 
 from __future__ import annotations
 
-from ..io.images import to_rgb8
-from ..masks.effort import annotation_effort
-from ..progress import Job, Progress
-from ..store.project import Project
-from ..store.registry import active_version
-from ..store.verdicts import cold_start_name
-from .gate import proposals_as_shown
+from ..core.io.images import to_rgb8
+from ..core.loop.gate import proposals_as_shown
+from ..core.progress import Job, Progress
+from ..core.store.project import Project
+from ..core.store.registry import active_version
+from ..core.store.verdicts import cold_start_name
+from .annotator import annotation_effort
 
 
 def panel_effort(project: Project, label: dict) -> Job[list[dict]]:

@@ -17,23 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..active.annotations import submit_mask
-from ..active.queue import select_next
-from ..active.scoring import ModelScorer, ScoreSpec
-from ..errors import SpecimaskError
-from ..exchange.image_import import import_files
-from ..inference.predict import predict_images
-from ..io.files import find_mask, list_files
-from ..io.images import is_image_path, read_mask
-from ..masks.metrics import dice_iou
-from ..model.weights import load_model
-from ..progress import Job, Progress, run, stopped
-from ..settings import Settings
-from ..store.project import Project
-from ..store.registry import activate
-from ..training.config import TrainConfig
-from ..training.fit import train
-from ..vocabulary import STRATEGIES
+from ..core.active.annotations import submit_mask
+from ..core.active.queue import select_next
+from ..core.active.scoring import ModelScorer, ScoreSpec
+from ..core.errors import SpecimaskError
+from ..core.exchange.image_import import import_files
+from ..core.inference.predict import predict_images
+from ..core.io.files import find_mask, list_files
+from ..core.io.images import is_image_path, read_mask
+from ..core.masks.metrics import dice_iou
+from ..core.model.weights import load_model
+from ..core.progress import Job, Progress, run, stopped
+from ..core.settings import Settings
+from ..core.store.project import Project
+from ..core.store.registry import activate
+from ..core.training.config import TrainConfig
+from ..core.training.fit import train
+from ..core.vocabulary import STRATEGIES
 
 CSV_COLUMNS = ("strategy", "seed", "iteration", "n_labelled", "test_dice",
                "corrected_fraction", "train_seconds")

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from .click_tools import fill_object_holes, grow_colour, grow_probability, remove_blob
-from .metrics import dice_iou
+from ..core.masks.click_tools import fill_object_holes, grow_colour, grow_probability, remove_blob
+from ..core.masks.metrics import dice_iou
 
 TARGET_DICE = 0.95
 USEFUL_SHARE = 0.5  # a click tool is used when it fixes at least this share of its target

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from napari_specimask.core.masks.effort import (
+from napari_specimask.sim.annotator import (
     STROKE_CELLS,
     TARGET_DICE,
     annotation_effort,
