@@ -43,13 +43,13 @@ from napari_specimask.core.io.images import (
     write_image,
     write_mask_png,
 )
-from napari_specimask.sim.effort_run import EffortConfig, effort_run
 from napari_specimask.core.masks.coldstart import ColdStart
 from napari_specimask.core.masks.coldstart_choice import choose_cold_start
-from napari_specimask.sim.annotator import TOOLS, annotation_effort
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.progress import run
 from napari_specimask.core.settings import ColdStartSettings
+from napari_specimask.sim.annotator import TOOLS, annotation_effort
+from napari_specimask.sim.effort_run import EffortConfig, effort_run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data"

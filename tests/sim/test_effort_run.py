@@ -8,10 +8,10 @@ import pytest
 
 from napari_specimask.core.collections.demo_data import demo_samples
 from napari_specimask.core.io.images import write_image, write_mask_png
-from napari_specimask.sim.effort_run import CSV_COLUMNS, EffortConfig, effort_run
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
 from napari_specimask.core.store.registry import list_models
+from napari_specimask.sim.effort_run import CSV_COLUMNS, EffortConfig, effort_run
 
 
 @pytest.fixture
