@@ -4,16 +4,17 @@
 # Safe to run again: it installs only what is missing.
 #
 #   bash scripts/setup.sh            # runtime (napari + PyQt6)
-#   bash scripts/setup.sh --test     # + test tools and Xvfb
+#   bash scripts/setup.sh --test     # + test tools, the dev group (ruff, build) and Xvfb
 #   bash scripts/setup.sh --xvfb     # + Xvfb only (to run the GUI without a screen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="all"
+groups=()
 want_xvfb=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras="all,test"; want_xvfb=1 ;;
+    --test) extras="all,test"; groups=(--group dev); want_xvfb=1 ;;
     --xvfb) want_xvfb=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -68,5 +69,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 say "installing napari-specimask[$extras] (first time: a few minutes)"
-.venv/bin/python -m pip install --quiet --progress-bar off -e ".[$extras]"
+.venv/bin/python -m pip install --quiet --progress-bar off -e ".[$extras]" "${groups[@]}"
 say "ready: .venv/bin/specimask --help"

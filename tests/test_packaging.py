@@ -169,7 +169,7 @@ def test_command_line_starts_without_the_deep_learning_stack():
 
 
 def test_manifest_found_through_entry_point_and_valid():
-    npe2 = pytest.importorskip("npe2")
+    import npe2
     pm = npe2.PluginManifest.from_distribution("napari-specimask")
     assert pm.name == "napari-specimask"
     assert {s.key for s in pm.contributions.sample_data} == {"herbarium", "plankton"}
@@ -178,9 +178,23 @@ def test_manifest_found_through_entry_point_and_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_manifest_symlink_points_at_top_level_file():
-    link = ROOT / "napari_specimask" / "napari.yaml"
-    assert link.is_symlink() and link.resolve() == (ROOT / "napari.yaml").resolve()
+def test_manifest_is_one_plain_file_inside_the_package():
+    manifest = ROOT / "napari_specimask" / "napari.yaml"
+    assert manifest.is_file() and not manifest.is_symlink()
+    assert not (ROOT / "napari.yaml").exists()
+
+
+def test_the_version_is_written_once():
+    """pyproject.toml reads it from the package (napari-animation's way: one source)."""
+    from importlib import metadata
+
+    import napari_specimask
+
+    project = _pyproject()["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    assert _pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "napari_specimask.__version__"}
+    assert metadata.version("napari-specimask") == napari_specimask.__version__
 
 
 def test_wheel_carries_manifest_and_entry_point(tmp_path):
@@ -192,7 +206,7 @@ def test_wheel_carries_manifest_and_entry_point(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         assert "napari_specimask/napari.yaml" in names
-        assert zf.read("napari_specimask/napari.yaml") == (ROOT / "napari.yaml").read_bytes()
+        assert zf.read("napari_specimask/napari.yaml") == (ROOT / "napari_specimask" / "napari.yaml").read_bytes()
         entry = next(n for n in names if n.endswith("entry_points.txt"))
         text = zf.read(entry).decode()
         assert "[napari.manifest]" in text and "napari_specimask:napari.yaml" in text
@@ -286,15 +300,37 @@ def _installed_closure(requirements: list[str]) -> set[str]:
     return {name for name, _ in seen}
 
 
-def _undeclared(required: dict[str, str], requirements: list[str]) -> list[str]:
+def _named(requirements: list[str]) -> set[str]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
+
+
+def _undeclared(required: dict[str, str], requirements: list[str],
+                directly: bool = False) -> list[str]:
+    """Imports whose distribution the requirements do not bring in (``directly``: do
+    not name themselves; a package that only comes with napari may leave with it)."""
     from importlib import metadata
 
     from packaging.utils import canonicalize_name
 
-    provided = _installed_closure(requirements)
+    provided = _named(requirements) if directly else _installed_closure(requirements)
     owners = metadata.packages_distributions()
     return [f"{file}: {top}" for top, file in sorted(required.items())
             if not {canonicalize_name(d) for d in owners.get(top, [])} & provided]
+
+
+def _unused(requirements: list[str], *needs: dict[str, str]) -> list[str]:
+    """Declared distributions that no listed import comes from."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    owners = metadata.packages_distributions()
+    used = {canonicalize_name(d) for need in needs for top in need
+            for d in owners.get(top, [])}
+    return sorted(_named(requirements) - used)
 
 
 def test_dependencies_cover_every_import_and_headless_installs_stay_small():
@@ -311,10 +347,21 @@ def test_dependencies_cover_every_import_and_headless_installs_stay_small():
     core_needs, core_optional = _third_party_imports(ROOT / "napari_specimask" / "core")
     assert _undeclared(core_needs, base) == []
     assert "pycocotools" in core_optional and "imageio" not in core_needs
-    gui_needs, _ = _third_party_imports(ROOT / "napari_specimask")
-    assert _undeclared(gui_needs, base + extras["all"]) == []
+    gui_needs, gui_optional = _third_party_imports(ROOT / "napari_specimask")
+    assert _undeclared(gui_needs, base + extras["all"], directly=True) == []
     test_needs, _ = _third_party_imports(ROOT / "tests")
     assert _undeclared(test_needs, base + extras["all"] + extras["test"]) == []
+    assert "napari[pyqt6]>=0.5" in extras["test"]  # GUI tests fail, not skip, without it
+    # every declared package is imported (tomli on 3.10 only; npe2 reads the manifest;
+    # the rest run as plugins or loggers)
+    runtime_only = {"tomli", "npe2", "tensorboard", "wandb", "pytest-qt", "pytest-xvfb", "pytest"}
+    assert [n for n in _unused(base + extras["all"], gui_needs,
+                               {m: "" for m in gui_optional}) if n not in runtime_only] == []
+
+
+def test_unused_check_sees_a_declared_package_nothing_imports():
+    assert _unused(["numpy>=1", "torchvision>=0.16"], {"numpy": "core/x.py"}) == [
+        "torchvision"]
 
 
 def _python_310() -> str | None:
@@ -369,7 +416,7 @@ def test_python_310_floor_is_kept():
 def test_reader_claims_project_folders_and_their_settings_file_only(tmp_path):
     """npe2 offers the specimask reader for a folder (the reader then checks it is a
     project) and for specimask.toml, never for an image or any other file."""
-    npe2 = pytest.importorskip("npe2")
+    import npe2
     pm = npe2.PluginManager()
     pm.register(npe2.PluginManifest.from_distribution("napari-specimask"))
     (tmp_path / "sheet.png").write_bytes(b"")
@@ -421,3 +468,29 @@ def test_size_check_sees_a_long_function(tmp_path):
     core.mkdir(parents=True)
     (core / "big.py").write_text("def f():\n" + "    x = 1\n" * 70)
     assert _oversized(core) == ["core/big.py:1 f: 71 lines"]
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_gui_tests_fail_under_ci_without_napari_and_are_left_out_with_a_note_elsewhere(ci):
+    import os
+    import textwrap
+
+    hide = textwrap.dedent("""
+        import sys, pytest
+        class NoNapari:  # as on a machine where napari is not installed
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "napari":
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+        sys.meta_path.insert(0, NoNapari())
+        sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider",
+                              "tests/gui"]))
+        """)
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": "true"} if ci else {})
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # napari's own pytest plugin imports it
+    result = subprocess.run([sys.executable, "-c", hide], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    if ci:
+        assert result.returncode != 0 and "the GUI tests need napari" in out
+    else:
+        assert "tests/gui is left out" in out and "test_jobs.py::" not in out

@@ -22,7 +22,6 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 ALT = Qt.KeyboardModifier.AltModifier

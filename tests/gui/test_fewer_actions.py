@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 ALT = Qt.KeyboardModifier.AltModifier

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 SHEETS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "violaceae_pool"

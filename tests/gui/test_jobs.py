@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 

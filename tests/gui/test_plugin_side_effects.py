@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 from napari_specimask._widgets import _process  # noqa: E402

@@ -11,7 +11,6 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QMessageBox
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 

@@ -3,11 +3,11 @@ they disagree, in napari's grid, with the annotation layers put away until it cl
 
 from __future__ import annotations
 
+import napari
 import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 

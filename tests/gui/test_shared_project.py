@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 from qtpy.QtCore import Qt  # noqa: E402

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import napari
 import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-napari = pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 from napari_specimask._launch import WIDGETS, dock_widgets  # noqa: E402
