@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from dataclasses import asdict
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +12,18 @@ import pytest
 from PIL import Image
 
 from napari_specimask.core.store.project import Project
+
+
+@pytest.fixture(scope="session")
+def real_sheets() -> Path:
+    """The folder of real herbarium sheet photographs: ``SPECIMASK_REAL_SHEETS``, else
+    the Violaceae pool next to the checkout (``../shared/data/violaceae_pool``)."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "violaceae_pool"
+    folder = Path(os.environ.get("SPECIMASK_REAL_SHEETS", default))
+    if not any(folder.glob("*.jpg")):
+        pytest.skip(f"no real sheets in {folder} (set SPECIMASK_REAL_SHEETS to a folder "
+                    "of herbarium JPEGs)")
+    return folder
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.io.images import read_image
 from napari_specimask.core.progress import run
 
-VIOLACEAE = Path("/work/shared/data/violaceae_pool")
-
 
 def _jpeg(arr: np.ndarray, **kw) -> bytes:
     buf = io.BytesIO()
@@ -104,11 +102,10 @@ def test_demo_images_get_the_shapes_a_full_decode_gives(tmp_path):
     assert new == old and len(new) == 12
 
 
-@pytest.mark.skipif(not VIOLACEAE.is_dir(), reason="the violaceae pool is not here")
-def test_real_sheets_get_the_shapes_a_full_decode_gives(tmp_path):
+def test_real_sheets_get_the_shapes_a_full_decode_gives(tmp_path, real_sheets):
     folder = tmp_path / "real"
     folder.mkdir()
-    for path in sorted(VIOLACEAE.glob("*.jpg"))[::50]:
+    for path in sorted(real_sheets.glob("*.jpg"))[::50]:
         (folder / path.name).symlink_to(path)
     new, old = _import_both_ways(tmp_path, folder)
     assert new == old and len(new) >= 6

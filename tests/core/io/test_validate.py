@@ -21,8 +21,6 @@ from napari_specimask.core.io import validate
 from napari_specimask.core.io.images import read_image
 from napari_specimask.core.io.validate import check_image
 
-VIOLACEAE = Path("/work/shared/data/violaceae_pool")
-
 
 def _encode(arr: np.ndarray, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
@@ -246,7 +244,6 @@ def test_demo_images_get_the_full_decodes_shape(tmp_path):
             assert _agree(path)[0] == "ok"
 
 
-@pytest.mark.skipif(not VIOLACEAE.is_dir(), reason="the violaceae pool is not here")
-def test_real_sheets_get_the_full_decodes_shape():
-    for path in sorted(VIOLACEAE.glob("*.jpg"))[::60]:
+def test_real_sheets_get_the_full_decodes_shape(real_sheets):
+    for path in sorted(real_sheets.glob("*.jpg"))[::60]:
         assert _agree(path)[0] == "ok"

@@ -1,4 +1,4 @@
-"""Model factory, encoder weights (local file, local server, offline), presets, losses."""
+"""The network factory: architectures, encoder weights from a file, a hub, or none offline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import http.server
 import socket
 import threading
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,8 +16,6 @@ from napari_specimask.core.model.factory import (
     create_model,
     resolve_encoder_weights,
 )
-from napari_specimask.core.model.losses import LOSSES, build_loss, dice_iou_per_image
-from napari_specimask.core.training.augment import PRESETS, Augmentation
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))
@@ -29,6 +26,7 @@ def test_each_architecture_gives_one_logit_channel(arch):
     assert out.shape == (2, 1, 64, 64)
 
 
+
 def test_freeze_encoder_and_bad_names():
     model = create_model("unet", "resnet34", None, freeze_encoder=True)
     assert not any(p.requires_grad for p in model.encoder.parameters())
@@ -37,6 +35,7 @@ def test_freeze_encoder_and_bad_names():
         create_model("segformer-xl")
     with pytest.raises(SpecimaskError, match="unknown encoder"):
         create_model("unet", "resnet9000", None)
+
 
 
 def test_encoder_weights_from_a_local_file(tmp_path):
@@ -55,10 +54,12 @@ def test_encoder_weights_from_a_local_file(tmp_path):
         create_model("unet", "resnet34", str(tmp_path / "junk.safetensors"))
 
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
 
 
 def test_offline_download_is_a_clear_message(tmp_path):
@@ -69,6 +70,7 @@ def test_offline_download_is_a_clear_message(tmp_path):
     msg = str(info.value)
     assert "could not download" in msg and "--encoder-weights none" in msg
     assert "resnet34" in msg
+
 
 
 class _Hub(http.server.BaseHTTPRequestHandler):
@@ -101,6 +103,7 @@ class _Hub(http.server.BaseHTTPRequestHandler):
         pass
 
 
+
 def test_download_from_a_local_hub_server(tmp_path):
     from safetensors.torch import save
 
@@ -122,6 +125,7 @@ def test_download_from_a_local_hub_server(tmp_path):
     assert torch.equal(again.encoder.conv1.weight, donor.encoder.conv1.weight)
 
 
+
 def test_auto_weights_offline_train_from_scratch_and_say_how_to_get_imagenet(tmp_path):
     port = _free_port()
     weights, note = resolve_encoder_weights("resnet34", "auto", f"http://127.0.0.1:{port}",
@@ -129,6 +133,7 @@ def test_auto_weights_offline_train_from_scratch_and_say_how_to_get_imagenet(tmp
     assert weights == "none"
     assert "from scratch" in note and "~/.cache/huggingface" in note
     assert resolve_encoder_weights("resnet34", "imagenet") == ("imagenet", None)  # as asked
+
 
 
 def test_auto_weights_use_imagenet_once_cached(tmp_path):
@@ -151,62 +156,3 @@ def test_auto_weights_use_imagenet_once_cached(tmp_path):
     model = create_model("unet", "resnet34", "auto", endpoint=endpoint, cache_dir=tmp_path / "c")
     assert torch.equal(model.encoder.conv1.weight, donor.encoder.conv1.weight)
 
-
-def _pattern():
-    img = np.zeros((64, 64, 3), np.uint8)
-    mask = np.zeros((64, 64), np.uint8)
-    img[10:40, 20:50] = 255
-    mask[10:40, 20:50] = 1
-    return img, mask
-
-
-@pytest.mark.parametrize("preset", PRESETS)
-def test_presets_keep_frame_and_binary_mask(preset):
-    img, mask = _pattern()
-    refs = [np.full((64, 64, 3), v, np.uint8) for v in (80, 160)]
-    aug = Augmentation(preset, refs)
-    for _ in range(10):
-        out_img, out_mask = aug(img, mask)
-        assert out_img.shape == img.shape and out_img.dtype == np.uint8
-        assert out_mask.shape == mask.shape and set(np.unique(out_mask)) <= {0, 1}
-
-
-@pytest.mark.parametrize("preset", ["basic", "affine"])
-def test_geometric_presets_move_mask_with_image(preset):
-    img, mask = _pattern()
-    aug = Augmentation(preset, seed=0)  # seeded: the same draws every run
-    for _ in range(10):
-        out_img, out_mask = aug(img, mask)
-        bright = out_img[..., 0] > 127
-        agree = (bright == out_mask.astype(bool)).mean()
-        assert agree > 0.97  # only interpolation edges may differ
-
-
-def test_specialized_needs_target_references_and_unknown_preset():
-    with pytest.raises(SpecimaskError, match="reference images"):
-        Augmentation("specialized", [])
-    with pytest.raises(SpecimaskError, match="basic"):
-        Augmentation("extreme")
-
-
-@pytest.mark.parametrize("name", LOSSES)
-def test_losses_prefer_the_right_answer(name):
-    target = torch.zeros(2, 1, 16, 16)
-    target[:, :, 4:12, 4:12] = 1
-    loss = build_loss(name)
-    good = loss(target * 20 - 10, target)
-    bad = loss(10 - target * 20, target)
-    assert good < bad
-
-
-def test_tversky_defaults_and_per_image_metrics():
-    loss = build_loss("tversky")
-    assert (loss.alpha, loss.beta) == (0.7, 0.3)
-    target = torch.zeros(3, 1, 8, 8)
-    target[0, :, :4] = 1
-    logits = torch.full_like(target, -10.0)
-    logits[0, :, :2] = 10  # image 0: half found; image 1 and 2: both empty
-    dice, iou = dice_iou_per_image(logits, target)
-    assert dice[0] == pytest.approx(2 * 16 / (16 + 32))
-    assert iou[0] == pytest.approx(16 / 32)
-    assert dice[1] == 1 and iou[2] == 1

@@ -1,15 +1,14 @@
-"""Dice/IoU, folder pairing, and settings files."""
+"""Dice / IoU, and folders of masks paired by name."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from napari_specimask.core.errors import ImageReadError, ProjectError, SpecimaskError
+from napari_specimask.core.errors import ImageReadError, SpecimaskError
 from napari_specimask.core.io.images import write_mask_png
 from napari_specimask.core.masks.metrics import dice_iou, evaluate_folders
 from napari_specimask.core.progress import run
-from napari_specimask.core.settings import Settings, load_settings, save_settings
 
 
 def test_dice_iou_values():
@@ -24,6 +23,7 @@ def test_dice_iou_values():
     assert dice_iou(a, np.zeros_like(a)) == (0.0, 0.0)
 
 
+
 def test_evaluate_folders_pairs_by_stem(tmp_path):
     m = np.zeros((5, 6), bool)
     m[1:3, 1:4] = True
@@ -36,6 +36,7 @@ def test_evaluate_folders_pairs_by_stem(tmp_path):
     assert report.missing_predictions == ["b"] and report.unmatched_predictions == ["z"]
 
 
+
 def test_evaluate_size_mismatch_names_both_files(tmp_path):
     write_mask_png(tmp_path / "truth" / "a.png", np.zeros((5, 6), bool))
     write_mask_png(tmp_path / "pred" / "a.png", np.zeros((6, 5), bool))
@@ -44,24 +45,10 @@ def test_evaluate_size_mismatch_names_both_files(tmp_path):
     assert "pred/a.png" in str(info.value) and "truth/a.png" in str(info.value)
 
 
+
 def test_evaluate_needs_common_names(tmp_path):
     write_mask_png(tmp_path / "truth" / "a.png", np.zeros((5, 6), bool))
     write_mask_png(tmp_path / "pred" / "b.png", np.zeros((5, 6), bool))
     with pytest.raises(SpecimaskError, match="no masks with the same name"):
         run(evaluate_folders(tmp_path / "pred", tmp_path / "truth"))
 
-
-def test_settings_round_trip_and_errors(tmp_path):
-    s = Settings(name="ferns")
-    s.model.img_size = 256
-    save_settings(tmp_path, s)
-    assert load_settings(tmp_path) == s
-    (tmp_path / "specimask.toml").write_text('[model]\nimg_sise = 256\n')
-    with pytest.raises(ProjectError, match="model.img_sise"):
-        load_settings(tmp_path)
-    (tmp_path / "specimask.toml").write_text('[model]\nimg_size = "big"\n')
-    with pytest.raises(ProjectError, match="model.img_size = 'big' should be int"):
-        load_settings(tmp_path)
-    (tmp_path / "specimask.toml").write_text("[model\n")
-    with pytest.raises(ProjectError, match="not valid TOML"):
-        load_settings(tmp_path)
