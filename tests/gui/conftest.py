@@ -45,22 +45,33 @@ def demo(tmp_path):
     return tmp_path / "demo"
 
 
-@pytest.fixture
-def trained_demo(demo):
-    """The demo project with 4 pool images verified and a tiny model (v001) active."""
+@pytest.fixture(scope="session")
+def trained_demo_template(tmp_path_factory):
+    """Built once per run: the demo project with 4 pool images verified and a tiny model
+    (v001) active. Tests get a copy (``trained_demo``): each may change its project."""
+    from napari_specimask.core.collections.demo_project import create_demo_project
     from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.store.project import Project
+    from napari_specimask.core.progress import run
     from napari_specimask.core.store.registry import activate
     from napari_specimask.core.training.config import TrainConfig
     from napari_specimask.core.training.fit import train
 
-    with Project.open(demo) as p:
+    root = tmp_path_factory.mktemp("trained") / "demo"
+    with run(create_demo_project(root, n_herbarium=6, n_plankton=6)) as p:
         for rec in p.images(role="pool")[:4]:
-            p.save_mask(rec.id, read_mask(demo / "truth" / f"{rec.name}.png"), "hand")
+            p.save_mask(rec.id, read_mask(root / "truth" / f"{rec.name}.png"), "hand")
         cfg = TrainConfig.from_settings(p.settings, img_size=64, epochs=1, max_steps=2,
                                         batch_size=2, encoder_weights="none", patience=0)
         activate(p, train(p, cfg).version)
-    return demo
+    return root
+
+
+@pytest.fixture
+def trained_demo(trained_demo_template, tmp_path):
+    """A copy of the trained demo project of this run, for this test alone."""
+    import shutil
+
+    return shutil.copytree(trained_demo_template, tmp_path / "demo")
 
 
 @pytest.fixture

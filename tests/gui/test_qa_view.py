@@ -3,6 +3,8 @@ they disagree, in napari's grid, with the annotation layers put away until it cl
 
 from __future__ import annotations
 
+import shutil
+
 import napari
 import numpy as np
 import pytest
@@ -16,8 +18,8 @@ def click(qtbot, button):
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-@pytest.fixture
-def two_versions(trained_demo):
+@pytest.fixture(scope="module")
+def two_versions_template(trained_demo_template, tmp_path_factory):
     """trained_demo with a second tiny version, v002 (active), and both versions' cached
     predictions of the val images replaced by known ones that disagree: v001 misses the
     top third of each specimen, v002 claims the left quarter of the background too (two
@@ -30,7 +32,8 @@ def two_versions(trained_demo):
     from napari_specimask.core.training.config import TrainConfig
     from napari_specimask.core.training.fit import train
 
-    with Project.open(trained_demo) as p:
+    root = shutil.copytree(trained_demo_template, tmp_path_factory.mktemp("two") / "demo")
+    with Project.open(root) as p:
         cfg = TrainConfig.from_settings(p.settings, img_size=64, epochs=1, max_steps=2,
                                         batch_size=2, encoder_weights="none", patience=0)
         activate(p, train(p, cfg).version)
@@ -41,9 +44,15 @@ def two_versions(trained_demo):
             v001[: h // 3] = False
             v002[:, : w // 4] = True
             for version, mask in (("v001", v001), ("v002", v002)):
-                write_image(trained_demo / "cache" / version / "tta1" / "probability"
+                write_image(root / "cache" / version / "tta1" / "probability"
                             / f"{rec.id}.png", to_byte(mask.astype(np.float32)))
-    return trained_demo
+    return root
+
+
+@pytest.fixture
+def two_versions(two_versions_template, tmp_path):
+    """A copy for this test alone (each may change its project)."""
+    return shutil.copytree(two_versions_template, tmp_path / "demo")
 
 
 def annotating(docked, qtbot, root):
