@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_specimask.core.active.annotations import iteration_tally, submit_mask
+from napari_specimask.core.active.annotations import submit_mask
 from napari_specimask.core.store.drafts import drop_draft, stage_draft
 from napari_specimask.core.store.leases import take_lease
 from napari_specimask.core.store.masks import ANY
 
 from ._background import Serial, Write
 from ._corrections import apply_corrections
+from ._prefetch import read_tally
 from ._session import Canvas
 
 
@@ -48,7 +49,7 @@ class CanvasWrites(Serial):
     def save(self, canvas: Canvas, snapshot: Snapshot, *, seconds: float, author: str,
              expect, on_done=None, on_error=None) -> Write:
         """Save the snapshot's mask for the canvas's image (``submit_mask``); ``on_done``
-        gets (result, the iteration's tally). A save this window made of the image
+        gets (result, the iteration's ``Tally``). A save this window made of the image
         since it was shown is not a conflict: ``expect`` moves up to it."""
         key = _key(canvas)
 
@@ -60,7 +61,7 @@ class CanvasWrites(Serial):
             result = submit_mask(canvas.project, canvas.image, snapshot.combined(),
                                  seconds=seconds, author=author, expect=start)
             self._saved_last[key] = result["annotation_id"]
-            return result, iteration_tally(canvas.project)
+            return result, read_tally(canvas.project)
 
         return self.run(run, on_done, on_error)
 

@@ -11,6 +11,7 @@ caller may edit the arrays), and ``forget`` drops items whose files changed.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,24 @@ from ..core.io.images import to_rgb8
 from ..core.store.drafts import Draft, find_draft
 from ..core.store.masks import latest_annotation_id
 from ..core.store.project import ImageRecord, ImageRef, Project
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The iteration's counts and when they were read. An image read ahead carries the
+    counts of its reading; a save made since has newer ones, which must not be replaced
+    by the older when that image is shown."""
+
+    counts: dict
+    read_at: float
+
+    def newer_than(self, other: Tally | None) -> bool:
+        return other is None or self.read_at >= other.read_at
+
+
+def read_tally(project) -> Tally:
+    read_at = time.monotonic()  # before the query: it sees every save committed by now
+    return Tally(iteration_tally(project), read_at)
 
 
 @dataclass
@@ -40,7 +59,7 @@ class AnnotationItem:
     base: int | None = None           # the verified annotation shown (conflict check)
     origin: str = ""                  # "proposal from model v002", ...
     draft: Draft | None = None
-    tally: dict | None = None
+    tally: Tally | None = None
     levels: list | None = None        # the image as napari shows it (a pyramid when big)
     labels: np.ndarray | None = None  # ``start`` as the mask layer's uint8 data
     clean: np.ndarray | None = None   # a copy of it, to tell edits from what was shown
@@ -70,7 +89,7 @@ def load_annotation_item(project: Project, image_id: int, author: str = "",
                           kind if proposal is not None else None, base)
     item.origin = describe(project, item) if describe is not None else ""
     item.draft = find_draft(project, image_id, author) if author else None
-    item.tally = iteration_tally(project)
+    item.tally = read_tally(project)
     item.levels = display_levels(image)
     item.labels = item.start.astype(np.uint8)  # full-size copies made here, not on
     item.clean = item.labels.copy()            # the GUI thread (54 MB each at 54 MP)

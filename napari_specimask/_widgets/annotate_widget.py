@@ -54,7 +54,7 @@ from ._corrections import CORRECTIONS, MASK, CorrectiveMode, editable_on_top
 from ._dock import DockWidget
 from ._drafts import DraftKeeper
 from ._layers import fit_view_to, put_image, put_labels
-from ._prefetch import Prefetcher, load_annotation_item
+from ._prefetch import Prefetcher, Tally, load_annotation_item
 from ._quit_guard import QuitGuard
 from ._session import Canvas, listen, session_for
 
@@ -80,7 +80,7 @@ class AnnotateWidget(DockWidget):
         self.prefetcher: Prefetcher | None = None
         self.writes = CanvasWrites(self)
         self.base: int | None = None  # the verified annotation shown (the conflict check)
-        self.tally: dict | None = None  # the latest iteration's counts
+        self.tally: Tally | None = None  # the newest iteration counts read
         self.holder: str | None = None  # this window's name in the leases table
         self.leases_in = None  # the project it holds leases in
         self._make_timers()
@@ -237,7 +237,8 @@ class AnnotateWidget(DockWidget):
         record, image = item.record, item.image
         start = item.labels if item.labels is not None else item.start.astype(np.uint8)
         self.canvas = Canvas(project, item.ref)
-        self.base, self.tally = item.base, item.tally
+        self.base = item.base
+        self._take_tally(item.tally)
         with self.setting_layers():
             new = MASK not in self.viewer.layers
             labels = self.session.own(put_labels(self.viewer, MASK, start,
@@ -409,9 +410,15 @@ class AnnotateWidget(DockWidget):
         self.status.setText(f"{canvas.image.relpath}: saving…")
         return write
 
-    def _saved(self, canvas: Canvas, result: dict, tally: dict | None) -> None:
+    def _take_tally(self, tally: Tally | None) -> None:
+        """The iteration's counts, unless those shown were read later."""
+        if tally is not None and tally.newer_than(self.tally):
+            self.tally = tally
+
+    def _saved(self, canvas: Canvas, result: dict, tally: Tally | None) -> None:
         """A save is written: say so where it applies, then tell the other widgets."""
-        self.tally = tally if canvas.project is self.session.project else self.tally
+        if canvas.project is self.session.project:
+            self._take_tally(tally)
         if canvas == self.canvas:
             self.base = result["annotation_id"]
             self.status.setText(f"{canvas.image.relpath} (labeled); saved as "
@@ -636,7 +643,8 @@ class AnnotateWidget(DockWidget):
         queried here: the GUI thread only draws."""
         queue = self.session.queue
         place = (queue.index(self.image_id) + 1) if self.image_id in queue else 0
-        tally = self.tally if self.session.project is not None else None
+        tally = self.tally.counts if self.session.project is not None and \
+            self.tally is not None else None
         self.done_bar.setVisible(tally is not None and bool(queue))
         if tally is not None:
             # QProgressBar repaints at once when its value changes, and with napari's

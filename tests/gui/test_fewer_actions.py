@@ -145,3 +145,22 @@ def test_grow_a_faint_leaf_from_the_probability_map(queue_batch, docked, qtbot, 
     viewer.cursor.position = (20.0, 20.0)
     qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key.Key_G, ALT)
     assert labels.data[10:30, 10:30].all() and labels.data.sum() == 400
+
+
+def test_the_count_of_saves_is_never_taken_back_by_an_image_read_ahead(
+        queue_batch, docked, qtbot, idle, demo):
+    """The next images are read ahead with the iteration's counts of that moment; a save
+    made since has newer counts, and showing the image read ahead must keep them (old
+    code: "0 / 3 saved" after the first save, whenever the save ended first)."""
+    viewer, w, session = docked(demo)
+    queued = queue_batch(session)
+    annotate = w["Annotate"]
+    ahead = annotate.prefetcher._pending[queued[1]]
+    ahead.result(timeout=30)  # read ahead, with "0 saved"
+    assert ahead.result().tally.counts["annotated"] == 0
+    annotate.save()
+    idle(annotate)  # the save is written and its counts taken, before the step
+    assert annotate.done_bar.value() == 1
+    annotate.step(1)
+    idle(annotate)
+    assert annotate.image_id == queued[1] and annotate.done_bar.value() == 1

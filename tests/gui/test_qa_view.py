@@ -8,14 +8,10 @@ import shutil
 import napari
 import numpy as np
 import pytest
+from _gui import click
 from qtpy.QtCore import Qt
 
 pytestmark = pytest.mark.gui
-
-
-def click(qtbot, button):
-    assert button.isEnabled(), button.text()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 @pytest.fixture(scope="module")
