@@ -254,6 +254,7 @@ def _third_party_imports(folder: Path) -> tuple[dict[str, str], set[str]]:
     ours: {module: first file} for required ones, and the set of optional ones (imported
     inside a ``try`` that catches ImportError)."""
     required, optional = {}, set()
+    local = {p.stem for p in folder.rglob("*.py")}  # helpers a test imports by its name
     for path in sorted(folder.rglob("*.py")):
         tree = ast.parse(path.read_text())
         guarded = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try)
@@ -266,7 +267,7 @@ def _third_party_imports(folder: Path) -> tuple[dict[str, str], set[str]]:
             else:
                 continue
             for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names):
-                if top in ("napari_specimask", "tests", "conftest"):
+                if top in ("napari_specimask", "tests") or top in local:
                     continue
                 if id(node) in guarded:
                     optional.add(top)

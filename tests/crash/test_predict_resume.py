@@ -60,12 +60,21 @@ def setup(tmp_path_factory):
     return work, _files(reference)
 
 
+# A shell without job control starts a background command with SIGINT ignored (CI may
+# start the suite so), and Python then leaves it ignored: Ctrl-C would never arrive. As
+# a terminal runs `specimask`, SIGINT is at its default, and Python makes it
+# KeyboardInterrupt.
+AS_FROM_A_TERMINAL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'napari_specimask', *sys.argv[1:]])")
+
+
 def _predict(work: Path, out: Path, workers: int = 2, kill_at: str | None = None,
              pause_at: str | None = None):
     env = {k: v for k, v in os.environ.items() if k not in (KILL_AT, PAUSE_AT)}
     env.update({k: v for k, v in ((KILL_AT, kill_at), (PAUSE_AT, pause_at)) if v})
     return subprocess.Popen(
-        [sys.executable, "-m", "napari_specimask", "predict", str(work / "p"), "--images",
+        [sys.executable, "-c", AS_FROM_A_TERMINAL, "predict", str(work / "p"), "--images",
          str(work / "images"), "--out", str(out), "--batch-size", "2", "--workers",
          str(workers), "--tta", "2"], cwd=ROOT, env=env, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
