@@ -62,7 +62,7 @@ def main() -> None:
     best = None
     for method in ("otsu", "background", "kmeans"):
         sm("propose", proj, "--method", method, "--include-labeled")
-        sm("export", proj, "--which", "pseudo", "--role", "test", "--out", work / method)
+        sm("export", proj, "--which", "coldstart", "--role", "test", "--out", work / method)
         r = json.loads(sm("evaluate", work / method, demo / "truth", "--json"))
         print(f"cold start {method:<10}: test Dice {r['mean_dice']:.4f}, IoU {r['mean_iou']:.4f}")
         best = max(best or (0, ""), (r["mean_dice"], method))

@@ -102,11 +102,10 @@ def legacy(project, out_dir: Path, images_dir: Path, batch_size: int = 8,
     """The per-image path of `specimask predict` before the pipeline (no TTA)."""
     import torch
 
-    from napari_specimask.core.inference.predict import to_byte
     from napari_specimask.core.inference.tta import View, to_unit_tensor, tta_probabilities
     from napari_specimask.core.io.images import read_image, to_rgb8, write_image
     from napari_specimask.core.io.images import write_mask_png as write_8bit_mask
-    from napari_specimask.core.masks.letterbox import Letterbox
+    from napari_specimask.core.masks.letterbox import Letterbox, to_byte
     from napari_specimask.core.model.weights import load_model
 
     model, config, _ = load_model(project)
@@ -295,7 +294,6 @@ def profile(root: Path, sheet: Path) -> None:
     """Where one sheet's time goes in the pipeline, stage by stage, in one process."""
     import torch
 
-    from napari_specimask.core.inference.inverse import invert_quantized, threshold_at, to_byte
     from napari_specimask.core.inference.tta import View, tta_probabilities
     from napari_specimask.core.io.images import read_image, to_rgb8
     from napari_specimask.core.io.png import encode_png
@@ -331,11 +329,9 @@ def profile(root: Path, sheet: Path) -> None:
     timed("old: 8-bit mask PNG (Pillow)", partial(_save, prob >= 0.5, out / "m8.png"))
     timed("old: probability to_byte + PNG (Pillow)", partial(_save, prob, out / "p8.png"))
     prob = None
-    mask = timed("new: exact inverse, mask", lambda: invert_quantized(lb, mean,
-                                                                      threshold_at(0.5)))
+    mask = timed("new: exact inverse, mask", lambda: lb.invert_mask(mean))
     timed("new: 1-bit mask PNG", lambda: (out / "m1.png").write_bytes(encode_png(mask)))
-    byte = timed("new: exact inverse, probability", lambda: invert_quantized(lb, mean,
-                                                                              to_byte))
+    byte = timed("new: exact inverse, probability", lambda: lb.invert_bytes(mean))
     timed("new: 8-bit probability PNG", lambda: (out / "p1.png").write_bytes(
         encode_png(byte)))
     print(f"\nprofile of one sheet ({sheet.name}, {red.height} x {red.width}, decoded at "
@@ -347,7 +343,7 @@ def profile(root: Path, sheet: Path) -> None:
 
 
 def _save(values: np.ndarray, path: Path) -> None:
-    from napari_specimask.core.inference.predict import to_byte
+    from napari_specimask.core.masks.letterbox import to_byte
 
     data = np.where(values, 255, 0).astype(np.uint8) if values.dtype == bool else \
         to_byte(values)

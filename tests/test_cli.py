@@ -41,8 +41,8 @@ def test_init_status_propose_export_evaluate(tmp_path, images, capsys):
     assert status["by_role"]["pool"] == 3 and status["iteration"] == 0
     assert status["active_model"] is None
     assert sm("propose", proj, "--method", "otsu", capsys=capsys)[0] == 0
-    code, out = sm("export", proj, "--out", tmp_path / "out", "--which", "pseudo", capsys=capsys)
-    assert code == 0 and "wrote 3 pseudo mask(s)" in out.out
+    code, out = sm("export", proj, "--out", tmp_path / "out", "--which", "coldstart", capsys=capsys)
+    assert code == 0 and "wrote 3 cold-start mask(s)" in out.out
     exported = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert exported == ["leaf 0.png", "leaf 1.png", "leaf 2.png"]
     m = read_mask(tmp_path / "out" / "leaf 0.png")
@@ -104,7 +104,7 @@ def test_demo_no_viewer(tmp_path, capsys):
     status = json.loads(sm("status", tmp_path / "demo", "--json", capsys=capsys)[1].out)
     assert status["images"] == 48
     assert status["by_role"] == {"pool": 32, "val": 8, "test": 8, "source": 0}
-    assert status["masks_by_origin"]["imported"] == 16 and status["masks_by_origin"]["pseudo"] == 32
+    assert status["masks_by_origin"]["imported"] == 16 and status["masks_by_origin"]["coldstart"] == 32
     assert len(list((tmp_path / "demo" / "truth").glob("*.png"))) == 48
     code, out = sm("demo", "--out", tmp_path / "demo", "--no-viewer", capsys=capsys)
     assert code == 0 and "existing demo project" in out.out

@@ -101,7 +101,7 @@ def test_select_without_model_needs_random(tmp_path, capsys):
     assert main(["select", str(demo), "--strategy", "uncertainty", "--batch-size", "2"]) == 1
     assert "needs a trained model" in capsys.readouterr().err
     assert main(["select", str(demo), "--strategy", "random", "--batch-size", "2"]) == 0
-    assert "proposal: pseudo" in capsys.readouterr().out  # cold-start proposals shown
+    assert "proposal: cold-start" in capsys.readouterr().out  # cold-start proposals shown
 
 
 def test_annotate_reads_masks_exported_under_clash_names(tmp_path, capsys):

@@ -29,11 +29,12 @@ def demo(tmp_path):
     return tmp_path / "demo"
 
 
-def test_import_masks_as_pseudo_then_labels(demo, capsys):
+def test_import_masks_as_cold_start_then_labels(demo, capsys):
+    """The former spelling, ``--as pseudo``, is still taken, with a note."""
     code, out = sm(capsys, "import-masks", demo, demo / "truth", "--as", "pseudo",
                    "--method", "fern-unet")
-    assert code == 0
-    assert out.out.startswith("imported 6 cold-start (pseudo) mask(s); 0 image(s) without")
+    assert code == 0 and "pseudo is now called coldstart" in out.err
+    assert out.out.startswith("imported 6 cold-start mask(s); 0 image(s) without")
     code, out = sm(capsys, "import-masks", demo, demo / "truth")
     assert code == 0 and "imported 2 verified mask(s)" in out.out and "skipped 4" in out.out
     assert "use --overwrite" in out.out
@@ -94,8 +95,8 @@ def test_export_formats(demo, tmp_path, capsys):
     assert code == 0 and out.out.startswith("wrote 4 cut-out(s) of verified masks")
     assert len(list((tmp_path / "cut").glob("*.jpg"))) == 4
     code, out = sm(capsys, "export", demo, "--out", tmp_path / "c.json", "--format", "coco",
-                   "--which", "pseudo")
-    assert code == 0 and "2 image(s), 2 annotation(s) of pseudo masks" in out.out
+                   "--which", "coldstart")
+    assert code == 0 and "2 image(s), 2 annotation(s) of cold-start masks" in out.out
     assert len(json.loads((tmp_path / "c.json").read_text())["images"]) == 2
     code, out = sm(capsys, "export", demo, "--out", tmp_path / "prov", "--format", "provenance",
                    "--role", "val")

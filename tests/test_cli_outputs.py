@@ -91,8 +91,8 @@ def test_export_names_shared_stems_by_id_and_reports_it(tmp_path, capsys, rgb_im
     proj = tmp_path / "proj"
     assert sm(capsys, "init", proj, "--images", imgs)[0] == 0
     assert sm(capsys, "propose", proj, "--method", "otsu")[0] == 0
-    code, text = sm(capsys, "export", proj, "--out", tmp_path / "out", "--which", "pseudo")
-    assert code == 0 and "wrote 4 pseudo mask(s)" in text
+    code, text = sm(capsys, "export", proj, "--out", tmp_path / "out", "--which", "coldstart")
+    assert code == 0 and "wrote 4 cold-start mask(s)" in text
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len({f.casefold() for f in files}) == 4 and "root.png" in files
     assert sum(f.casefold().startswith("leaf__") for f in files) == 3

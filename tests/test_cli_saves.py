@@ -115,7 +115,7 @@ def test_import_masks_overwrite_keeps_the_old_record_with_its_own_file(queued, t
     write_mask_png(other / "s0.png", ~before)
     assert main(["import-masks", str(p), str(other), "--overwrite"]) == 0
     with Project.open(p) as project:
-        rows = [a for a in project.annotations(1) if a["origin"] != "pseudo"]
+        rows = [a for a in project.annotations(1) if a["origin"] != "coldstart"]
         from napari_specimask.core.io.images import read_mask
         assert [a["origin"] for a in rows] == ["corrected", "imported"]
         assert np.array_equal(read_mask(p / rows[0]["mask_path"]), before)

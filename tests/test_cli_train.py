@@ -109,12 +109,15 @@ def test_train_errors_are_one_line(proj, capsys, tmp_path):
 
 
 def test_save_defaults_writes_toml(proj, capsys):
+    """Also: a flag under its former name (--use-pseudo) still works, with a note."""
     p, _ = proj
     assert main(["train", str(p), "--img-size", "64", "--epochs", "1", "--encoder-weights",
                  "none", "--max-steps", "1", "--loss", "dice", "--augment", "affine",
-                 "--save-defaults", "--activate", "no"]) == 0
+                 "--use-pseudo", "--save-defaults", "--activate", "no"]) == 0
+    assert "note: --use-pseudo is now --use-cold-start" in capsys.readouterr().err
     text = (p / "specimask.toml").read_text()
     assert 'loss = "dice"' in text and 'augment = "affine"' in text and "img_size = 64" in text
+    assert "use_cold_start = true" in text and "pseudo" not in text
 
 
 def test_lr_find_saves_plot(proj, capsys, tmp_path):

@@ -32,16 +32,16 @@ def transfer(tmp_path):
 
 def test_cold_start_masks_of_the_source_role_only(transfer):
     with Project.open(transfer) as project:
-        both = training_samples(project, use_pseudo=True)
-        source = training_samples(project, use_pseudo=True, pseudo_roles=("source",))
+        both = training_samples(project, use_cold_start=True)
+        source = training_samples(project, use_cold_start=True, cold_start_roles=("source",))
         n_source = len(project.images(role="source"))
     assert len(source) == n_source and len(both) > n_source
-    assert {s.kind for s in source} == {"pseudo"}
+    assert {s.kind for s in source} == {"coldstart"}
 
 
 def test_a_round_trains_then_selects(transfer, capsys):
     capsys.readouterr()
-    assert main(["round", str(transfer), *FAST, "--use-pseudo", "--pseudo-roles", "source",
+    assert main(["round", str(transfer), *FAST, "--use-cold-start", "--cold-start-roles", "source",
                  "--augment", "specialized", "--select-strategy", "stochastic",
                  "--select-batch-size", "2", "--n-batches", "3", "--tta", "2", "--json",
                  "--activate", "always"]) == 0
@@ -56,11 +56,11 @@ def test_a_round_trains_then_selects(transfer, capsys):
         assert len(project.images(status="queued")) == 2
         cfg = json.loads(project.store.read_one(
             "SELECT config FROM models WHERE version='v001'")[0])["extra"]["train"]
-    assert cfg["pseudo_roles"] == ["source"] and cfg["augment"] == "specialized"
+    assert cfg["cold_start_roles"] == ["source"] and cfg["augment"] == "specialized"
 
     # the next round fine-tunes the active model; the schedule grows with the iteration
     capsys.readouterr()
-    assert main(["round", str(transfer), *FAST, "--use-pseudo", "--init-from", "active",
+    assert main(["round", str(transfer), *FAST, "--use-cold-start", "--init-from", "active",
                  "--activate", "always", "--select-batch-size", "2", "--tta", "2"]) == 0
     text = capsys.readouterr().out
     assert "trained v002" in text and "activated" in text and "iteration 2" in text
@@ -71,9 +71,9 @@ def test_a_round_trains_then_selects(transfer, capsys):
 
 
 def test_init_from_needs_the_same_architecture(transfer, capsys):
-    assert main(["train", str(transfer), *FAST, "--use-pseudo"]) == 0
+    assert main(["train", str(transfer), *FAST, "--use-cold-start"]) == 0
     capsys.readouterr()
-    assert main(["train", str(transfer), *FAST, "--use-pseudo", "--init-from", "v001",
+    assert main(["train", str(transfer), *FAST, "--use-cold-start", "--init-from", "v001",
                  "--arch", "deeplabv3plus"]) == 1
     err = capsys.readouterr().err
     assert "v001: that model is unet/resnet18" in err and "--arch unet" in err
@@ -82,7 +82,7 @@ def test_init_from_needs_the_same_architecture(transfer, capsys):
 def test_grid_trains_each_combination_and_ranks_on_val(transfer, capsys, tmp_path):
     capsys.readouterr()
     out_dir = tmp_path / "grid"
-    assert main(["grid", str(transfer), *FAST, "--use-pseudo",
+    assert main(["grid", str(transfer), *FAST, "--use-cold-start",
                  "--arch", "unet,deeplabv3plus", "--lr", "1e-3,1e-4",
                  "--freeze-encoder", "no", "--out", str(out_dir), "--activate-best"]) == 0
     text = capsys.readouterr().out
@@ -137,18 +137,18 @@ def test_split_holds_out_labelled_images(tmp_path, capsys):
 
 def test_bad_options_are_not_stored_as_defaults(transfer, capsys):
     before = (transfer / "specimask.toml").read_text()
-    assert main(["train", str(transfer), *FAST, "--pseudo-roles", "target",
+    assert main(["train", str(transfer), *FAST, "--cold-start-roles", "target",
                  "--save-defaults"]) == 1
-    assert "unknown pseudo role(s) target" in capsys.readouterr().err
+    assert "unknown role(s) target" in capsys.readouterr().err
     assert main(["round", str(transfer), *FAST, "--logger", "tb", "--save-defaults"]) == 1
     assert "unknown logger(s) tb" in capsys.readouterr().err
     assert (transfer / "specimask.toml").read_text() == before
 
 
 def test_a_failing_combination_does_not_end_the_search(transfer, capsys, tmp_path):
-    assert main(["train", str(transfer), *FAST, "--use-pseudo"]) == 0  # v001, a unet
+    assert main(["train", str(transfer), *FAST, "--use-cold-start"]) == 0  # v001, a unet
     capsys.readouterr()
-    assert main(["grid", str(transfer), *FAST, "--use-pseudo", "--init-from", "v001",
+    assert main(["grid", str(transfer), *FAST, "--use-cold-start", "--init-from", "v001",
                  "--arch", "deeplabv3plus,unet", "--out", str(tmp_path / "g"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["arch"] for r in rows] == ["unet", "deeplabv3plus"]  # the failure ranks last

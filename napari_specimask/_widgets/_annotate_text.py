@@ -4,6 +4,7 @@ what a save did; and when the view needs fitting again."""
 from __future__ import annotations
 
 from napari_specimask.core.store.iterations import latest_iteration_item
+from napari_specimask.core.vocabulary import COLD_START, MaskKind
 
 from ._click_tools import HOTKEYS as TOOL_KEYS
 from ._corrections import HOTKEYS as BRUSH_KEYS
@@ -38,11 +39,11 @@ def proposal_origin(project, item) -> str:
         return "verified mask"
     if item.proposal is None:
         return "empty mask"
-    if item.proposal_kind == "pseudo":
+    if item.proposal_kind == MaskKind.COLD_START:
         return f"cold-start proposal ({project.settings.coldstart.method})"
     row = latest_iteration_item(project, item.record.id)
     source = row["proposal"] if row is not None else None
-    if source in (None, "pseudo"):
+    if source in (None, COLD_START):
         return f"cold-start proposal ({project.settings.coldstart.method})"
     return f"proposal from model {source}"
 

@@ -17,7 +17,7 @@ BIG = 10**9  # magicgui's spin boxes stop at 999 unless told
 
 
 class CheckList(Container):
-    """One checkbox per choice: a list option (loggers, pseudo roles)."""
+    """One checkbox per choice: a list option (loggers, cold-start roles)."""
 
     def __init__(self, choices, **kwargs):
         super().__init__(layout="horizontal", labels=False, **kwargs,

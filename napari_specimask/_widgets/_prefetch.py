@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from qtpy.QtCore import QObject, Signal
 
+from napari_specimask.core.vocabulary import MaskKind
+
 from ..core.active.annotations import iteration_tally
 from ..core.io.images import to_rgb8
 from ..core.store.drafts import Draft, find_draft
@@ -55,7 +57,7 @@ class AnnotationItem:
     image: np.ndarray                 # RGB, 8 bit
     verified: np.ndarray | None
     proposal: np.ndarray | None       # the model's proposal, else the cold-start mask
-    proposal_kind: str | None         # "proposal", "pseudo" or None
+    proposal_kind: str | None         # MaskKind.PROPOSAL, .COLD_START or None
     base: int | None = None           # the verified annotation shown (conflict check)
     origin: str = ""                  # "proposal from model v002", ...
     draft: Draft | None = None
@@ -84,7 +86,7 @@ def load_annotation_item(project: Project, image_id: int, author: str = "",
     verified = project.load_mask(image_id) if base is not None else None
     kind, proposal = "proposal", project.load_mask(image_id, "proposal")
     if proposal is None:
-        kind, proposal = "pseudo", project.load_mask(image_id, "pseudo")
+        kind, proposal = MaskKind.COLD_START, project.load_mask(image_id, MaskKind.COLD_START)
     item = AnnotationItem(record, project.image_ref(record), image, verified, proposal,
                           kind if proposal is not None else None, base)
     item.origin = describe(project, item) if describe is not None else ""

@@ -33,13 +33,14 @@ from napari_specimask.core.exchange.export import (
 from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
 from napari_specimask.core.exchange.mask_import import import_mask_folder
 from napari_specimask.core.io.naming import rename_note
+from napari_specimask.core.vocabulary import COLD_START
 
 from ._dock import DockWidget
 from ._jobs import start_job
 from ._session import listen, session_for
 
 IMPORT_AS = {"verified masks (origin imported)": "labels",
-             "proposals to correct (cold start)": "pseudo"}
+             "proposals to correct (cold start)": COLD_START}
 
 
 class ExchangeWidget(DockWidget):

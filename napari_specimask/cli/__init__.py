@@ -28,6 +28,7 @@ from . import (
     _train,
     _workflows,
 )
+from ._options import renamed_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _say_warnings()
+    for note in renamed_flags(sys.argv[1:] if argv is None else argv):
+        print(f"specimask: note: {note}", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except SpecimaskError as exc:

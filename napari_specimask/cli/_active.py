@@ -13,7 +13,7 @@ from napari_specimask.core.active.annotations import iteration_summary, submit_m
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.masks.metrics import mask_files_by_name
 from napari_specimask.core.store.project import Project
-from napari_specimask.core.vocabulary import AGGREGATIONS, MEASURES, PHOTOMETRIC, STRATEGIES
+from napari_specimask.core.vocabulary import AGGREGATIONS, MEASURES, PHOTOMETRIC, STRATEGIES, in_words
 
 
 def _score_options(p) -> None:
@@ -156,7 +156,7 @@ def cmd_select(args) -> int:
           f"{result['n_scored']} of {result['n_candidates']} candidates scored)")
     for c in result["chosen"]:
         score = f"{c['score']:.4f}" if c["score"] is not None else "-"
-        print(f"  {score:>7}  {c['path']}  (proposal: {c['proposal'] or 'none'})")
+        print(f"  {score:>7}  {c['path']}  (proposal: {in_words(c['proposal'] or 'none')})")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.cli._options import cold_start_word
 from napari_specimask.core.exchange.labelstudio_import import import_labelstudio
 from napari_specimask.core.exchange.mask_import import (
     AS_KINDS,
@@ -15,7 +16,7 @@ from napari_specimask.core.store.project import Project
 
 LISTED = 10  # long lists (images without a mask) are cut to this many lines
 
-_AS_HELP = ("labels: verified masks (origin imported); pseudo: cold-start proposals a person "
+_AS_HELP = ("labels: verified masks (origin imported); coldstart: cold-start proposals a person "
             "corrects (default: labels)")
 
 
@@ -24,7 +25,8 @@ def register(sub) -> None:
                        help="masks from a folder (e.g. a model's predictions) for project images")
     p.add_argument("project", type=Path)
     p.add_argument("masks", type=Path, help="folder of masks named like the images")
-    p.add_argument("--as", dest="as_", choices=AS_KINDS, default="labels", help=_AS_HELP)
+    p.add_argument("--as", dest="as_", choices=AS_KINDS, default="labels", help=_AS_HELP,
+                   type=cold_start_word)
     p.add_argument("--method", help="recorded with each mask (default: the mask's file name)")
     p.add_argument("--threshold", type=float,
                    help="read grey maps (probabilities) as mask where value >= this fraction "
@@ -38,7 +40,8 @@ def register(sub) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("export", type=Path, help="the JSON file Label Studio exported")
     p.add_argument("--label", help="only brush results with this label (default: all, merged)")
-    p.add_argument("--as", dest="as_", choices=AS_KINDS, default="labels", help=_AS_HELP)
+    p.add_argument("--as", dest="as_", choices=AS_KINDS, default="labels", help=_AS_HELP,
+                   type=cold_start_word)
     p.add_argument("--method",
                    help="recorded with each mask (default: 'labelstudio task T annotation A')")
     p.add_argument("--overwrite", action="store_true",
@@ -65,7 +68,7 @@ def cmd_import_labelstudio(args) -> int:
 
 def print_mask_report(report: MaskImportReport, as_: str, without: str,
                       unmatched: str) -> None:
-    kind = "verified mask(s)" if as_ == "labels" else "cold-start (pseudo) mask(s)"
+    kind = "verified mask(s)" if as_ == "labels" else "cold-start mask(s)"
     print(f"imported {len(report.imported)} {kind}; {len(report.without_mask)} {without}; "
           f"{len(report.unmatched)} {unmatched}; skipped {len(report.skipped)}"
           + (" (stopped early)" if report.stopped else ""))

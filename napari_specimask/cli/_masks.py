@@ -63,7 +63,7 @@ def cmd_propose(args) -> int:
             print(f"cold-start method chosen for this project: {choice.reason}")
         before = len(project.image_ids(status="queued"))
         n = drive(apply_cold_start(project, cold_start, args.include_labeled), "propose")
-    print(f"stored {n} '{cold_start.method}' proposal(s) (origin pseudo) in {project.root}; "
+    print(f"stored {n} '{cold_start.method}' proposal(s) (origin coldstart) in {project.root}; "
           f"{cold_start.method} is now the project's cold start"
           + (f" ({before} queued image(s) shown cold-start proposals get the new ones)"
              if before else ""))

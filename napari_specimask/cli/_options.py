@@ -3,9 +3,11 @@ core/settings.py): a new setting gets its flag, its help and its checks from the
 
 from __future__ import annotations
 
+import sys
+
 from napari_specimask.core.settings import offered
 from napari_specimask.core.training.config import TrainConfig
-from napari_specimask.core.vocabulary import GRID_KEYS
+from napari_specimask.core.vocabulary import COLD_START, GRID_KEYS, OLD_COLD_START
 
 TRAIN_OPTIONS = offered(TrainConfig)
 
@@ -24,13 +26,36 @@ def add_train_options(parser, grid: bool = False) -> None:
                                                     else o.option.help)
             g.add_argument(o.flag, dest=o.name, help=f"comma list to search: {values}")
         elif o.kind is bool:
-            g.add_argument(o.flag, dest=o.name, default=None, help=o.option.help,
+            g.add_argument(o.flag, *old_flag(o), dest=o.name, default=None,
+                           help=o.option.help,
                            action="store_false" if o.flag.startswith("--no-")
                            else "store_true")
         else:
-            g.add_argument(o.flag, dest=o.name, help=o.option.help,
+            g.add_argument(o.flag, *old_flag(o), dest=o.name, help=o.option.help,
                            type=comma_list if o.kind is list else o.kind,
                            choices=None if o.kind is list else o.option.choices or None)
+
+
+def cold_start_word(text: str) -> str:
+    """A value of ``--as`` or ``--which``, where ``pseudo`` is the former ``coldstart``."""
+    if text == OLD_COLD_START:
+        print(f"specimask: note: {OLD_COLD_START} is now called {COLD_START}; read as that",
+              file=sys.stderr)
+        return COLD_START.value
+    return text
+
+
+def old_flag(o) -> list[str]:
+    """The flag of an option's former name (``Option.old``), still accepted; ``specimask``
+    notes the rename when it is used (``renamed_flags``)."""
+    return ["--" + o.option.old.replace("_", "-")] if o.option.old else []
+
+
+def renamed_flags(argv: list[str]) -> list[str]:
+    """Notes for the former flags in ``argv``: what each is called now."""
+    renames = {f: o.flag for o in TRAIN_OPTIONS for f in old_flag(o)}
+    return [f"{a.split('=')[0]} is now {renames[a.split('=')[0]]}" for a in argv
+            if a.split("=")[0] in renames]
 
 
 def train_overrides(args) -> dict:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.cli._options import cold_start_word
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.export import (
     BACKGROUNDS,
@@ -19,6 +20,7 @@ from napari_specimask.core.io.naming import rename_note
 from napari_specimask.core.settings import Settings
 from napari_specimask.core.store.db import ROLES, STATUSES
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.vocabulary import in_words
 
 
 def register(sub) -> None:
@@ -51,8 +53,8 @@ def register(sub) -> None:
     p.add_argument("--format", choices=EXPORT_FORMATS, default="png",
                    help="png/tif: 0/255 masks; cutout: the specimen alone; coco: one COCO "
                         "JSON with RLE masks; provenance: a CSV of where each mask came from")
-    p.add_argument("--which", choices=WHICH, default="verified",
-                   help="verified masks, cold-start (pseudo) masks, or the proposals queued "
+    p.add_argument("--which", choices=WHICH, default="verified", type=cold_start_word,
+                   help="verified masks, cold-start masks, or the proposals queued "
                         "images are shown with (to correct them in another program)")
     p.add_argument("--role", choices=ROLES)
     p.add_argument("--status", choices=STATUSES)
@@ -123,17 +125,17 @@ def cmd_export(args) -> int:
     with Project.open(args.project) as project:
         report = drive(export(project, args.out, args.format, args.which, args.role,
                               args.status, **cutout), "export")
-    none = f"{report.without_mask} image(s) have none"
+    none, which = f"{report.without_mask} image(s) have none", in_words(args.which)
     if args.format in FORMATS:
-        print(f"wrote {len(report.written)} {args.which} mask(s) to {args.out} ({none})")
+        print(f"wrote {len(report.written)} {which} mask(s) to {args.out} ({none})")
     elif args.format == "cutout":
-        print(f"wrote {len(report.written)} cut-out(s) of {args.which} masks to {args.out} "
+        print(f"wrote {len(report.written)} cut-out(s) of {which} masks to {args.out} "
               f"({none}; {report.empty} empty)")
     elif report.written and args.format == "coco":
         print(f"wrote {report.written[0]}: {report.images} image(s), {report.annotations} "
-              f"annotation(s) of {args.which} masks ({none})")
+              f"annotation(s) of {which} masks ({none})")
     elif report.written:
-        print(f"wrote {report.written[0]}: {report.images} row(s) for {args.which} masks "
+        print(f"wrote {report.written[0]}: {report.images} row(s) for {which} masks "
               f"({none})")
     if report.renamed:
         print(rename_note(report.renamed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -60,6 +61,7 @@ class Option:
     max: float | None = None
     step: float | None = None
     tip: str = ""                 # the form's tooltip where ``help`` reads as the CLI's
+    old: str = ""                 # a former name, still read (specimask.toml, --old-flag)
 
 
 def option(default, help: str, **how):
@@ -155,11 +157,12 @@ class TrainSettings:
     stage1_epochs: int = option(5, "two-stage: epochs with the encoder frozen")
     hand_weight: float = option(10.0, "sampling weight of hand-verified target images (10)",
                                 min=0, max=1000)
-    use_pseudo: bool = option(False, "also train on cold-start (pseudo) masks", form="main",
-                              label="also train on cold-start masks")
-    pseudo_roles: list = option(["pool", "source"], "roles whose cold-start masks are used: "
-                                "pool,source (default) or source (transfer)",
-                                label="cold-start masks of", choices=TRAIN_ROLES)
+    use_cold_start: bool = option(False, "also train on cold-start masks", form="main",
+                                  label="also train on cold-start masks", old="use_pseudo")
+    cold_start_roles: list = option(["pool", "source"], "roles whose cold-start masks are "
+                                    "used: pool,source (default) or source (transfer)",
+                                    label="cold-start masks of", choices=TRAIN_ROLES,
+                                    old="pseudo_roles")
     val_fraction: float = option(
         0.2, "with no validation images: hold out this fraction of the verified pool "
         "masks as val first (0: never)", form="main", label="auto validation split",
@@ -248,6 +251,7 @@ def _build(cls, data: dict, source: str, prefix: str):
     if not isinstance(data, dict):
         raise ProjectError(f"{source}: [{prefix.rstrip('.')}] must be a table")
     known = {f.name: f for f in fields(cls)}
+    data = _renamed(cls, data, source, prefix)
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ProjectError(
@@ -262,6 +266,23 @@ def _build(cls, data: dict, source: str, prefix: str):
         else:
             kwargs[name] = _coerce(value, type(default), source, prefix + name)
     return cls(**kwargs)
+
+
+def _renamed(cls, data: dict, source: str, prefix: str) -> dict:
+    """``data`` with settings under a former name (``Option.old``) under their own, and
+    a note saying so; the next save writes the new name."""
+    renames = {o.option.old: o.name for o in offered(cls) if o.option.old}
+    if not renames.keys() & data.keys():
+        return data
+    out = {}
+    for key, value in data.items():
+        if key in renames and renames[key] not in data:
+            logging.getLogger("napari_specimask").warning(
+                "%s: %s%s is now called %s%s; read as that (saving the project's settings "
+                "writes the new name)", source, prefix, key, prefix, renames[key])
+            key = renames[key]
+        out[key] = value
+    return out
 
 
 def _coerce(value, kind: type, source: str, key: str):

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_specimask.core.vocabulary import COLD_START
+
 from ..core.active.annotations import submit_mask
 from ..core.active.queue import select_next
 from ..core.active.scoring import ModelScorer
@@ -233,7 +235,7 @@ def _annotate(project: Project, image_id: int, truth: dict, scorers: dict) -> di
     proposal = project.load_mask(image_id, "proposal")
     item = latest_iteration_item(project, image_id)
     source = item["proposal"] if item is not None else None
-    shown = cold_start_name(project) if source == "pseudo" else (source or "none")
+    shown = cold_start_name(project) if source == COLD_START else (source or "none")
     rgb = to_rgb8(project.read_image(record))
     probability = _probability(project, record, scorers)
     t0 = time.perf_counter()

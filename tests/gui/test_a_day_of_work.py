@@ -50,7 +50,7 @@ def _paint(viewer) -> np.ndarray:
 
 
 def _verified(project, image_id):
-    return [a for a in project.annotations(image_id) if a["origin"] != "pseudo"]
+    return [a for a in project.annotations(image_id) if a["origin"] != "coldstart"]
 
 
 def _show_first(qtbot, session, idle, annotate):

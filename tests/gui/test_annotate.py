@@ -116,7 +116,7 @@ def test_unsaved_edits_can_be_asked_about(docked, qtbot, demo, monkeypatch, idle
     viewer.layers["mask"].paint((3, 3), 1 - int(viewer.layers["mask"].data[3, 3]))
     click(qtbot, annotate.buttons["next"])
     idle(annotate)
-    assert bool(session.project.annotations(first)[1:]) == saved  # [0] is the pseudo mask
+    assert bool(session.project.annotations(first)[1:]) == saved  # [0] is the cold-start mask
     assert (annotate.image_id != first) == moved
 
 

@@ -143,7 +143,7 @@ def test_continuous_training_runs_after_n_saves_and_refreshes_the_queue(
     assert "next fine-tuning after 2 more save(s)" in cont.status.text()
     # the image nobody has opened shows v002's proposal; the one being painted keeps its
     assert latest_iteration_item(project, queued[3])["proposal"] == "v002"
-    assert latest_iteration_item(project, queued[2])["proposal"] == "pseudo"
+    assert latest_iteration_item(project, queued[2])["proposal"] == "coldstart"
     assert annotate.edited  # the painting was not replaced
     qtbot.keyClick(canvas, Qt.Key.Key_N, ALT)  # on to the next: the newest model's
     idle(annotate)

@@ -55,12 +55,12 @@ def test_new_project_makes_its_folder_and_proposals(make_napari_viewer, qtbot, t
     first = session.project.images()[0]
     assert w["Annotate"].image_id == first.id and "mask" in viewer.layers
     assert np.array_equal(viewer.layers["mask"].data > 0,
-                          session.project.load_mask(first.id, "pseudo"))
+                          session.project.load_mask(first.id, "coldstart"))
     assert "showing its cold-start proposal" in w["Annotate"].status.text()
     with Project.open(root) as p:
         records = p.images()
         assert len(records) == 3
-        assert all(p.mask_path(r.id, "pseudo") is not None for r in records)
+        assert all(p.mask_path(r.id, "coldstart") is not None for r in records)
         # chosen on these images, not a fixed default (old: `background`, Dice 0.22 on
         # real sheets); new projects train offline by default (old: `imagenet`)
         assert p.settings.coldstart.method in ("otsu", "kmeans", "background")
@@ -125,7 +125,7 @@ def test_the_status_line_says_what_a_save_did(docked, qtbot, demo, idle):
 
 
 def test_training_errors_name_the_controls_of_the_form(docked, qtbot, demo, monkeypatch):
-    """Old code: 'add --use-pseudo', a flag, where the form says 'also train on cold-start
+    """Old code: 'add --use-cold-start', a flag, where the form says 'also train on cold-start
     masks'; 'pass --no-val' with no control named."""
     from napari_specimask._widgets import _jobs
 
@@ -137,9 +137,9 @@ def test_training_errors_name_the_controls_of_the_form(docked, qtbot, demo, monk
     train.start()  # the demo's pool has no verified masks
     qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
     assert len(said) == 1 and "tick 'also train on cold-start masks'" in said[0]
-    assert train.form.use_pseudo.label == "also train on cold-start masks"
+    assert train.form.use_cold_start.label == "also train on cold-start masks"
     session.project.set_role([r.id for r in session.project.images(role="val")], "test")
-    train.form.use_pseudo.value = True
+    train.form.use_cold_start.value = True
     train.start()
     qtbot.waitUntil(lambda: train.worker is None, timeout=60_000)
     assert "untick 'require validation images'" in said[1]

@@ -88,6 +88,6 @@ def test_annotation_item_starts_from_verified_then_proposal_then_cold_start(tmp_
     assert load_annotation_item(project, b).proposal_kind == "proposal"
     assert np.array_equal(load_annotation_item(project, b).start, proposal)
     cold = load_annotation_item(project, c)  # the demo has cold-start masks
-    assert cold.verified is None and cold.proposal_kind == "pseudo"
-    assert np.array_equal(cold.start, project.load_mask(c, "pseudo"))
+    assert cold.verified is None and cold.proposal_kind == "coldstart"
+    assert np.array_equal(cold.start, project.load_mask(c, "coldstart"))
     project.close()

@@ -71,7 +71,7 @@ def test_import_and_export_from_the_widget(docked, qtbot, demo, tmp_path):
     ex.import_as.setCurrentIndex(1)
     ex.import_labelstudio(tmp_path / "ls.json")
     qtbot.waitUntil(lambda: ex.worker is None, timeout=30_000)
-    assert np.array_equal(session.project.load_mask(rec.id, "pseudo"), mask)
+    assert np.array_equal(session.project.load_mask(rec.id, "coldstart"), mask)
 
     # exports: white cut-outs cropped, and a COCO file
     ex.format.setCurrentText("cutout")

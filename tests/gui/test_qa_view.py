@@ -20,9 +20,9 @@ def two_versions_template(trained_demo_template, tmp_path_factory):
     predictions of the val images replaced by known ones that disagree: v001 misses the
     top third of each specimen, v002 claims the left quarter of the background too (two
     tiny models often predict alike, which would leave nothing to compare)."""
-    from napari_specimask.core.inference.predict import to_byte
     from napari_specimask.core.inference.qa import labelled_images
     from napari_specimask.core.io.images import write_image
+    from napari_specimask.core.masks.letterbox import to_byte
     from napari_specimask.core.store.project import Project
     from napari_specimask.core.store.registry import activate
     from napari_specimask.core.training.config import TrainConfig

@@ -67,7 +67,7 @@ def test_saving_over_a_newer_save_asks(docked, qtbot, demo, monkeypatch, idle, a
     idle(ben)
     assert asked and "ana saved a mask for this image" in asked[0]
     rows = sa.project.annotations(ids[0])
-    authors = [r["author"] for r in rows if r["origin"] != "pseudo"]
+    authors = [r["author"] for r in rows if r["origin"] != "coldstart"]
     assert authors == (["ana"] if answer == "No" else ["ana", "ben"])
     if answer == "No":
         assert "not saved" in ben.status.text()

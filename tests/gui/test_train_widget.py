@@ -174,10 +174,10 @@ def test_train_form_offers_every_training_option_with_its_default(make_napari_vi
     expected = TrainConfig.from_settings(session.project.settings)
     assert form.values() == {name: getattr(expected, name) for name in form.widgets}
     assert train.form_config() == expected
-    form.patience.value, form.pseudo_roles.value = 3, ["source"]
+    form.patience.value, form.cold_start_roles.value = 3, ["source"]
     form.encoder_weights.value = "weights/encoder.safetensors"  # any file, not only a choice
     cfg = train.form_config()
-    assert (cfg.patience, cfg.pseudo_roles, cfg.encoder_weights) == (
+    assert (cfg.patience, cfg.cold_start_roles, cfg.encoder_weights) == (
         3, ["source"], "weights/encoder.safetensors")
     assert form.loggers["csv"].value and not form.loggers["csv"].enabled
 

@@ -22,6 +22,7 @@ from ..store.iterations import (
 )
 from ..store.masks import ANY, check_image
 from ..store.project import ImageRef, Project
+from ..vocabulary import COLD_START
 
 
 def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
@@ -58,7 +59,7 @@ def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
         dice = dice_iou(proposal, mask)[0]
     annotation_id = project.save_mask(
         image_id, mask, origin, edited_fraction=changed, seconds=seconds,
-        model_version=source if source and source != "pseudo" else None,
+        model_version=source if source and source != COLD_START else None,
         iteration=item["iteration_id"] if item is not None else None, author=author,
         proposal_dice=dice, pixels_added=added, pixels_removed=removed, expect=expect,
         image=ref)

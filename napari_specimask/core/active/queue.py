@@ -25,6 +25,7 @@ from ..store.iterations import (
 )
 from ..store.project import Project
 from ..store.registry import active_version, list_models
+from ..vocabulary import COLD_START, MaskKind
 from .scoring import ModelScorer
 from .strategies import Candidates, Choice, Strategy, get_strategy
 
@@ -133,29 +134,29 @@ def refresh_cold_start_proposals(project: Project,
     they chose to replace it). Returns the refreshed ids."""
     ids = [i for i in project.image_ids(status="queued") if i not in keep
            and (row := latest_iteration_item(project, i)) is not None
-           and row["proposal"] in ("pseudo", None)]
+           and row["proposal"] in (COLD_START, None)]
     out = yield from store_proposals(project, project.images_by_id(ids), None)
     set_latest_proposals(project, out)
     return ids
 
 
 def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:
-    """The model's TTA mean (>= 0.5) at original size; else the cold-start proposal."""
+    """The model's proposal (``TTAMaps.proposal``); else the stored cold-start one."""
     out: dict[int, str | None] = {}
     if scorer is not None:
         for k, maps in enumerate(scorer.maps(records)):
             yield Progress(k, len(records), f"proposal for {maps.record.relpath}")
-            mask = maps.letterbox.invert_mask(maps.mean)
+            mask = maps.proposal()
             atomic_write_with(project.proposal_file(maps.record.id),
                               lambda tmp, m=mask: save_mask_png(tmp, m))
             out[maps.record.id] = scorer.version
         return out
     for rec in records:
-        pseudo = project.load_mask(rec.id, "pseudo")
-        if pseudo is not None:
+        cold = project.load_mask(rec.id, MaskKind.COLD_START)
+        if cold is not None:
             atomic_write_with(project.proposal_file(rec.id),
-                              lambda tmp, m=pseudo: save_mask_png(tmp, m))
+                              lambda tmp, m=cold: save_mask_png(tmp, m))
         else:  # no proposal now: an old one must not be shown
             project.proposal_file(rec.id).unlink(missing_ok=True)
-        out[rec.id] = "pseudo" if pseudo is not None else None
+        out[rec.id] = COLD_START if cold is not None else None
     return out

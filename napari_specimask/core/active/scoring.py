@@ -61,6 +61,11 @@ class TTAMaps:
     def score(self) -> float:
         return float(self.uncertainty[self.letterbox.valid()].mean())
 
+    def proposal(self) -> np.ndarray:
+        """The mask a model proposes, wherever one is shown or judged: the TTA mean
+        >= 0.5, at the image's size."""
+        return self.letterbox.invert_mask(self.mean)
+
 
 class ModelScorer:
     """A model version loaded once, scoring project images with TTA."""

@@ -2,7 +2,7 @@
 
 Layout (everything under one folder, so it zips and moves)::
 
-    DIR/specimask.toml, specimask.db, masks/, pseudo/, models/   the project
+    DIR/specimask.toml, specimask.db, annotations/, proposals/, models/   the project
     DIR/images/{pool,val,test}/<name>.png                        the images
     DIR/truth/<name>.png                                         true masks of all images
 

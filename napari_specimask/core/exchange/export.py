@@ -24,14 +24,15 @@ from ..io.atomic import atomic_path, atomic_write_bytes
 from ..io.images import to_rgb8, write_image
 from ..io.naming import tagged_names
 from ..progress import Job, Progress, stopped
-from ..store.db import VERIFIED_ORIGINS, now
+from ..store.db import now
 from ..store.iterations import selection_items
 from ..store.masks import latest_annotations
 from ..store.project import ImageRecord, Project
+from ..vocabulary import COLD_START, VERIFIED_ORIGINS, MaskKind
 
 FORMATS = ("png", "tif")  # mask images
 EXPORT_FORMATS = (*FORMATS, "cutout", "coco", "provenance")
-WHICH = ("verified", "pseudo", "proposal")
+WHICH = tuple(k.value for k in MaskKind)
 BACKGROUNDS = ("transparent", "white")
 DEFAULT_FILES = {"coco": "coco.json", "provenance": "provenance.csv"}
 PROVENANCE_COLUMNS = (
@@ -230,7 +231,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
     records = project.images(role=role, status=status)
     # the annotation behind each image's mask (proposals are files, not annotations)
     latest = {} if which == "proposal" else latest_annotations(
-        project, VERIFIED_ORIGINS if which == "verified" else ("pseudo",))
+        project, VERIFIED_ORIGINS if which == MaskKind.VERIFIED else (COLD_START,))
     items = selection_items(project)
     report = ExportReport()
     buffer = io.StringIO()
@@ -256,7 +257,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
         else:
             item = seen.get(ann.get("iteration"), {})
         source = item.get("proposal")
-        model = ann.get("model_version") or (source if source not in (None, "pseudo") else None)
+        model = ann.get("model_version") or (source if source not in (None, COLD_START) else None)
         writer.writerow({
             "image_id": record.id, "relpath": record.relpath, "sha256": record.sha256,
             "width": record.width, "height": record.height, "role": record.role,

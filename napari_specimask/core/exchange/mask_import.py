@@ -2,7 +2,7 @@
 model's predictions, another tool's labels) here, a Label Studio JSON export in
 ``labelstudio_import`` (which shares this module's report and rules).
 
-Imported ``labels`` count as verified (origin ``imported``); imported ``pseudo`` masks
+Imported ``labels`` count as verified (origin ``imported``); imported ``coldstart`` masks
 become the cold-start proposals a person corrects. As with images, one bad file never
 stops an import: it is listed with the reason and the rest go in. A verified mask a
 person already made is never replaced unless asked (``overwrite``).
@@ -23,9 +23,10 @@ from ..io.images import IMAGE_SUFFIXES, is_image_path, read_mask, read_pixels
 from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..progress import Job, Progress, stopped
 from ..store.project import ImageRecord, Project
+from ..vocabulary import COLD_START, Origin
 
-AS_KINDS = ("labels", "pseudo")
-_ORIGIN = {"labels": "imported", "pseudo": "pseudo"}
+AS_KINDS = ("labels", COLD_START)
+_ORIGIN = {"labels": Origin.IMPORTED, COLD_START: Origin.COLD_START}
 
 
 @dataclass
@@ -228,7 +229,7 @@ def has_verified(project: Project, record: ImageRecord) -> bool:
 
 def kept_reason(record: ImageRecord) -> str:
     return (f"{record.relpath} already has a verified mask; kept it (use --overwrite to "
-            "replace it, or --as pseudo to import this one as a proposal)")
+            "replace it, or --as coldstart to import this one as a proposal)")
 
 
 def _reason(exc: SpecimaskError) -> str:

@@ -15,11 +15,12 @@ import numpy as np
 
 from ..errors import SpecimaskError
 from ..io.images import read_image, write_image
+from ..masks.letterbox import to_byte
 from ..model.shared import shared_model
 from ..model.weights import WEIGHTS_FILE
 from ..progress import Job, Progress, stopped
 from ..store.project import CACHE_DIR, MODELS_DIR, Project
-from .predict import default_device, predict_images, to_byte
+from .predict import default_device, predict_images
 from .tta import make_views
 
 

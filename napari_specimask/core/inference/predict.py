@@ -34,7 +34,6 @@ from ..masks.postprocess_folder import PREDICTION_MAP_DIRS
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, Progress, stopped
 from ..store.project import Project
-from .inverse import to_byte
 from .manifest import begin, folder_lock, run_key, write_manifest
 from .pipeline import (
     ImageDataset,
@@ -50,7 +49,7 @@ from .writer import MAPS_NONE, OutputSpec, WritePool, parse_maps
 
 DEFAULT_WORKERS = 2  # processes decoding and as many writing (0: all in this one)
 __all__ = ["Prediction", "PredictReport", "default_device", "predict_images",
-           "predict_to_folder", "to_byte"]
+           "predict_to_folder"]
 
 
 def default_device() -> torch.device:

@@ -1,7 +1,7 @@
 """The prediction pipeline's output side: model-size maps to files at the image's size.
 
 ``write_prediction`` maps one image's output back through its letterbox (exactly, without
-a full-size float map: ``inference.inverse``) and writes the mask as a 1-bit PNG, and the
+a full-size float map: ``masks.letterbox``) and writes the mask as a 1-bit PNG, and the
 optional probability and uncertainty maps as 8-bit PNGs at full size or at a stated
 reduced size (``io.png``); every file atomically, so a kill leaves it whole or
 absent. ``write_batch``
@@ -24,7 +24,6 @@ from ..faults import crash_point
 from ..io.atomic import publish, stage_file
 from ..io.png import encode_png
 from ..masks.letterbox import Letterbox
-from .inverse import invert_quantized, reduced_map, threshold_at, to_byte
 from .pipeline import quiet_worker, worker_context
 
 MAPS_FULL, MAPS_NONE = "full", "none"
@@ -65,15 +64,15 @@ def parse_maps(text: str | int) -> str | int:
 def write_prediction(spec: OutputSpec, name: str, lb: Letterbox, mean: np.ndarray,
                      unc: np.ndarray | None = None) -> str:
     """Write one image's outputs (each file whole or not at all); returns ``name``."""
-    _write_png(spec.path("mask", name), invert_quantized(lb, mean, threshold_at(spec.threshold)))
+    _write_png(spec.path("mask", name), lb.invert_mask(mean, spec.threshold))
     maps = [("probability", mean)] + ([("uncertainty", unc)] if unc is not None else [])
     for kind, values in maps:
         if kind not in spec.kinds:
             continue
         if spec.maps == MAPS_FULL:
-            _write_png(spec.path(kind, name), invert_quantized(lb, values, to_byte))
+            _write_png(spec.path(kind, name), lb.invert_bytes(values))
         else:
-            _write_png(spec.path(kind, name), reduced_map(lb, values, int(spec.maps)))
+            _write_png(spec.path(kind, name), lb.invert_reduced(values, int(spec.maps)))
     return name
 
 

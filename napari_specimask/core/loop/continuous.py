@@ -50,8 +50,8 @@ def can_run(project: Project, base: TrainConfig | None = None) -> bool:
     cfg = base or TrainConfig.from_settings(project.settings)  # hold-out and data options
     if not held_out(project):
         return hold_out_size(project, cfg) > 0  # which leaves two to train on
-    return len(training_samples(project, cfg.hand_weight, cfg.use_pseudo,
-                                tuple(cfg.pseudo_roles))) >= 2
+    return len(training_samples(project, cfg.hand_weight, cfg.use_cold_start,
+                                tuple(cfg.cold_start_roles))) >= 2
 
 
 def due(project: Project, base: TrainConfig | None = None) -> bool:

@@ -47,13 +47,13 @@ def proposals_as_shown(project: Project, records: list[ImageRecord], version: st
                        stop: threading.Event | None = None,
                        probability: bool = False) -> Job[Iterator]:
     """(proposal, probability map or None) per record, made as Annotate shows them: the
-    TTA mean of ``version`` >= 0.5 at full size, or (None) the project's cold start.
+    proposal of ``version`` (``TTAMaps.proposal``), or (None) the project's cold start.
     The full-size probability map (what Predictions overlays) only when asked for."""
     if version is None:
         cold, _ = yield from project_cold_start(project, stop)
         return ((cold(to_rgb8(project.read_image(r))), None) for r in records)
     scorer = ModelScorer(project, version, proposal_spec(project))
-    return ((m.letterbox.invert_mask(m.mean),
+    return ((m.proposal(),
              m.letterbox.invert(m.mean) if probability else None)
             for m in scorer.maps(records))
 

@@ -24,6 +24,7 @@ from skimage.filters import threshold_otsu
 from ..errors import SpecimaskError
 from ..io.images import to_rgb8
 from ..progress import Job, Progress, stopped
+from ..vocabulary import COLD_START
 from .postprocess import PostProcess, border_pixels
 
 
@@ -127,7 +128,7 @@ class ColdStart:
 def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
                   stop: threading.Event | None = None,
                   image_ids: list[int] | None = None) -> Job[int]:
-    """Store a ``pseudo`` proposal for each unlabelled image (or all, or ``image_ids``);
+    """Store a cold-start proposal for each unlabelled image (or all, or ``image_ids``);
     returns how many."""
     records = project.images_by_id(image_ids) if image_ids is not None else project.images()
     records = [r for r in records if include_labeled or r.status != "labeled"]
@@ -137,7 +138,7 @@ def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
             break
         yield Progress(i, len(records), record.relpath)
         mask = cold_start(to_rgb8(project.read_image(record)))
-        project.save_mask(record.id, mask, "pseudo", method=cold_start.method)
+        project.save_mask(record.id, mask, COLD_START, method=cold_start.method)
         done += 1
     yield Progress(len(records), len(records), "done")
     return done

@@ -17,12 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ProjectError
+from ..vocabulary import COLD_START, OLD_COLD_START, Origin, Role, Status
 
 DB_FILE = "specimask.db"
-ROLES = ("pool", "val", "test", "source")
-STATUSES = ("unlabeled", "queued", "labeled", "skipped")
-ORIGINS = ("hand", "corrected", "accepted", "pseudo", "imported")
-VERIFIED_ORIGINS = ("hand", "corrected", "accepted", "imported")
+# plain strings: they are written into the schema's CHECKs
+ROLES = tuple(r.value for r in Role)
+STATUSES = tuple(s.value for s in Status)
+ORIGINS = tuple(o.value for o in Origin)
+_V1_ORIGINS = ("hand", "corrected", "accepted", OLD_COLD_START, "imported")
 
 _V1 = f"""
 CREATE TABLE images (
@@ -40,7 +42,7 @@ CREATE INDEX images_role_status ON images (role, status);
 CREATE TABLE annotations (
     id INTEGER PRIMARY KEY,
     image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
-    origin TEXT NOT NULL CHECK (origin IN {ORIGINS}),
+    origin TEXT NOT NULL CHECK (origin IN {_V1_ORIGINS}),
     mask_path TEXT NOT NULL,
     method TEXT,
     foreground_fraction REAL,
@@ -170,7 +172,35 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     # how the active model became active (the gate, a rule, a person), so nothing says
     # "did not beat cold start" of a model a person chose.
     lambda conn: execute_statements(conn, _V8),
+    # v9: one name for cold start: origin and proposal source 'pseudo' become
+    # 'coldstart' (the annotations table is rebuilt for its CHECK).
+    lambda conn: _rename_cold_start(conn),
 ]
+
+
+def _rename_cold_start(conn: sqlite3.Connection) -> None:
+    """Rebuild ``annotations`` with COLD_START in its CHECK (SQLite cannot alter one),
+    the rows and indexes as they were; nothing references the table."""
+    table, = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'annotations'").fetchone()
+    indexes = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index'"
+                                          " AND tbl_name = 'annotations' AND sql IS NOT NULL")]
+    old, new = f"'{OLD_COLD_START}'", f"'{COLD_START}'"
+    if old not in table:
+        raise sqlite3.DatabaseError("annotations: the cold-start origin is not where schema 8 "
+                                    "has it")
+    conn.execute(table.replace("CREATE TABLE annotations", "CREATE TABLE annotations_v9", 1)
+                 .replace(old, new))
+    names = [r[1] for r in conn.execute("PRAGMA table_info(annotations)")]
+    values = ", ".join("CASE origin WHEN ? THEN ? ELSE origin END" if n == "origin" else n
+                       for n in names)
+    conn.execute(f"INSERT INTO annotations_v9 ({', '.join(names)}) SELECT {values}"
+                 " FROM annotations", (OLD_COLD_START, COLD_START))
+    conn.execute("DROP TABLE annotations")
+    conn.execute("ALTER TABLE annotations_v9 RENAME TO annotations")
+    for sql in indexes:
+        conn.execute(sql)
+    conn.execute("UPDATE iteration_items SET proposal = ? WHERE proposal = ?",
+                 (COLD_START, OLD_COLD_START))
 
 
 def execute_statements(conn: sqlite3.Connection, script: str) -> None:

@@ -29,13 +29,15 @@ from ..errors import ProjectError, SpecimaskError
 from ..faults import crash_point
 from ..io.atomic import publish, stage_file
 from ..io.images import save_mask_png
-from .db import VERIFIED_ORIGINS, now
+from ..vocabulary import COLD_START, VERIFIED_ORIGINS, MaskKind
+from .db import now
 
 ANNOTATIONS_DIR = "annotations"
 STAGING_DIR = ".staging"
-KINDS = {"verified": VERIFIED_ORIGINS, "pseudo": ("pseudo",)}
+KINDS = {MaskKind.VERIFIED: VERIFIED_ORIGINS, MaskKind.COLD_START: (COLD_START,)}
 ANY = object()  # ``expect=ANY``: save whatever was saved meanwhile (no conflict check)
-LEGACY_DIRS = ("masks", "pseudo")  # where projects made before schema 5 keep their masks
+# (verified, cold start): where projects made before schema 5 keep their mask files
+LEGACY_DIRS = ("masks", "pseudo")
 AUTHOR_ENV = "SPECIMASK_AUTHOR"
 
 
@@ -81,7 +83,7 @@ def default_author() -> str:
 
 
 def latest_annotation(project, image_id: int, kind: str = "verified") -> dict | None:
-    """The row that makes this image's ``verified`` (or ``pseudo``) mask current."""
+    """The row that makes this image's verified (or cold-start) mask current."""
     origins = KINDS[kind]
     row = project.store.read_one(
         f"SELECT * FROM annotations WHERE image_id = ? AND origin IN ({_marks(origins)})"

@@ -188,7 +188,7 @@ class Project:
         return self.root / PROPOSALS_DIR / f"{image_id}.png"
 
     def mask_path(self, image_id: int, kind: str = "verified") -> Path | None:
-        """The current ``verified`` or ``pseudo`` mask file (its latest row), or None."""
+        """The current verified or cold-start mask file (its latest row), or None."""
         return saved.mask_path(self, image_id, kind)
 
     def mask_paths(self, kind: str = "verified") -> dict[int, Path]:
@@ -236,7 +236,7 @@ class Project:
         return saved.save_mask(self, image_id, mask, fields, expect, image)
 
     def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
-        """The ``verified``, cold-start (``pseudo``) or ``proposal`` mask, or None."""
+        """The verified, cold-start or proposal mask (``MaskKind``), or None."""
         path = (self.proposal_file(image_id) if kind == "proposal"
                 else self.mask_path(image_id, kind))
         if path is None or (kind == "proposal" and not path.exists()):

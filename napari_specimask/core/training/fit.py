@@ -31,6 +31,7 @@ from ..progress import Job, threaded
 from ..store.iterations import SEEN_UPTO, annotation_mark
 from ..store.project import MODELS_DIR, Project
 from ..store.registry import active_version, finish_version, new_version
+from ..vocabulary import COLD_START
 from .callbacks import KeepBest, Report, TrainProgress, TwoStage
 from .config import TrainConfig
 from .holdout import hold_out_validation
@@ -178,7 +179,7 @@ def _metrics(trainer: L.Trainer, data: ProjectDataModule, keep: KeepBest, report
         "steps": trainer.global_step, "seconds": round(seconds, 2),
         "n_train": len(data.samples), "n_val": len(data.val_samples),
         "n_train_by_kind": {k: sum(s.kind == k for s in data.samples)
-                            for k in ("target", "source", "pseudo")},
+                            for k in ("target", "source", COLD_START)},
         "final_train_loss": _float(trainer.callback_metrics.get("train_loss_epoch")),
         "stopped": report.stopped,
     }

@@ -24,7 +24,7 @@ def hold_out_size(project: Project, cfg: TrainConfig) -> int:
         return 0
     labelled = len(project.image_ids(role="pool", status="labeled"))
     n_val = max(1, round(cfg.val_fraction * labelled))
-    return n_val if labelled and labelled - n_val >= (0 if cfg.use_pseudo else 2) else 0
+    return n_val if labelled and labelled - n_val >= (0 if cfg.use_cold_start else 2) else 0
 
 
 def hold_out_validation(project: Project, cfg: TrainConfig) -> list[int]:

@@ -119,14 +119,14 @@ class ProjectDataModule(L.LightningDataModule):
             self._read(project, cfg)
 
     def _read(self, project: Project, cfg: TrainConfig) -> None:
-        self.samples = training_samples(project, cfg.hand_weight, cfg.use_pseudo,
-                                        tuple(cfg.pseudo_roles))
+        self.samples = training_samples(project, cfg.hand_weight, cfg.use_cold_start,
+                                        tuple(cfg.cold_start_roles))
         self.val_samples = validation_samples(project)
         if len(self.samples) < 2:
             raise SpecimaskError(
                 f"{project.root}: {len(self.samples)} training image(s) with a verified mask; "
                 "at least 2 are needed: save or import masks, or train on the cold-start "
-                f"proposals too ({how_to_set('use_pseudo')})")
+                f"proposals too ({how_to_set('use_cold_start')})")
         if cfg.require_val and not self.val_samples:
             raise SpecimaskError(
                 f"{project.root}: no validation images (role val with a mask), and too "

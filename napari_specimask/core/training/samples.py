@@ -1,10 +1,10 @@
 """Training and validation samples drawn from the project store.
 
-Training = verified masks of role pool (the target) and source, plus cold-start (pseudo)
+Training = verified masks of role pool (the target) and source, plus cold-start
 masks if asked. Validation = verified masks of role val; val and test images can never
 enter training because only pool/source roles are read for it. Each sample carries its
 sampling weight: hand-verified target images count ``hand_weight`` times a source or
-pseudo image in the weighted sampler.
+cold-start image in the weighted sampler.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..io.images import read_image, read_mask, to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.factory import IMAGENET_MEAN, IMAGENET_STD
 from ..store.project import Project
-from ..vocabulary import TRAIN_ROLES
+from ..vocabulary import COLD_START, TRAIN_ROLES, MaskKind
 from .augment import Augmentation
 
 
@@ -30,31 +30,31 @@ class Sample:
     image_id: int
     image_path: Path
     mask_path: Path
-    kind: str      # "target" (verified, role pool), "source", or "pseudo"
+    kind: str      # "target" (verified, role pool), "source", or "coldstart"
     weight: float
 
 
-def training_samples(project: Project, hand_weight: float = 10.0, use_pseudo: bool = False,
-                     pseudo_roles: tuple[str, ...] = TRAIN_ROLES) -> list[Sample]:
-    """``pseudo_roles`` limits cold-start masks to some roles: in transfer learning the
+def training_samples(project: Project, hand_weight: float = 10.0, use_cold_start: bool = False,
+                     cold_start_roles: tuple[str, ...] = TRAIN_ROLES) -> list[Sample]:
+    """``cold_start_roles`` limits cold-start masks to some roles: in transfer learning the
     clean source set's classic masks are good, the noisy target pool's are not."""
-    unknown = [r for r in pseudo_roles if r not in TRAIN_ROLES]
+    unknown = [r for r in cold_start_roles if r not in TRAIN_ROLES]
     if unknown:
-        raise SpecimaskError(f"pseudo_roles: unknown role(s) {', '.join(unknown)}; cold-start "
+        raise SpecimaskError(f"cold_start_roles: unknown role(s) {', '.join(unknown)}; cold-start "
                              f"masks train only from {' and '.join(TRAIN_ROLES)} images")
     out = []
     verified_masks = project.mask_paths("verified")
-    pseudo_masks = project.mask_paths("pseudo") if use_pseudo else {}
+    cold_masks = project.mask_paths(MaskKind.COLD_START) if use_cold_start else {}
     for role in TRAIN_ROLES:
         for rec in project.images(role=role):
-            verified, pseudo = verified_masks.get(rec.id), pseudo_masks.get(rec.id)
+            verified, cold = verified_masks.get(rec.id), cold_masks.get(rec.id)
             if rec.status == "labeled" and verified is not None:
                 kind = "target" if role == "pool" else "source"
                 out.append(Sample(rec.id, project.image_path(rec), verified, kind,
                                   hand_weight if kind == "target" else 1.0))
-            elif use_pseudo and role in pseudo_roles and pseudo is not None \
+            elif use_cold_start and role in cold_start_roles and cold is not None \
                     and rec.status != "skipped":
-                out.append(Sample(rec.id, project.image_path(rec), pseudo, "pseudo", 1.0))
+                out.append(Sample(rec.id, project.image_path(rec), cold, COLD_START, 1.0))
     return out
 
 

@@ -17,7 +17,7 @@ def test_accepted_vs_corrected_bookkeeping(pool_project):
     for i in ids[:3]:  # cold-start proposals become the shown proposals
         m = np.zeros((16, 16), bool)
         m[4:12, 4:12] = True
-        pool_project.save_mask(i, m, "pseudo", method="otsu")
+        pool_project.save_mask(i, m, "coldstart", method="otsu")
     sel = run(select_next(pool_project, "random", 3, seed=0))
     chosen = [i for i, _ in sel.chosen]
     proposal = pool_project.load_mask(chosen[0], "proposal")

@@ -139,14 +139,14 @@ def test_labelstudio_import_with_label(ls_project):
     assert "width and height swapped" in skip.reason
 
 
-def test_labelstudio_all_labels_merged_and_pseudo(ls_project):
-    report = run(import_labelstudio(ls_project, EXPORT, as_="pseudo", method="ls-round-1"))
+def test_labelstudio_all_labels_merged_and_cold_start(ls_project):
+    report = run(import_labelstudio(ls_project, EXPORT, as_="coldstart", method="ls-round-1"))
     leaf1 = _ids(ls_project)["leaf1"]
     assert report.imported == [leaf1]
     assert ls_project.load_mask(leaf1) is None  # a proposal, not a verified mask
-    assert np.array_equal(ls_project.load_mask(leaf1, "pseudo"), _expected("all"))
+    assert np.array_equal(ls_project.load_mask(leaf1, "coldstart"), _expected("all"))
     ann = ls_project.annotations(leaf1)[-1]
-    assert ann["origin"] == "pseudo" and ann["method"] == "ls-round-1"
+    assert ann["origin"] == "coldstart" and ann["method"] == "ls-round-1"
     assert ls_project.image(leaf1).status == "unlabeled"
 
 
@@ -206,7 +206,7 @@ def test_labelstudio_unknown_label_and_no_matching_image(ls_project, tmp_path):
 # -- importing a folder of masks -------------------------------------------------------
 
 
-def test_import_masks_folder_as_labels_and_pseudo(demo):
+def test_import_masks_folder_as_labels_and_cold_start(demo):
     pool = demo.images(role="pool")
     held_out = demo.images(status="labeled")  # val and test come with their masks
     assert pool and held_out
@@ -220,10 +220,10 @@ def test_import_masks_folder_as_labels_and_pseudo(demo):
     assert np.array_equal(demo.load_mask(first.id), truth)
     assert demo.annotations(first.id)[-1]["method"] == "fern-model"
     assert demo.summary()["by_status"]["labeled"] == len(pool) + len(held_out)
-    report = run(import_mask_folder(demo, demo.root / "truth", as_="pseudo"))
+    report = run(import_mask_folder(demo, demo.root / "truth", as_="coldstart"))
     assert len(report.imported) == len(pool) + len(held_out) and not report.skipped
     ann = demo.annotations(first.id)[-1]
-    assert ann["origin"] == "pseudo" and ann["method"] == f"truth/{first.name}.png"
+    assert ann["origin"] == "coldstart" and ann["method"] == f"truth/{first.name}.png"
 
 
 def test_import_masks_pairs_subfolders_and_reports_problems(project, tmp_path, rgb_image):
@@ -253,7 +253,7 @@ def test_import_masks_pairs_subfolders_and_reports_problems(project, tmp_path, r
     report = run(import_mask_folder(project, masks, threshold=0.5))
     assert report.imported == [ids["e.png"]]  # the others already have verified masks
     assert np.array_equal(project.load_mask(ids["e.png"]), prob >= 127.5)
-    report = run(import_mask_folder(project, tmp_path / "imgs", as_="pseudo"))
+    report = run(import_mask_folder(project, tmp_path / "imgs", as_="coldstart"))
     assert not report.imported and all("the image itself" in s.reason for s in report.skipped)
 
 
@@ -388,9 +388,9 @@ def test_coco_round_trip(demo, tmp_path):
         rows, cols = np.flatnonzero(truth.any(1)), np.flatnonzero(truth.any(0))
         assert (x, y, w, h) == (cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
     assert rec.id not in {a["image_id"] for a in doc["annotations"]}
-    report = run(export(demo, tmp_path / "pseudo.json", "coco", which="pseudo", role="pool"))
+    report = run(export(demo, tmp_path / "coldstart.json", "coco", which="coldstart", role="pool"))
     assert report.images == len(demo.images(role="pool"))
-    assert (tmp_path / "pseudo.json").exists()
+    assert (tmp_path / "coldstart.json").exists()
 
 
 def test_provenance_records_the_round_and_the_proposal(demo, tmp_path):
@@ -409,7 +409,7 @@ def test_provenance_records_the_round_and_the_proposal(demo, tmp_path):
     assert tuple(rows[first]) == PROVENANCE_COLUMNS
     row = rows[first]
     assert row["origin"] == "corrected" and row["author"] == "ana" and row["seconds"] == "12.5"
-    assert row["iteration"] == str(sel.iteration) and row["proposal_source"] == "pseudo"
+    assert row["iteration"] == str(sel.iteration) and row["proposal_source"] == "coldstart"
     assert 0 < float(row["edited_fraction"]) < 1 and 0 < float(row["proposal_dice"]) < 1
     assert row["sha256"] == demo.image(first).sha256 and row["mask_file"] == demo.mask_path(first).relative_to(demo.root).as_posix()
     assert rows[second]["origin"] == "accepted" and rows[second]["proposal_dice"] == "1.0"

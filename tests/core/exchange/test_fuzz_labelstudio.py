@@ -78,7 +78,7 @@ def ls_project():
 
 @FUZZ
 @given(export=exports, label=st.sampled_from([None, "Specimen", "Leaf"]),
-       overwrite=st.booleans(), as_=st.sampled_from(["labels", "pseudo"]))
+       overwrite=st.booleans(), as_=st.sampled_from(["labels", "coldstart"]))
 def test_any_json_gives_a_report_or_one_line(ls_project, export, label, overwrite, as_):
     path = ls_project.root.parent / "export.json"
     path.write_text(json.dumps(export))

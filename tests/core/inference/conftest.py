@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from napari_specimask.core.inference import predict
+from napari_specimask.core.masks.letterbox import to_byte
 from napari_specimask.core.model.weights import IMAGENET_MEAN, IMAGENET_STD, ModelConfig
 
 
@@ -53,7 +54,7 @@ def legacy_masks(model, config, paths, threshold: float = 0.5) -> dict[str, tupl
     size; (mask, probability as bytes) by file name."""
     out = {}
     for pred in predict.predict_images(model, config, list(paths), batch_size=8):
-        out[pred.source.name] = (pred.probability >= threshold, predict.to_byte(pred.probability))
+        out[pred.source.name] = (pred.probability >= threshold, to_byte(pred.probability))
     return out
 
 

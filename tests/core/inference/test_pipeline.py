@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from napari_specimask.core.errors import ImageReadError
-from napari_specimask.core.inference.inverse import invert_quantized, threshold_at, to_byte
 from napari_specimask.core.inference.pipeline import (
     PREFETCH,
     ImageDataset,
@@ -24,7 +23,7 @@ from napari_specimask.core.inference.writer import OutputSpec, WritePool
 from napari_specimask.core.io.images import read_image, read_mask
 from napari_specimask.core.io.png import encode_png
 from napari_specimask.core.io.reduced import fitted_size, read_reduced
-from napari_specimask.core.masks.letterbox import Letterbox
+from napari_specimask.core.masks.letterbox import Letterbox, to_byte
 from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.progress import run
 
@@ -111,8 +110,8 @@ def test_exact_inverse_is_letterbox_invert_bit_for_bit():
         pred = (rng.random((size, size)) ** 2).astype(np.float32)
         pred[rng.random((size, size)) < 0.1] = 0.5  # on the threshold itself
         full = lb.invert(pred)
-        assert np.array_equal(invert_quantized(lb, pred, threshold_at(0.5)), full >= 0.5)
-        assert np.array_equal(invert_quantized(lb, pred, to_byte), to_byte(full))
+        assert np.array_equal(lb.invert_mask(pred), full >= 0.5)
+        assert np.array_equal(lb.invert_bytes(pred), to_byte(full))
 
 
 def test_masks_and_maps_equal_the_old_path(tmp_path, project, dark_model, demo_images, kit):

@@ -63,7 +63,7 @@ def test_an_activated_run_gives_the_unopened_queue_its_proposals(project):
     version = round_.gated.trained.version
     assert round_.gated.activated and active_version(project) == version
     assert round_.refreshed == sorted(queued[1:])
-    assert latest_iteration_item(project, open_one)["proposal"] == "pseudo"  # untouched
+    assert latest_iteration_item(project, open_one)["proposal"] == "coldstart"  # untouched
     for i in queued[1:]:
         assert latest_iteration_item(project, i)["proposal"] == version
     assert "new proposals for 2 queued image(s)" in round_.summary

@@ -103,7 +103,7 @@ def test_one_verified_mask_and_cold_start_masks_hold_the_one_out(project):
     for image_id in project.image_ids(role="pool", status="labeled")[1:]:
         project.set_role([image_id], "test")
     (only,) = project.image_ids(role="pool", status="labeled")
-    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1, use_pseudo=True)
+    cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1, use_cold_start=True)
     result = run(train_and_gate(project, cfg))
     assert result.trained.metrics["held_out_for_val"] == [only]
     assert result.verdict.images == 1

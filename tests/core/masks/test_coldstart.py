@@ -90,7 +90,7 @@ def test_unknown_method_is_a_clear_error():
         ColdStart("watershed")
 
 
-def test_propose_stores_pseudo_masks(project, tmp_path, rgb_image):
+def test_propose_stores_cold_start_masks(project, tmp_path, rgb_image):
     from PIL import Image
 
     from napari_specimask.core.exchange.image_import import import_images
@@ -100,8 +100,8 @@ def test_propose_stores_pseudo_masks(project, tmp_path, rgb_image):
     run(import_images(project, tmp_path / "i"))
     assert run(propose_masks(project, ColdStart("otsu"))) == 1
     ann = project.annotations(1)[0]
-    assert ann["origin"] == "pseudo" and ann["method"] == "otsu"
-    assert project.load_mask(1, "pseudo").sum() > 0 and project.load_mask(1) is None
+    assert ann["origin"] == "coldstart" and ann["method"] == "otsu"
+    assert project.load_mask(1, "coldstart").sum() > 0 and project.load_mask(1) is None
     assert project.image(1).status == "unlabeled"  # proposals are not verified masks
 
 

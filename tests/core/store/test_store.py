@@ -35,6 +35,41 @@ def test_migration_path_upgrades_and_keeps_backup(tmp_path, monkeypatch):
     s.close()
 
 
+def test_schema_9_renames_pseudo_to_cold_start_and_keeps_every_row(tmp_path, monkeypatch):
+    """A project made before schema 9 spelled cold start ``pseudo``: its rows read
+    ``coldstart`` after opening, with every column and index kept, and the old word is
+    no longer a valid origin."""
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:8])
+    s = Store(tmp_path / "x.db", create=True)
+    with s.transaction() as conn:
+        conn.execute("INSERT INTO images (id, relpath, sha256, height, width, bytes, added_at)"
+                     " VALUES (1, 'a.png', 'ab', 4, 4, 10, 't')")
+        for i, origin in enumerate(("pseudo", "hand", "pseudo"), 1):
+            conn.execute("INSERT INTO annotations (id, image_id, origin, mask_path, method,"
+                         " pixels_added, created_at) VALUES (?, 1, ?, ?, 'otsu', ?, 't')",
+                         (i, origin, f"annotations/{i}.png", i * 10))
+        conn.execute("INSERT INTO iterations (id, created_at, strategy) VALUES (1, 't', 'r')")
+        conn.execute("INSERT INTO iteration_items (iteration_id, image_id, proposal)"
+                     " VALUES (1, 1, 'pseudo')")
+    s.close()
+    monkeypatch.undo()
+    s = Store(tmp_path / "x.db")
+    assert s.schema_version == len(store_mod.MIGRATIONS) >= 9
+    rows = [tuple(r) for r in s.read("SELECT id, origin, mask_path, method, pixels_added"
+                                     " FROM annotations ORDER BY id")]
+    assert rows == [(1, "coldstart", "annotations/1.png", "otsu", 10),
+                    (2, "hand", "annotations/2.png", "otsu", 20),
+                    (3, "coldstart", "annotations/3.png", "otsu", 30)]
+    assert s.read_one("SELECT proposal FROM iteration_items")[0] == "coldstart"
+    indexes = {r[0] for r in s.read("SELECT name FROM sqlite_master WHERE type = 'index'"
+                                    " AND tbl_name = 'annotations'")}
+    assert "annotations_image" in indexes
+    with pytest.raises(sqlite3.IntegrityError), s.transaction() as conn:
+        conn.execute("INSERT INTO annotations (image_id, origin, mask_path, created_at)"
+                     " VALUES (1, 'pseudo', 'x', 't')")
+    s.close()
+
+
 def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     Store(tmp_path / "x.db", create=True).close()
 

@@ -122,11 +122,11 @@ def test_refuses_without_validation_unless_asked(project):
 
 
 def test_val_and_test_images_never_reach_training(project):
-    # even with verified masks and pseudo proposals everywhere
+    # even with verified masks and cold-start proposals everywhere
     from napari_specimask.core.masks.coldstart import ColdStart, propose_masks
 
     run(propose_masks(project, ColdStart("otsu"), include_labeled=True))
-    ids = {s.image_id for s in training_samples(project, use_pseudo=True)}
+    ids = {s.image_id for s in training_samples(project, use_cold_start=True)}
     held_out = {r.id for r in project.images(role="val") + project.images(role="test")}
     assert ids and not ids & held_out
     assert {s.image_id for s in validation_samples(project)} == {
