@@ -51,7 +51,7 @@ def test_core_import_loads_no_gui_module():
 
 
 CORE = ROOT / "napari_specimask" / "core"
-BASICS = {"errors", "faults", "progress", "settings", "vocabulary"}
+BASICS = {"errors", "faults", "options", "progress", "settings", "vocabulary"}
 # What each subpackage of core may import besides the basics: the pipeline's direction.
 MAY_IMPORT = {
     "io": set(),

@@ -33,6 +33,7 @@ from napari_specimask.core.masks.coldstart import METHODS, ColdStart
 from napari_specimask.core.masks.coldstart_choice import choose_from_scores, proxy_score
 from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.masks.postprocess import PostProcess
+from napari_specimask.core.vocabulary import Status
 
 from ._jobs import start_job
 
@@ -172,7 +173,7 @@ class ColdStartPicker(QDialog):
         def done(n):
             self.session.images_changed.emit()
             if current is not None and current not in keep and \
-                    project.image(current).status == "queued":
+                    project.image(current).status == Status.QUEUED:
                 self.session.show_requested.emit(current)  # show its new proposal
             show_info(f"cold start: {n} '{cold_start.method}' proposal(s) stored")
             self.note.setText(f"applied: {n} image(s) now have {cold_start.method} "

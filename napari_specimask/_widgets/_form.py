@@ -11,7 +11,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, Widget, create_widge
 from psygnal import Signal
 from qtpy.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
-from napari_specimask.core.settings import Offered, offered
+from napari_specimask.core.options import Offered, offered
 
 BIG = 10**9  # magicgui's spin boxes stop at 999 unless told
 

@@ -84,7 +84,7 @@ def load_annotation_item(project: Project, image_id: int, author: str = "",
     image = to_rgb8(project.read_image(record))
     base = latest_annotation_id(project, image_id)
     verified = project.load_mask(image_id) if base is not None else None
-    kind, proposal = "proposal", project.load_mask(image_id, "proposal")
+    kind, proposal = MaskKind.PROPOSAL, project.load_mask(image_id, MaskKind.PROPOSAL)
     if proposal is None:
         kind, proposal = MaskKind.COLD_START, project.load_mask(image_id, MaskKind.COLD_START)
     item = AnnotationItem(record, project.image_ref(record), image, verified, proposal,

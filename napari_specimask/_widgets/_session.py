@@ -26,6 +26,7 @@ from psygnal import Signal, evented
 from napari_specimask.core.store.project import ImageRef, Project
 from napari_specimask.core.store.registry import active_version
 from napari_specimask.core.training.config import TrainConfig
+from napari_specimask.core.vocabulary import Status
 
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -128,7 +129,7 @@ class Session:
         if project is not None:
             if project.recovered:  # what a killed process left, tidied when it was opened
                 show_warning(f"{project.root.name}: {project.recovered}")
-            self.queue = tuple(project.image_ids(status="queued"))
+            self.queue = tuple(project.image_ids(status=Status.QUEUED))
 
     @property
     def active_model(self) -> str | None:

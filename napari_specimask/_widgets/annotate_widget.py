@@ -38,6 +38,7 @@ from napari_specimask.core.store.leases import (
     release_all,
 )
 from napari_specimask.core.store.masks import ANY, SaveConflict, default_author
+from napari_specimask.core.vocabulary import Status
 
 from ._annotate_text import (
     HOTKEYS,
@@ -542,7 +543,7 @@ class AnnotateWidget(DockWidget):
             if canvas.project is self.session.project:
                 self.session.images_changed.emit()
 
-        self.writes.run(lambda: canvas.project.set_status([canvas.image_id], "skipped"),
+        self.writes.run(lambda: canvas.project.set_status([canvas.image_id], Status.SKIPPED),
                         on_done=done)
         self.step(1, check_edits=False)
 

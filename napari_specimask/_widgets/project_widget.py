@@ -23,6 +23,7 @@ from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.loop.coldstart_pick import project_cold_start
 from napari_specimask.core.masks.coldstart import propose_masks
 from napari_specimask.core.store.overview import COLUMNS
+from napari_specimask.core.vocabulary import Status
 
 from ._background import Serial
 from ._dock import DockWidget
@@ -176,7 +177,7 @@ class ProjectWidget(DockWidget):
         reads every row of a hidden table (a million, from SQLite)."""
         fit = self.table.fontMetrics().horizontalAdvance
         samples = {"id": "0000000", "image": "images/herbarium_000000.jpg", "role": "source",
-                   "status": "unlabeled", "score": "0.0000", "model": "v000"}
+                   "status": Status.UNLABELED, "score": "0.0000", "model": "v000"}
         for name, text in samples.items():
             self.table.setColumnWidth(COLUMNS.index(name), fit(text) + 24)
 

@@ -25,7 +25,7 @@ from napari_specimask.core.loop.gate import proposal_spec, train_and_gate
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.verdicts import proposal_source
 from napari_specimask.core.training.config import TrainConfig
-from napari_specimask.core.vocabulary import ACTIVATE_WHEN
+from napari_specimask.core.vocabulary import ACTIVATE_WHEN, Status
 
 from ._dock import DockWidget
 from ._form import SettingsForm
@@ -223,7 +223,7 @@ class TrainWidget(DockWidget):
         canvas = self.session.canvas
         current = canvas.image_id if canvas is not None else None
         ids = [i for i in self.session.queue
-               if i != current and project.image(i).status == "queued"]
+               if i != current and project.image(i).status == Status.QUEUED]
         if not ids:
             return None
         def job():

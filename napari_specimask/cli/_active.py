@@ -13,7 +13,15 @@ from napari_specimask.core.active.annotations import iteration_summary, submit_m
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.masks.metrics import mask_files_by_name
 from napari_specimask.core.store.project import Project
-from napari_specimask.core.vocabulary import AGGREGATIONS, MEASURES, PHOTOMETRIC, STRATEGIES, in_words
+from napari_specimask.core.vocabulary import (
+    AGGREGATIONS,
+    MEASURES,
+    PHOTOMETRIC,
+    STRATEGIES,
+    Role,
+    Status,
+    in_words,
+)
 
 
 def _score_options(p) -> None:
@@ -108,8 +116,8 @@ def cmd_score(args) -> int:
     ranks = join_ranks(args)
     with Project.open(args.project) as project:
         scorer = _scorer(project, args, required=True, device=ranks.device)
-        records = project.images() if args.all else project.images(role="pool",
-                                                                    status="unlabeled")
+        records = project.images() if args.all else project.images(role=Role.POOL,
+                                                                    status=Status.UNLABELED)
         before = scorer.scored
         scores = drive(scorer.score([r.id for r in records], ranks=ranks), "score")
         if not ranks.is_zero:  # rank zero reports the whole run
@@ -194,11 +202,11 @@ def cmd_annotate(args) -> int:
     masks = mask_files_by_name(args.masks)
     author = args.author or default_author()
     with Project.open(args.project) as project:
-        queued = project.images(status="queued")
+        queued = project.images(status=Status.QUEUED)
         start = {r.id: latest_annotation_id(project, r.id) for r in queued}
         # an image saved by someone else between the two reads above is no longer
         # queued: read the queue again, or its new save would become this run's baseline
-        still = set(project.image_ids(status="queued"))
+        still = set(project.image_ids(status=Status.QUEUED))
         queued = [r for r in queued if r.id in still]
         holder = new_holder(author)
         done, others, refused = [], [], []

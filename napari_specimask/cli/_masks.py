@@ -13,6 +13,7 @@ from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folder
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.masks.postprocess_folder import postprocess_folder
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.vocabulary import Status
 
 
 def _post_options(p, kernel, iters, min_size, fill_holes=True, drop_frame=False) -> None:
@@ -61,7 +62,7 @@ def cmd_propose(args) -> int:
             "choosing")
         if choice is not None:
             print(f"cold-start method chosen for this project: {choice.reason}")
-        before = len(project.image_ids(status="queued"))
+        before = len(project.image_ids(status=Status.QUEUED))
         n = drive(apply_cold_start(project, cold_start, args.include_labeled), "propose")
     print(f"stored {n} '{cold_start.method}' proposal(s) (origin coldstart) in {project.root}; "
           f"{cold_start.method} is now the project's cold start"

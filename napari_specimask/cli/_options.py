@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from napari_specimask.core.settings import offered
+from napari_specimask.core.options import offered
 from napari_specimask.core.training.config import TrainConfig
 from napari_specimask.core.vocabulary import COLD_START, GRID_KEYS, OLD_COLD_START
 

@@ -18,8 +18,8 @@ from napari_specimask.core.exchange.export import (
 from napari_specimask.core.exchange.image_import import ImportReport, import_images
 from napari_specimask.core.io.naming import rename_note
 from napari_specimask.core.settings import Settings
-from napari_specimask.core.store.db import ROLES, STATUSES
 from napari_specimask.core.store.project import Project
+from napari_specimask.core.store.schema import ROLES, STATUSES
 from napari_specimask.core.vocabulary import in_words
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import types
-import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -19,6 +17,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli packag
 from .errors import ProjectError
 from .io.atomic import atomic_write_bytes
 from .io.images import DEFAULT_MAX_PIXELS
+from .options import offered, option
 from .vocabulary import ARCHS, LOGGERS, LOSSES, PRESETS, TRAIN_ROLES
 
 SETTINGS_FILE = "specimask.toml"
@@ -44,52 +43,6 @@ class ColdStartSettings:
     drop_frame: bool = True   # measured: +0.09 Dice on real sheets, no change elsewhere
 
 
-@dataclass(frozen=True)
-class Option:
-    """How a setting is offered: the CLI flag and the Train widget's form are generated
-    from this (cli/_options.py, _widgets/_form.py), so an option is declared once."""
-
-    help: str                     # --help text; the form's tooltip unless ``tip``
-    # in the Train widget's form: "main" (in view), "more" (under *more options*), or
-    # "" (not there: run-only caps such as max_steps)
-    form: str = "more"
-    label: str = ""               # the form's label (default: the name, spaced)
-    flag: str = ""                # the CLI flag when not --name-with-dashes
-    choices: tuple = ()           # the allowed values (of each item, for a list)
-    suggestions: tuple = ()       # offered values; others allowed (a file, a count, ...)
-    min: float | None = None      # the form's range
-    max: float | None = None
-    step: float | None = None
-    tip: str = ""                 # the form's tooltip where ``help`` reads as the CLI's
-    old: str = ""                 # a former name, still read (specimask.toml, --old-flag)
-
-
-def option(default, help: str, **how):
-    """A dataclass field with its default and how it is offered (``Option``)."""
-    meta = {"option": Option(help, **how)}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@dataclass(frozen=True)
-class Offered:
-    name: str
-    kind: type                    # int, float, str, bool or list (of str)
-    default: object
-    option: Option
-
-    @property
-    def flag(self) -> str:
-        """The CLI flag (``--name-with-dashes`` unless the option says otherwise)."""
-        return self.option.flag or "--" + self.name.replace("_", "-")
-
-    @property
-    def label(self) -> str:
-        """The Train form's label (the name, spaced, unless the option says otherwise)."""
-        return self.option.label or self.name.replace("_", " ")
-
-
 def how_to_set(name: str, value: object = True) -> str:
     """How a person sets a training option, in both places: for an error message that
     serves the CLI and napari alike ("--no-val, or in napari's Train: untick ...")."""
@@ -103,22 +56,6 @@ def how_to_set(name: str, value: object = True) -> str:
         gui = f"{'untick' if value is False else 'tick'} '{label}'"  # the box is the field
         return f"{flag}, or in napari's {where}: {gui}"
     return f"{flag} {value}, or in napari's {where}: '{label}' {value}"
-
-
-def offered(cls) -> list[Offered]:
-    """The fields of a settings dataclass that carry an ``Option``, in order."""
-    hints = typing.get_type_hints(cls)
-    out = []
-    for f in fields(cls):
-        if "option" not in f.metadata:
-            continue
-        kind = hints[f.name]
-        if typing.get_origin(kind) in (typing.Union, types.UnionType):  # int | None
-            kind = next(a for a in typing.get_args(kind) if a is not type(None))
-        kind = typing.get_origin(kind) or kind  # list[str] -> list
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        out.append(Offered(f.name, kind, default, f.metadata["option"]))
-    return out
 
 
 # offered in the form (any smp encoder name can be typed): small to large, all ImageNet

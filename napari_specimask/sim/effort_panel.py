@@ -11,6 +11,8 @@ the model alone.
 
 from __future__ import annotations
 
+from napari_specimask.core.vocabulary import Role
+
 from ..core.io.images import to_rgb8
 from ..core.loop.gate import proposals_as_shown
 from ..core.progress import Job, Progress
@@ -23,7 +25,7 @@ from .annotator import annotation_effort
 def panel_effort(project: Project, label: dict) -> Job[list[dict]]:
     """One row per panel image (role test) for the proposals shown now; ``label`` (mode,
     iteration, ...) is copied into each row."""
-    records = project.images(role="test")
+    records = project.images(role=Role.TEST)
     version = active_version(project)
     shown = yield from proposals_as_shown(project, records, version, probability=True)
     rows = []

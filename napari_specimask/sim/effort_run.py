@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_specimask.core.vocabulary import COLD_START
+from napari_specimask.core.vocabulary import COLD_START, MaskKind, Role
 
 from ..core.active.annotations import submit_mask
 from ..core.active.queue import select_next
@@ -166,13 +166,13 @@ def _make_project(run_dir: Path, images_dir: Path, masks_dir: Path, pool, val, p
     project = Project.create(run_dir, settings)
     yield from _labelled(import_files(project, [p for p, _ in pool], images_dir), "import")
     yield from _labelled(import_files(project, [p for p, _ in val], images_dir, masks_dir,
-                                      role="val"), "import val")
+                                      role=Role.VAL), "import val")
     if panel:
         yield from _labelled(import_files(project, [p for p, _ in panel], images_dir,
-                                          masks_dir, role="test"), "import panel")
+                                          masks_dir, role=Role.TEST), "import panel")
     cold, _ = yield from _labelled(project_cold_start(project), "cold start")
     yield from _labelled(propose_masks(project, cold, image_ids=project.image_ids(
-        role="pool")), "cold start")
+        role=Role.POOL)), "cold start")
     return project
 
 
@@ -232,7 +232,7 @@ def _annotate(project: Project, image_id: int, truth: dict, scorers: dict) -> di
     record = project.image(image_id)
     mask_path, name = truth[record.relpath]
     true_mask = read_mask(mask_path, (record.height, record.width))
-    proposal = project.load_mask(image_id, "proposal")
+    proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
     item = latest_iteration_item(project, image_id)
     source = item["proposal"] if item is not None else None
     shown = cold_start_name(project) if source == COLD_START else (source or "none")

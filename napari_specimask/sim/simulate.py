@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_specimask.core.vocabulary import MaskKind, Role, Status
+
 from ..core.active.annotations import submit_mask
 from ..core.active.queue import select_next
 from ..core.active.scoring import ModelScorer, ScoreSpec
@@ -119,9 +121,9 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
     project = Project.create(run_dir, settings)
     try:
         run(import_files(project, [p for p, _ in pool], images_dir))
-        run(import_files(project, [p for p, _ in test], images_dir, masks_dir, role="test"))
+        run(import_files(project, [p for p, _ in test], images_dir, masks_dir, role=Role.TEST))
         truth = {project.relpath_for(p): m for p, m in pool}
-        records = {r.relpath: r for r in project.images(role="pool")}
+        records = {r.relpath: r for r in project.images(role=Role.POOL)}
         for rel in [project.relpath_for(p) for p, _ in pool[: cfg.initial]]:
             rec = records[rel]
             project.save_mask(rec.id, read_mask(truth[rel], (rec.height, rec.width)), "hand")
@@ -133,7 +135,7 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
                 require_val=False, val_fraction=0.0, patience=0, seed=seed, iteration=it)
             result = train(project, tcfg, stop=stop)
             activate(project, result.version, by="rule")
-            n_labelled = len(project.images(role="pool", status="labeled"))
+            n_labelled = len(project.images(role=Role.POOL, status=Status.LABELED))
             yield {"strategy": strategy, "seed": seed, "iteration": it,
                    "n_labelled": n_labelled, "test_dice": test_dice(project, result.version),
                    "corrected_fraction": corrected,
@@ -147,7 +149,7 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
             for image_id, _ in sel.chosen:
                 rec = project.image(image_id)
                 true_mask = read_mask(truth[rec.relpath], (rec.height, rec.width))
-                proposal = project.load_mask(image_id, "proposal")
+                proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
                 good = proposal is not None and dice_iou(proposal, true_mask)[0] >= cfg.accept_dice
                 submit_mask(project, image_id, proposal if good else true_mask,
                             author="oracle")
@@ -160,7 +162,7 @@ def _one_run(run_dir, images_dir, masks_dir, pool, test, strategy, seed, cfg, st
 def test_dice(project: Project, version: str) -> float:
     """Mean Dice of the model's masks (original size) on the project's test images."""
     model, config, _ = load_model(project, version)
-    recs = {project.image_path(r): r for r in project.images(role="test")}
+    recs = {project.image_path(r): r for r in project.images(role=Role.TEST)}
     dices = []
     for pred in predict_images(model, config, list(recs), max_pixels=None):
         truth = project.load_mask(recs[pred.source].id)

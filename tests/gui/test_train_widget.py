@@ -156,7 +156,8 @@ def test_train_form_offers_every_training_option_with_its_default(make_napari_vi
     """The form is generated from the settings' fields: every [model] and [train] setting
     has a widget there showing its default (a new field cannot be forgotten), the main
     ones in view and the rest under *more options*, and each reaches the run's config."""
-    from napari_specimask.core.settings import ModelSettings, TrainSettings, offered
+    from napari_specimask.core.options import offered
+    from napari_specimask.core.settings import ModelSettings, TrainSettings
     from napari_specimask.core.training.config import TrainConfig
 
     viewer = make_napari_viewer()

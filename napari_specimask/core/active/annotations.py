@@ -22,7 +22,7 @@ from ..store.iterations import (
 )
 from ..store.masks import ANY, check_image
 from ..store.project import ImageRef, Project
-from ..vocabulary import COLD_START
+from ..vocabulary import COLD_START, MaskKind, Role, Status
 
 
 def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
@@ -42,9 +42,9 @@ def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
         check_image(project, ref)
     mask = np.asarray(mask, dtype=bool)
     record = project.image(image_id)
-    if record.role in ("val", "test") and record.status == "labeled":
+    if record.role in (Role.VAL, Role.TEST) and record.status == Status.LABELED:
         raise SpecimaskError(f"{record.relpath} is a {record.role} image with a mask already")
-    proposal = project.load_mask(image_id, "proposal")
+    proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
     item = latest_iteration_item(project, image_id)
     source = item["proposal"] if item is not None else None
     if proposal is not None and proposal.shape != mask.shape:

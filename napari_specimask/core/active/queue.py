@@ -25,7 +25,7 @@ from ..store.iterations import (
 )
 from ..store.project import Project
 from ..store.registry import active_version, list_models
-from ..vocabulary import COLD_START, MaskKind
+from ..vocabulary import COLD_START, MaskKind, Role, Status
 from .scoring import ModelScorer
 from .strategies import Candidates, Choice, Strategy, get_strategy
 
@@ -66,7 +66,7 @@ def select_next(project: Project, strategy: str, batch_size: int, *,
     (the default strategy, not one asked for) a random batch and a note saying so.
     """
     chooser = get_strategy(strategy)
-    ids = project.image_ids(role="pool", status="unlabeled")
+    ids = project.image_ids(role=Role.POOL, status=Status.UNLABELED)
     if not ids:
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left to select")
     note = None
@@ -132,7 +132,7 @@ def refresh_cold_start_proposals(project: Project,
     get the new one (their frozen ``proposals/`` copy would win otherwise). Images shown
     a model's proposal keep it, and so do ``keep`` (the one a person is editing, unless
     they chose to replace it). Returns the refreshed ids."""
-    ids = [i for i in project.image_ids(status="queued") if i not in keep
+    ids = [i for i in project.image_ids(status=Status.QUEUED) if i not in keep
            and (row := latest_iteration_item(project, i)) is not None
            and row["proposal"] in (COLD_START, None)]
     out = yield from store_proposals(project, project.images_by_id(ids), None)

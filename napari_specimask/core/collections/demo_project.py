@@ -20,6 +20,7 @@ from ..masks.coldstart import ColdStart, propose_masks
 from ..progress import Job, Progress
 from ..settings import Settings
 from ..store.project import Project
+from ..vocabulary import Role
 from .demo_data import demo_samples
 
 DEMO_METHOD = "background"
@@ -42,7 +43,7 @@ def create_demo_project(out: str | Path, seed: int = 0, n_herbarium: int = 24,
     settings.train.patience = 15
     project = Project.create(out, settings)
     for role in ("pool", "val", "test"):
-        masks = None if role == "pool" else out / "truth"
+        masks = None if role == Role.POOL else out / "truth"
         yield from import_images(project, out / "images" / role, masks, role=role)
     yield from propose_masks(project, ColdStart(method))
     return project

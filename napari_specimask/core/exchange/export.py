@@ -230,7 +230,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
     target = _file_target(out, "provenance")
     records = project.images(role=role, status=status)
     # the annotation behind each image's mask (proposals are files, not annotations)
-    latest = {} if which == "proposal" else latest_annotations(
+    latest = {} if which == MaskKind.PROPOSAL else latest_annotations(
         project, VERIFIED_ORIGINS if which == MaskKind.VERIFIED else (COLD_START,))
     items = selection_items(project)
     report = ExportReport()
@@ -244,7 +244,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
         if i % 200 == 0:
             yield Progress(i, len(records), record.relpath)
         ann = latest.get(record.id, {})
-        mask_file = project.proposal_file(record.id) if which == "proposal" else (
+        mask_file = project.proposal_file(record.id) if which == MaskKind.PROPOSAL else (
             project.root / ann["mask_path"] if ann else None)
         if mask_file is None or not mask_file.exists():
             report.without_mask += 1
@@ -252,7 +252,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
         seen = items.get(record.id, {})
         # a proposal belongs to the image's latest selection; a saved mask only to the
         # selection it was annotated in (an imported mask to none)
-        if which == "proposal":
+        if which == MaskKind.PROPOSAL:
             item = seen[max(seen)] if seen else {}
         else:
             item = seen.get(ann.get("iteration"), {})
@@ -262,7 +262,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
             "image_id": record.id, "relpath": record.relpath, "sha256": record.sha256,
             "width": record.width, "height": record.height, "role": record.role,
             "status": record.status, "mask_file": mask_file.relative_to(project.root).as_posix(),
-            "origin": ann.get("origin", "proposal" if which == "proposal" else None),
+            "origin": ann.get("origin", "proposal" if which == MaskKind.PROPOSAL else None),
             "method": ann.get("method"), "author": ann.get("author"),
             "created_at": ann.get("created_at"),
             "iteration": ann.get("iteration") or item.get("iteration_id"),

@@ -21,8 +21,8 @@ from ..io.hashing import sha256_file
 from ..io.images import IMAGE_SUFFIXES, is_image_path, read_error, read_mask
 from ..io.validate import check_image
 from ..progress import Job, Progress, stopped, then
-from ..store.db import ROLES
 from ..store.project import Project
+from ..store.schema import ROLES
 
 
 @dataclass

@@ -10,6 +10,7 @@ import numpy as np
 from ..masks.metrics import dice_iou
 from ..progress import Job, Progress
 from ..store.project import Project
+from ..vocabulary import Status
 from .cache import cached_prediction, compute_predictions
 
 SPLITS = ("val", "test", "all")
@@ -30,7 +31,7 @@ class QARow:
 
 def labelled_images(project: Project, split: str) -> list:
     roles = ("pool", "val", "test", "source") if split == "all" else (split,)
-    return [r for role in roles for r in project.images(role=role, status="labeled")]
+    return [r for role in roles for r in project.images(role=role, status=Status.LABELED)]
 
 
 def evaluate_version(project: Project, version: str, split: str = "val", tta: int = 1,

@@ -25,6 +25,7 @@ from ..store.registry import active_version, list_models
 from ..training.config import TrainConfig
 from ..training.holdout import hold_out_size
 from ..training.samples import training_samples
+from ..vocabulary import Status
 from .gate import GatedResult, held_out, proposal_spec, train_and_gate
 
 NOBODY = ""  # a holder name no annotator has: leases held by anyone
@@ -95,7 +96,7 @@ def unopened_queue(project: Project) -> list[int]:
     """Queued images no annotator holds a lease on: not on anyone's screen, so a new
     proposal replaces nothing a person is looking at or painting over."""
     held = leased_by_others(project, NOBODY)
-    return [i for i in project.image_ids(status="queued") if i not in held]
+    return [i for i in project.image_ids(status=Status.QUEUED) if i not in held]
 
 
 @dataclass

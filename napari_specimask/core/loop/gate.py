@@ -29,6 +29,7 @@ from ..store.registry import activate, active_version, check_activation_rule, up
 from ..store.verdicts import GATE_KEY, Verdict, cold_start_name
 from ..training.config import TrainConfig
 from ..training.fit import TrainResult, train_job
+from ..vocabulary import Role, Status
 from .coldstart_pick import project_cold_start
 
 
@@ -40,7 +41,7 @@ def proposal_spec(project: Project) -> ScoreSpec:
 
 def held_out(project: Project) -> list[ImageRecord]:
     """The images the gate judges on: role val, with a verified mask."""
-    return project.images(role="val", status="labeled")
+    return project.images(role=Role.VAL, status=Status.LABELED)
 
 
 def proposals_as_shown(project: Project, records: list[ImageRecord], version: str | None,

@@ -21,6 +21,7 @@ from ..store.project import Project
 from ..store.registry import active_version, check_activation_rule
 from ..training.config import TrainConfig
 from ..training.fit import TrainResult
+from ..vocabulary import Role, Status
 from .gate import Verdict, train_and_gate
 
 
@@ -67,7 +68,7 @@ def run_round(project: Project, cfg: TrainConfig, plan: SelectionPlan,
     better than the current proposals on held-out masks); select the next batch with the
     active model. Stopping during training keeps the model and selects nothing."""
     check_activation_rule(activate_when)  # before hours of training, not after
-    if not project.image_ids(role="pool", status="unlabeled"):
+    if not project.image_ids(role=Role.POOL, status=Status.UNLABELED):
         raise SpecimaskError(f"{project.root}: no unlabelled pool images left; a round would "
                              "train but have nothing to select (use `specimask train`)")
     gated = yield from train_and_gate(project, cfg, activate_when, stop)

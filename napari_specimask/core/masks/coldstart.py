@@ -24,7 +24,7 @@ from skimage.filters import threshold_otsu
 from ..errors import SpecimaskError
 from ..io.images import to_rgb8
 from ..progress import Job, Progress, stopped
-from ..vocabulary import COLD_START
+from ..vocabulary import COLD_START, Status
 from .postprocess import PostProcess, border_pixels
 
 
@@ -131,7 +131,7 @@ def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
     """Store a cold-start proposal for each unlabelled image (or all, or ``image_ids``);
     returns how many."""
     records = project.images_by_id(image_ids) if image_ids is not None else project.images()
-    records = [r for r in records if include_labeled or r.status != "labeled"]
+    records = [r for r in records if include_labeled or r.status != Status.LABELED]
     done = 0
     for i, record in enumerate(records):
         if stopped(stop):

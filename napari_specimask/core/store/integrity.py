@@ -14,6 +14,7 @@ from __future__ import annotations
 from PIL import Image
 
 from ..io.atomic import TMP_MARK
+from ..vocabulary import MaskKind, Status
 from .masks import ANNOTATIONS_DIR, KINDS, LEGACY_DIRS, latest_annotations
 
 
@@ -31,13 +32,13 @@ def check_project(project) -> list[str]:
         problem = _file_problem(project.root / row["mask_path"], sizes.get(row["image_id"]))
         if problem:
             problems.append(f"annotation {row['id']} ({row['mask_path']}): {problem}")
-    verified = latest_annotations(project, KINDS["verified"])
+    verified = latest_annotations(project, KINDS[MaskKind.VERIFIED])
     statuses = {r[0]: r[1] for r in project.store.read("SELECT id, status FROM images")}
     for image_id, status in statuses.items():
         relpath = sizes[image_id][2]
-        if status == "labeled" and image_id not in verified:
+        if status == Status.LABELED and image_id not in verified:
             problems.append(f"{relpath}: labeled, but no verified mask is recorded")
-        elif image_id in verified and status in ("unlabeled", "queued"):
+        elif image_id in verified and status in (Status.UNLABELED, Status.QUEUED):
             problems.append(f"{relpath}: has a verified mask but is still {status}")
     for name in (ANNOTATIONS_DIR, *LEGACY_DIRS):
         folder = project.root / name

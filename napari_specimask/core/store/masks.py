@@ -82,7 +82,7 @@ def default_author() -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def latest_annotation(project, image_id: int, kind: str = "verified") -> dict | None:
+def latest_annotation(project, image_id: int, kind: str = MaskKind.VERIFIED) -> dict | None:
     """The row that makes this image's verified (or cold-start) mask current."""
     origins = KINDS[kind]
     row = project.store.read_one(
@@ -107,13 +107,13 @@ def latest_annotations(project, origins: tuple[str, ...]) -> dict[int, dict]:
     return {r["image_id"]: dict(r) for r in rows}
 
 
-def current_mask_paths(project, kind: str = "verified") -> dict[int, Path]:
+def current_mask_paths(project, kind: str = MaskKind.VERIFIED) -> dict[int, Path]:
     """Image id -> its current mask file, for every image with a mask of this kind."""
     return {i: project.root / row["mask_path"]
             for i, row in latest_annotations(project, KINDS[kind]).items()}
 
 
-def mask_path(project, image_id: int, kind: str = "verified") -> Path | None:
+def mask_path(project, image_id: int, kind: str = MaskKind.VERIFIED) -> Path | None:
     row = latest_annotation(project, image_id, kind)
     return project.root / row["mask_path"] if row is not None else None
 

@@ -17,12 +17,14 @@ from ..errors import ProjectError
 from ..faults import crash_point
 from ..io.images import read_image, read_mask
 from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from ..vocabulary import MaskKind
 from . import masks as saved
-from .db import DB_FILE, ORIGINS, ROLES, STATUSES, Store, now
+from .db import DB_FILE, Store, now
 from .drafts import drafts_left
 from .filesystem import network_filesystem
 from .records import ImageRecord, ImageRef
 from .recovery import recover
+from .schema import ORIGINS, ROLES, STATUSES
 
 PROPOSALS_DIR = "proposals"  # what a queued image was shown with (model or cold start)
 MODELS_DIR = "models"  # one folder per model version (core.model.weights)
@@ -85,7 +87,7 @@ class Project:
     def images(self, role: str | None = None, status: str | None = None) -> list[ImageRecord]:
         sql, params = self._where(role, status)
         rows = self.store.read(f"SELECT {_FIELDS} FROM images{sql} ORDER BY id", params)
-        return [ImageRecord(*r) for r in rows]
+        return [ImageRecord.from_row(r) for r in rows]
 
     def image_ids(self, role: str | None = None, status: str | None = None) -> list[int]:
         """Ids only: what selection over a pool of millions needs, without the records."""
@@ -104,7 +106,7 @@ class Project:
             marks = ",".join("?" * len(chunk))
             for r in self.store.read(f"SELECT {_FIELDS} FROM images WHERE id IN ({marks})",
                                      tuple(chunk)):
-                found[r[0]] = ImageRecord(*r)
+                found[r[0]] = ImageRecord.from_row(r)
         return [found[i] for i in ids if i in found]
 
     def _where(self, role: str | None, status: str | None) -> tuple[str, tuple]:
@@ -148,7 +150,7 @@ class Project:
         row = self.store.read_one(f"SELECT {_FIELDS} FROM images WHERE id = ?", (image_id,))
         if row is None:
             raise ProjectError(f"{self.root}: no image with id {image_id}")
-        return ImageRecord(*row)
+        return ImageRecord.from_row(row)
 
     @property
     def uid(self) -> str:
@@ -187,11 +189,11 @@ class Project:
         and retraining, so named by image id."""
         return self.root / PROPOSALS_DIR / f"{image_id}.png"
 
-    def mask_path(self, image_id: int, kind: str = "verified") -> Path | None:
+    def mask_path(self, image_id: int, kind: str = MaskKind.VERIFIED) -> Path | None:
         """The current verified or cold-start mask file (its latest row), or None."""
         return saved.mask_path(self, image_id, kind)
 
-    def mask_paths(self, kind: str = "verified") -> dict[int, Path]:
+    def mask_paths(self, kind: str = MaskKind.VERIFIED) -> dict[int, Path]:
         """Image id -> current mask file, for all images at once."""
         return saved.current_mask_paths(self, kind)
 
@@ -235,11 +237,11 @@ class Project:
             fields["author"] = author
         return saved.save_mask(self, image_id, mask, fields, expect, image)
 
-    def load_mask(self, image_id: int, kind: str = "verified") -> np.ndarray | None:
+    def load_mask(self, image_id: int, kind: str = MaskKind.VERIFIED) -> np.ndarray | None:
         """The verified, cold-start or proposal mask (``MaskKind``), or None."""
-        path = (self.proposal_file(image_id) if kind == "proposal"
+        path = (self.proposal_file(image_id) if kind == MaskKind.PROPOSAL
                 else self.mask_path(image_id, kind))
-        if path is None or (kind == "proposal" and not path.exists()):
+        if path is None or (kind == MaskKind.PROPOSAL and not path.exists()):
             return None
         record = self.image(image_id)
         return read_mask(path, (record.height, record.width), self.image_path(record))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..vocabulary import Role, Status
+
 
 @dataclass(frozen=True)
 class ImageRecord:
@@ -14,8 +16,14 @@ class ImageRecord:
     height: int
     width: int
     bytes: int
-    role: str
-    status: str
+    role: Role
+    status: Status
+
+    @classmethod
+    def from_row(cls, row) -> ImageRecord:
+        """From the columns of ``images`` (``project._FIELDS``), role and status typed."""
+        *head, role, status = row
+        return cls(*head, Role(role), Status(status))
 
     @property
     def name(self) -> str:

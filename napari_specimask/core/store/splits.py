@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecimaskError
-from .db import ROLES
+from ..vocabulary import Role, Status
 from .project import Project
+from .schema import ROLES
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,12 @@ def split_roles(project: Project, val: float = 0.1, test: float = 0.0,
                 from_role: str = "pool", seed: int = 0) -> SplitReport:
     """Move ``round(val * n)`` and ``round(test * n)`` of the ``n`` labelled images of
     ``from_role`` to the val and test roles (at least one each when the fraction > 0)."""
-    if from_role not in ROLES or from_role in ("val", "test"):
+    if from_role not in ROLES or from_role in (Role.VAL, Role.TEST):
         raise SpecimaskError(f"--from {from_role!r}: split images of role pool or source")
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise SpecimaskError(f"--val {val} --test {test}: fractions must be in [0, 1) and "
                              "leave some images for training")
-    ids = project.image_ids(role=from_role, status="labeled")
+    ids = project.image_ids(role=from_role, status=Status.LABELED)
     n_val = max(1, round(val * len(ids))) if val else 0
     n_test = max(1, round(test * len(ids))) if test else 0
     if n_val + n_test >= len(ids):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from ..errors import SpecimaskError
-from ..settings import ModelSettings, Settings, TrainSettings, offered, option
+from ..options import offered, option
+from ..settings import ModelSettings, Settings, TrainSettings
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..store.project import Project
 from ..store.splits import split_roles
+from ..vocabulary import Role, Status
 from .config import TrainConfig
 from .samples import validation_samples
 
@@ -22,7 +23,7 @@ def hold_out_size(project: Project, cfg: TrainConfig) -> int:
     none, as val images exist, the fraction is 0, or too few would be left to train on)."""
     if cfg.val_fraction <= 0 or validation_samples(project):
         return 0
-    labelled = len(project.image_ids(role="pool", status="labeled"))
+    labelled = len(project.image_ids(role=Role.POOL, status=Status.LABELED))
     n_val = max(1, round(cfg.val_fraction * labelled))
     return n_val if labelled and labelled - n_val >= (0 if cfg.use_cold_start else 2) else 0
 
@@ -32,7 +33,7 @@ def hold_out_validation(project: Project, cfg: TrainConfig) -> list[int]:
     n_val = hold_out_size(project, cfg)
     if not n_val:
         return []
-    labelled = project.image_ids(role="pool", status="labeled")
+    labelled = project.image_ids(role=Role.POOL, status=Status.LABELED)
     if len(labelled) == n_val:  # cold-start masks train; the verified mask(s) judge
         project.set_role(labelled, "val")
         return sorted(labelled)

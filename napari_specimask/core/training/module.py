@@ -17,6 +17,7 @@ from ..masks.letterbox import Letterbox
 from ..model.losses import build_loss, dice_iou_per_image
 from ..settings import how_to_set
 from ..store.project import Project
+from ..vocabulary import Role, Status
 from .augment import Augmentation
 from .config import TrainConfig
 from .samples import SegmentationDataset, training_samples, validation_samples
@@ -169,7 +170,7 @@ class ProjectDataModule(L.LightningDataModule):
 
 def reference_images(project: Project, img_size: int, seed: int, n: int = 32) -> list:
     """Letterboxed unlabelled pool images: FDA / histogram-matching targets."""
-    pool = [r for r in project.images(role="pool") if r.status != "labeled"]
+    pool = [r for r in project.images(role=Role.POOL) if r.status != Status.LABELED]
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(pool), size=min(n, len(pool)), replace=False) if pool else []
     out = []

@@ -21,7 +21,7 @@ from ..io.images import read_image, read_mask, to_rgb8
 from ..masks.letterbox import Letterbox
 from ..model.factory import IMAGENET_MEAN, IMAGENET_STD
 from ..store.project import Project
-from ..vocabulary import COLD_START, TRAIN_ROLES, MaskKind
+from ..vocabulary import COLD_START, TRAIN_ROLES, MaskKind, Role, Status
 from .augment import Augmentation
 
 
@@ -43,25 +43,25 @@ def training_samples(project: Project, hand_weight: float = 10.0, use_cold_start
         raise SpecimaskError(f"cold_start_roles: unknown role(s) {', '.join(unknown)}; cold-start "
                              f"masks train only from {' and '.join(TRAIN_ROLES)} images")
     out = []
-    verified_masks = project.mask_paths("verified")
+    verified_masks = project.mask_paths(MaskKind.VERIFIED)
     cold_masks = project.mask_paths(MaskKind.COLD_START) if use_cold_start else {}
     for role in TRAIN_ROLES:
         for rec in project.images(role=role):
             verified, cold = verified_masks.get(rec.id), cold_masks.get(rec.id)
-            if rec.status == "labeled" and verified is not None:
-                kind = "target" if role == "pool" else "source"
+            if rec.status == Status.LABELED and verified is not None:
+                kind = "target" if role == Role.POOL else "source"
                 out.append(Sample(rec.id, project.image_path(rec), verified, kind,
                                   hand_weight if kind == "target" else 1.0))
             elif use_cold_start and role in cold_start_roles and cold is not None \
-                    and rec.status != "skipped":
+                    and rec.status != Status.SKIPPED:
                 out.append(Sample(rec.id, project.image_path(rec), cold, COLD_START, 1.0))
     return out
 
 
 def validation_samples(project: Project) -> list[Sample]:
-    masks = project.mask_paths("verified")
+    masks = project.mask_paths(MaskKind.VERIFIED)
     return [Sample(r.id, project.image_path(r), masks[r.id], "val", 1.0)
-            for r in project.images(role="val", status="labeled") if r.id in masks]
+            for r in project.images(role=Role.VAL, status=Status.LABELED) if r.id in masks]
 
 
 def normalise(rgb: np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:

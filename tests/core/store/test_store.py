@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_specimask.core.errors import ProjectError
-from napari_specimask.core.store import db as store_mod
+from napari_specimask.core.store import schema as store_mod
 from napari_specimask.core.store.db import Store
 from napari_specimask.core.store.project import Project
 
