@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_specimask.core.collections.demo_data import demo_samples
+from napari_specimask.core.coldstart.choice import choose_cold_start
+from napari_specimask.core.coldstart.methods import ColdStart
+from napari_specimask.core.demo.samples import demo_samples
 from napari_specimask.core.io.images import (
     read_image,
     read_mask,
@@ -43,8 +45,6 @@ from napari_specimask.core.io.images import (
     write_image,
     write_mask_png,
 )
-from napari_specimask.core.masks.coldstart import ColdStart
-from napari_specimask.core.masks.coldstart_choice import choose_cold_start
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.progress import run
 from napari_specimask.core.settings import ColdStartSettings

@@ -32,15 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_specimask.core.collections.demo_data import demo_samples
-from napari_specimask.core.io.images import read_image, read_mask, to_rgb8
-from napari_specimask.core.masks import coldstart_choice
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart
-from napari_specimask.core.masks.coldstart_choice import (
+from napari_specimask.core.coldstart import choice as coldstart_choice
+from napari_specimask.core.coldstart.choice import (
     choose_cold_start,
     choose_from_scores,
     proxy_score,
 )
+from napari_specimask.core.coldstart.methods import METHODS, ColdStart
+from napari_specimask.core.demo.samples import demo_samples
+from napari_specimask.core.io.images import read_image, read_mask, to_rgb8
 from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.settings import ColdStartSettings

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_specimask.core.coldstart.methods import METHODS, ColdStart
+from napari_specimask.core.coldstart.proposals import propose_masks
 from napari_specimask.core.exchange.image_import import import_images
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart, propose_masks
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
 

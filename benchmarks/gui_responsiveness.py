@@ -55,7 +55,7 @@ def main() -> None:
     from napari_specimask._launch import dock_widgets
     from napari_specimask._widgets._process import settle_heap
     from napari_specimask._widgets._session import session_for
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.io.images import read_mask
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.registry import activate, list_models

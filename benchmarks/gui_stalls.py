@@ -35,9 +35,8 @@ def make_project(root: Path, sheets: list[Path], size: tuple[int, int] | None) -
     from PIL import Image
 
     from napari_specimask.core.active.queue import select_next
+    from napari_specimask.core.coldstart.proposals import project_cold_start, propose_masks
     from napari_specimask.core.exchange.image_import import import_images
-    from napari_specimask.core.loop.coldstart_pick import project_cold_start
-    from napari_specimask.core.masks.coldstart import propose_masks
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.project import Project
 

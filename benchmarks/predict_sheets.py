@@ -47,7 +47,7 @@ NOISE = 0.9  # grey noise sigma: ~3.5 MB per sheet at quality 90
 
 
 def make_sheets(folder: Path, n: int) -> list[Path]:
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"sheet_{i:02d}.jpg" for i in range(n)]
@@ -66,7 +66,7 @@ def make_sheets(folder: Path, n: int) -> list[Path]:
 
 
 def make_demo(folder: Path, n: int) -> list[Path]:
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
     from napari_specimask.core.io.images import write_image
 
     if not folder.exists():

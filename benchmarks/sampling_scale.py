@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_specimask.core.collections.sampling import stratified_sample
-from napari_specimask.core.collections.taxon_tables import read_collection
+from napari_specimask.core.sampling.stratified import stratified_sample
+from napari_specimask.core.sampling.taxon_tables import read_collection
 
 
 def write_metadata(path: Path, n: int, families: int = 2_500, genera: int = 18_000) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.progress import run
 from napari_specimask.core.training.config import TrainConfig

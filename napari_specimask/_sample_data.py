@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
-from napari_specimask.core.collections.demo_plankton import make_plankton
+from napari_specimask.core.demo.herbarium import make_herbarium_sheet
+from napari_specimask.core.demo.plankton import make_plankton
 
 
 def _layers(image: np.ndarray, mask: np.ndarray, name: str) -> list[tuple]:

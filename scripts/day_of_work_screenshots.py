@@ -31,10 +31,10 @@ SHOWN = "V05_01_004"  # a reference sheet with a colour chart, labels and thin s
 
 def build(scratch: Path, sheets: Path) -> tuple[Path, str, str]:
     """The project, with its weak and its good model (versions)."""
+    from napari_specimask.core.coldstart.methods import propose_masks
+    from napari_specimask.core.coldstart.proposals import project_cold_start
     from napari_specimask.core.exchange.image_import import import_images
     from napari_specimask.core.io.images import read_mask
-    from napari_specimask.core.loop.coldstart_pick import project_cold_start
-    from napari_specimask.core.masks.coldstart import propose_masks
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.project import Project
     from napari_specimask.core.training.config import TrainConfig

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from napari_specimask.core.collections.demo_data import demo_samples
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart
+from napari_specimask.core.coldstart.methods import METHODS, ColdStart
+from napari_specimask.core.demo.samples import demo_samples
 from napari_specimask.core.masks.metrics import dice_iou
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"

@@ -21,7 +21,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 
 def main() -> None:
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.io.images import read_mask
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.registry import activate

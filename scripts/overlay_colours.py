@@ -55,7 +55,7 @@ def settle() -> None:
 
 
 def main() -> None:
-    from napari_specimask.core.masks.coldstart import background_mask, otsu_mask
+    from napari_specimask.core.coldstart.methods import background_mask, otsu_mask
 
     shots = views(sys.argv[1], otsu_mask) + views(sys.argv[2], background_mask)
     shots = [s.resize((400, int(400 * s.height / s.width))) for s in shots]

@@ -126,8 +126,8 @@ def test_console_script_runs(tmp_path):
 def test_propose_chooses_the_method_once_and_reaches_queued_images(tmp_path, capsys):
     """Old code: a fixed `background` default, and a second `propose` never reached the
     images already queued (their frozen proposals won)."""
-    from napari_specimask.core.collections.demo_project import create_demo_project
-    from napari_specimask.core.masks.coldstart import ColdStart
+    from napari_specimask.core.coldstart.methods import ColdStart
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.project import Project
 

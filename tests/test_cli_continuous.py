@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from napari_specimask.cli import main
 from napari_specimask.core.active.annotations import submit_mask
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.registry import list_models

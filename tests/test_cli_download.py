@@ -66,7 +66,7 @@ def test_download_ferns_then_init(sm, ndownloader, monkeypatch, tmp_path, encode
         "/nd/files/2": encode.tar_gz({"hires_masks/US1_mask.png": encode.png(mask)}),
         "/nd/files/3": b"catalog\nUS1\n",
     })
-    monkeypatch.setattr("napari_specimask.core.collections.ferns.FERN_FILES",
+    monkeypatch.setattr("napari_specimask.core.datasets.ferns.FERN_FILES",
                         (("images.tar.gz", 1), ("masks.tar.gz", 2), ("metadata.tsv", 3)))
     code, out = sm("download", "ferns", "--root", tmp_path)
     assert code == 0, out.err

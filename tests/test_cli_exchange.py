@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project
 

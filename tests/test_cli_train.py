@@ -76,7 +76,7 @@ def test_train_says_why_a_model_did_not_replace_the_proposals(tmp_path, capsys):
     """A one-step model against the demo's cold start on the val images: it loses, stays
     inactive, and the line says by how much on how many held-out masks."""
     work = tmp_path
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
 
     project = run(create_demo_project(work / "d", n_herbarium=4, n_plankton=4))

@@ -139,7 +139,7 @@ def test_bad_options_are_not_stored_as_defaults(transfer, capsys):
     before = (transfer / "specimask.toml").read_text()
     assert main(["train", str(transfer), *FAST, "--cold-start-roles", "target",
                  "--save-defaults"]) == 1
-    assert "unknown role(s) target" in capsys.readouterr().err
+    assert "unknown cold start role(s) target" in capsys.readouterr().err
     assert main(["round", str(transfer), *FAST, "--logger", "tb", "--save-defaults"]) == 1
     assert "unknown logger(s) tb" in capsys.readouterr().err
     assert (transfer / "specimask.toml").read_text() == before

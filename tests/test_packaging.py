@@ -51,22 +51,25 @@ def test_core_import_loads_no_gui_module():
 
 
 CORE = ROOT / "napari_specimask" / "core"
-BASICS = {"errors", "faults", "options", "progress", "settings", "vocabulary"}
+BASICS = {"devices", "errors", "faults", "options", "progress", "settings", "vocabulary"}
 # What each subpackage of core may import besides the basics: the pipeline's direction.
 MAY_IMPORT = {
     "io": set(),
     "store": {"io"},
     "masks": {"io"},
+    "coldstart": {"io", "store", "masks"},
     "exchange": {"io", "store", "masks"},
-    "collections": {"io", "store", "masks", "exchange"},
+    "datasets": {"io"},
+    "sampling": {"io"},
+    "demo": {"io", "store", "masks", "coldstart", "exchange"},
     "model": {"io", "store"},
     "inference": {"io", "store", "masks", "model"},
     "training": {"io", "store", "masks", "model", "inference"},
-    "active": {"io", "store", "masks", "model", "inference", "exchange"},
-    "loop": {"io", "store", "masks", "model", "inference", "exchange", "training", "active",
-             "collections"},
+    "active": {"io", "store", "masks", "coldstart", "model", "inference", "exchange"},
+    "loop": {"io", "store", "masks", "coldstart", "model", "inference", "exchange",
+             "training", "active"},
 }
-TORCH_FREE = ("io", "store", "masks", "exchange", "collections")
+TORCH_FREE = ("io", "store", "masks", "coldstart", "exchange", "datasets", "sampling", "demo")
 
 
 def _core_imports(core: Path, path: Path) -> set[str]:

@@ -24,8 +24,8 @@ import pytest
 from PIL import Image
 
 from napari_specimask.cli import main
-from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
-from napari_specimask.core.collections.demo_plankton import make_plankton
+from napari_specimask.core.demo.herbarium import make_herbarium_sheet
+from napari_specimask.core.demo.plankton import make_plankton
 from napari_specimask.core.exchange.brush_rle import mask_to_rle
 from napari_specimask.core.io.images import read_mask, write_image, write_mask_png
 from napari_specimask.core.store.project import Project

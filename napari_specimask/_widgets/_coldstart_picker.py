@@ -2,7 +2,7 @@
 images, side by side, with its measured score; apply the chosen one to all images.
 
 Opened from the Project widget (*Cold start…*). Proposals are computed in a worker
-(``core.loop.coldstart_pick``), never on the GUI thread; the thumbnails are the
+(``core.coldstart.proposals``), never on the GUI thread; the thumbnails are the
 proposals at full resolution, drawn small. Applying also refreshes the queued images
 still shown a cold-start proposal; the image open in Annotate with unsaved edits keeps
 its proposal unless the person says to replace it.
@@ -28,10 +28,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_specimask.core.loop.coldstart_pick import AUTO, apply_cold_start, load_sample
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart
-from napari_specimask.core.masks.coldstart_choice import choose_from_scores, proxy_score
-from napari_specimask.core.masks.metrics import dice_iou
+from napari_specimask.core.coldstart.methods import METHODS, ColdStart
+from napari_specimask.core.coldstart.proposals import AUTO, apply_cold_start, preview_methods
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.vocabulary import Status
 
@@ -55,17 +53,6 @@ def to_pixmap(rgb: np.ndarray) -> QPixmap:
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())  # copy: the array may go away
 
-
-def preview_job(project, post: PostProcess, n: int = PREVIEW_IMAGES):
-    """A few images, every method's proposal for each, and the measured choice (the rule
-    of ``choose_cold_start``, on these masks: each method runs once)."""
-    sample = yield from load_sample(project, n)
-    masks = {m: [ColdStart(m, post)(img) for img in sample.images] for m in METHODS}
-    proxies = {m: [proxy_score(img, k) for img, k in zip(sample.images, masks[m])]
-               for m in METHODS}
-    dices = {m: [dice_iou(k, t)[0] for k, t in zip(masks[m], sample.verified)
-                 if t is not None] for m in METHODS}
-    return sample, masks, choose_from_scores(proxies, dices)
 
 
 class ColdStartPicker(QDialog):
@@ -123,14 +110,16 @@ class ColdStartPicker(QDialog):
         project, post = self.session.project, self.post()
         self.preview_button.setEnabled(False)
         self.apply_button.setEnabled(False)
-        self.worker = start_job(owner=self, make_job=lambda: preview_job(project, post),
+        self.worker = start_job(owner=self,
+                                make_job=lambda: preview_methods(project, post, PREVIEW_IMAGES),
                                 bar=self.bar, on_done=self._show,
                                 on_finished=self._finished,
                                 label="specimask: cold-start preview")
         return self.worker
 
     def _show(self, result) -> None:
-        sample, masks, choice = result
+        sample, compared = result
+        choice, masks = compared.choice, compared.masks
         self.choice = choice
         while self.grid.count():
             self.grid.takeAt(0).widget().deleteLater()

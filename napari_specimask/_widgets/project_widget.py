@@ -18,10 +18,9 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_specimask.core.coldstart.proposals import project_cold_start, propose_masks
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
-from napari_specimask.core.loop.coldstart_pick import project_cold_start
-from napari_specimask.core.masks.coldstart import propose_masks
 from napari_specimask.core.store.overview import COLUMNS
 from napari_specimask.core.vocabulary import Status
 

@@ -5,9 +5,6 @@ as labelled panels of napari's grid while the annotation layers are put away."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 from napari.layers import Image, Labels
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import (
@@ -21,22 +18,19 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.inference.cache import cached_prediction, compute_predictions
 from napari_specimask.core.inference.qa import (
     A_RIGHT,
     B_RIGHT,
+    DIFFERENCE,
+    ERRORS,
     FN,
     FP,
     SPLITS,
     TP,
-    difference_map,
-    error_map,
+    Comparison,
+    compare_on_image,
     evaluate_version,
 )
-from napari_specimask.core.io.images import to_rgb8
-from napari_specimask.core.masks.metrics import dice_iou
-from napari_specimask.core.progress import Job
 from napari_specimask.core.store.registry import list_models
 
 from ._dock import DockWidget
@@ -49,61 +43,12 @@ ERROR_COLOURS = {0: "transparent", TP: "lime", FP: "red", FN: "dodgerblue"}
 # neither lime / red / dodgerblue (the errors) nor magenta (Annotate's mask), and both
 # saturated enough for white herbarium paper and dark plankton water
 DIFFERENCE_COLOURS = {0: "transparent", A_RIGHT: "orange", B_RIGHT: "darkviolet"}
+COLOURS = {ERRORS: ERROR_COLOURS, DIFFERENCE: DIFFERENCE_COLOURS}  # by Panel.kind
 NONE = "(none)"
 
 
 def _swatch(colour: str) -> str:
     return f"<span style='color:{colour}'>■</span>"
-
-
-@dataclass
-class Panel:
-    """One grid cell of the QA view: the image under a map, titled ``what · detail``."""
-    what: str      # "v002 errors", "v002 vs v001"
-    detail: str    # "Dice 0.9123", "1.2% differ"
-    data: np.ndarray
-    colours: dict
-
-    @property
-    def label(self) -> str:
-        return f"{self.what} · {self.detail}"
-
-
-@dataclass
-class Comparison:
-    name: str  # the image's
-    image: np.ndarray
-    panels: list[Panel]
-
-
-def compare_on_image(project, version: str, other: str | None,
-                     image_id: int) -> Job[Comparison]:
-    """The QA view of one image, run in a worker: each version's prediction (made first
-    where it is not cached), its error map and Dice, and where ``other`` is given, the
-    map of where the two disagree. Reading a sheet and mapping it takes long enough to
-    stall the GUI thread, which then only turns the panels into layers."""
-    versions = [version] + ([other] if other is not None else [])
-    for v in versions:
-        yield from compute_predictions(project, v, [image_id], 1)
-    record = project.image(image_id)
-    truth = project.load_mask(image_id)
-    if truth is None:
-        raise SpecimaskError(f"{record.name} has no verified mask to check against")
-    masks = []
-    for v in versions:
-        pred = cached_prediction(project, v, image_id, 1)
-        if pred is None:
-            raise SpecimaskError(f"{v}'s prediction of {record.name} is not cached; "
-                                 "click the row again")
-        masks.append(pred.mask)
-    panels = [Panel(f"{v} errors", f"Dice {dice_iou(m, truth)[0]:.4f}", error_map(m, truth),
-                    ERROR_COLOURS) for v, m in zip(versions, masks, strict=True)]
-    if other is not None:
-        diff = difference_map(masks[0], masks[1], truth)
-        share = 100.0 * np.count_nonzero(diff) / diff.size
-        panels.append(Panel(f"{version} vs {other}", f"{share:.1f}% differ", diff,
-                            DIFFERENCE_COLOURS))
-    return Comparison(record.name, to_rgb8(project.read_image(record)), panels)
 
 
 def grid_shape(n: int, image_hw: tuple[int, int], canvas_hw: tuple[int, int]) -> tuple[int, int]:
@@ -163,7 +108,7 @@ class QAView:
             below = Image(image, rgb=image.ndim == 3,
                           name=f"qa {comparison.name} ({panel.what})")
             above = Labels(panel.data, name=panel.label, opacity=0.6)
-            above.colormap = {**panel.colours, None: "transparent"}
+            above.colormap = {**COLOURS[panel.kind], None: "transparent"}
             above.editable = False  # a QA map is read, never painted
             label = above.name_overlay  # the panel's title, in the top left of its cell
             label.visible, label.box, label.font_size = True, True, 10

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
-from napari_specimask.core.collections.ferns import download_ferns
-from napari_specimask.core.collections.halfearth import download_halfearth
-from napari_specimask.core.collections.public_datasets import DATASETS, DatasetReport
+from napari_specimask.core.datasets.ferns import download_ferns
+from napari_specimask.core.datasets.halfearth import download_halfearth
+from napari_specimask.core.datasets.public import DATASETS, DatasetReport
 from napari_specimask.core.errors import SpecimaskError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.settings import SETTINGS_FILE
 from napari_specimask.core.store.project import Project

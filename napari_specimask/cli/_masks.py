@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
+from napari_specimask.core.coldstart.methods import METHODS
 from napari_specimask.core.io.naming import rename_note
-from napari_specimask.core.masks.coldstart import METHODS
 from napari_specimask.core.masks.metrics import BOTH_EMPTY_NOTE, evaluate_folders
 from napari_specimask.core.masks.postprocess import PostProcess
 from napari_specimask.core.masks.postprocess_folder import postprocess_folder
@@ -53,7 +53,7 @@ def register(sub) -> None:
 
 
 def cmd_propose(args) -> int:
-    from napari_specimask.core.loop.coldstart_pick import apply_cold_start, project_cold_start
+    from napari_specimask.core.coldstart.proposals import apply_cold_start, project_cold_start
 
     with Project.open(args.project) as project:
         cold_start, choice = drive(project_cold_start(

@@ -82,6 +82,6 @@ def add_device_options(parser) -> None:
 def join_ranks(args):
     """This process's rank in the run ``--devices``/``--num-nodes`` ask for (Lightning
     starts the other local ranks by running this command again)."""
-    from napari_specimask.core.inference.ranks import join
+    from napari_specimask.core.devices import join
 
     return join(args.devices, args.strategy, args.num_nodes)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari_specimask.core.collections.sampling import LINKS, stratified_sample, write_sample
-from napari_specimask.core.collections.taxon_tables import SHOW, read_collection
+from napari_specimask.core.sampling.stratified import LINKS, stratified_sample, write_sample
+from napari_specimask.core.sampling.taxon_tables import SHOW, read_collection
 
 
 def register(sub) -> None:

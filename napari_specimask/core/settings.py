@@ -33,7 +33,7 @@ class ColdStartSettings:
     """Defaults measured on the demo set (docs/cold-start.md): dilation and hole filling
     lower Dice there (hole filling closes the label box), so both start off. The method
     starts ``auto``: chosen on the project's own images the first time cold start runs
-    (``core.loop.coldstart_pick``), then stored here."""
+    (``core.coldstart.proposals``), then stored here."""
 
     method: str = "auto"
     kernel: int = 3

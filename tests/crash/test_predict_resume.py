@@ -35,7 +35,7 @@ def setup(tmp_path_factory):
     (PNG and JPEG), and the outputs of an uninterrupted run."""
     import torch
 
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
     from napari_specimask.core.model.factory import create_model
     from napari_specimask.core.model.weights import ModelConfig, save_weights
     from napari_specimask.core.store.project import Project

@@ -37,7 +37,7 @@ def _workers_end_before_the_folder_goes(tmp_path):
 @pytest.fixture
 def demo(tmp_path):
     """A small demo project (6 herbarium + 6 plankton images per role), closed."""
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
 
     project = run(create_demo_project(tmp_path / "demo", n_herbarium=6, n_plankton=6))
@@ -49,7 +49,7 @@ def demo(tmp_path):
 def trained_demo_template(tmp_path_factory):
     """Built once per run: the demo project with 4 pool images verified and a tiny model
     (v001) active. Tests get a copy (``trained_demo``): each may change its project."""
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.io.images import read_mask
     from napari_specimask.core.progress import run
     from napari_specimask.core.store.registry import activate

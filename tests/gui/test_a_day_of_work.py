@@ -30,7 +30,7 @@ ALT = Qt.KeyboardModifier.AltModifier
 @pytest.fixture
 def two_projects(tmp_path):
     """Two small demo projects whose images have the same ids and sizes."""
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
 
     roots = []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from napari_specimask._widgets._prefetch import Prefetcher, load_annotation_item
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.io.images import save_mask_png
 from napari_specimask.core.progress import run
 

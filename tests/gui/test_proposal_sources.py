@@ -34,7 +34,7 @@ def _proposal(project, image_id):
 
 def test_picker_previews_each_method_side_by_side_and_applies_to_queued_images(
         docked, qtbot, demo):
-    from napari_specimask.core.masks.coldstart import METHODS, ColdStart
+    from napari_specimask.core.coldstart.methods import METHODS, ColdStart
 
     viewer, w, session = docked(demo)
     queued = _queue(qtbot, session)
@@ -92,7 +92,7 @@ def test_picker_asks_before_replacing_the_proposal_being_edited(docked, qtbot, d
     assert np.array_equal(viewer.layers["mask"].data, painted)  # the strokes are still there
     others = [i for i in queued if i != current]
     assert project.settings.coldstart.method == "otsu"
-    from napari_specimask.core.masks.coldstart import ColdStart
+    from napari_specimask.core.coldstart.methods import ColdStart
 
     otsu = ColdStart.from_settings(project.settings.coldstart)
     for i in others:

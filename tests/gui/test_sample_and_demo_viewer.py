@@ -25,7 +25,7 @@ def test_gui_command_docks_widgets_and_saves_a_screenshot(tmp_path):
 
     from PIL import Image
 
-    from napari_specimask.core.collections.demo_project import create_demo_project
+    from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
 
     run(create_demo_project(tmp_path / "demo", n_herbarium=3, n_plankton=3)).close()

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from napari_specimask.core.collections.demo_data import demo_samples
+from napari_specimask.core.demo.samples import demo_samples
 from napari_specimask.core.io.images import write_image, write_mask_png
 from napari_specimask.core.progress import run
 from napari_specimask.core.store.project import Project

@@ -13,19 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..coldstart.proposals import store_cold_start_proposals
 from ..errors import SpecimaskError
 from ..faults import crash_point
 from ..io.atomic import atomic_write_with
 from ..io.images import save_mask_png
 from ..progress import Job, Progress
 from ..store.iterations import (
-    latest_iteration_item,
     record_iteration_and_queue,
     set_latest_proposals,
 )
 from ..store.project import Project
 from ..store.registry import active_version, list_models
-from ..vocabulary import COLD_START, MaskKind, Role, Status
+from ..vocabulary import Role, Status
 from .scoring import ModelScorer
 from .strategies import Candidates, Choice, Strategy, get_strategy
 
@@ -126,22 +126,9 @@ def refresh_proposals(project: Project, image_ids: list[int],
     return out
 
 
-def refresh_cold_start_proposals(project: Project,
-                                 keep: frozenset[int] = frozenset()) -> Job[list[int]]:
-    """After cold start ran again: queued images still shown with a cold-start proposal
-    get the new one (their frozen ``proposals/`` copy would win otherwise). Images shown
-    a model's proposal keep it, and so do ``keep`` (the one a person is editing, unless
-    they chose to replace it). Returns the refreshed ids."""
-    ids = [i for i in project.image_ids(status=Status.QUEUED) if i not in keep
-           and (row := latest_iteration_item(project, i)) is not None
-           and row["proposal"] in (COLD_START, None)]
-    out = yield from store_proposals(project, project.images_by_id(ids), None)
-    set_latest_proposals(project, out)
-    return ids
-
-
 def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | None]]:
-    """The model's proposal (``TTAMaps.proposal``); else the stored cold-start one."""
+    """The model's proposal (``TTAMaps.proposal``); else the stored cold-start one
+    (``coldstart.proposals``)."""
     out: dict[int, str | None] = {}
     if scorer is not None:
         for k, maps in enumerate(scorer.maps(records)):
@@ -151,12 +138,4 @@ def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | No
                               lambda tmp, m=mask: save_mask_png(tmp, m))
             out[maps.record.id] = scorer.version
         return out
-    for rec in records:
-        cold = project.load_mask(rec.id, MaskKind.COLD_START)
-        if cold is not None:
-            atomic_write_with(project.proposal_file(rec.id),
-                              lambda tmp, m=cold: save_mask_png(tmp, m))
-        else:  # no proposal now: an old one must not be shown
-            project.proposal_file(rec.id).unlink(missing_ok=True)
-        out[rec.id] = COLD_START if cold is not None else None
-    return out
+    return store_cold_start_proposals(project, records)

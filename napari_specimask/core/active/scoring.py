@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..devices import Ranks, one_process
 from ..inference.pipeline import (
     ImageDataset,
     batches_of,
@@ -26,7 +27,6 @@ from ..inference.pipeline import (
     worker_count,
 )
 from ..inference.predict import default_device
-from ..inference.ranks import Ranks, one_process
 from ..inference.tta import MEASURES, make_views
 from ..masks.letterbox import Letterbox
 from ..model.weights import load_model

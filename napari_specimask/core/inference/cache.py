@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import SpecimaskError
 from ..io.images import read_image, write_image
 from ..masks.letterbox import to_byte
-from ..model.shared import shared_model
+from ..model.cache import shared_model
 from ..model.weights import WEIGHTS_FILE
 from ..progress import Job, Progress, stopped
 from ..store.project import CACHE_DIR, MODELS_DIR, Project

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..devices import Ranks, one_process
 from ..errors import SpecimaskError
 from ..faults import crash_point
 from ..io.files import list_files
@@ -43,7 +44,6 @@ from .pipeline import (
     prepare_model,
     worker_count,
 )
-from .ranks import Ranks, one_process
 from .tta import View, make_views, to_unit_tensor, tta_probabilities, uncertainty
 from .writer import MAPS_NONE, OutputSpec, WritePool, parse_maps
 
@@ -139,7 +139,7 @@ def predict_to_folder(project: Project, out_dir: str | Path, version: str | None
     reported). A re-run with the same model
     and options finishes what is missing (``restart``: all again); with others it says
     so and overwrites (``inference.manifest``). With ``ranks`` of a run over several
-    devices or nodes (``inference.ranks.join``) each rank predicts its share and rank
+    devices or nodes (``devices.join``) each rank predicts its share and rank
     zero alone plans, writes the manifest and returns the whole run's report."""
     ranks = ranks or one_process()
     device = ranks.device or device or default_device()

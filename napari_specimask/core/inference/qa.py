@@ -1,4 +1,5 @@
-"""Numeric and visual QA of a model version on labelled images."""
+"""Numeric and visual QA of a model version on labelled images: a table of per-image
+scores, and for one image the maps that show where each version is wrong."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SpecimaskError
+from ..io.images import to_rgb8
 from ..masks.metrics import dice_iou
 from ..progress import Job, Progress
 from ..store.project import Project
@@ -16,6 +19,7 @@ from .cache import cached_prediction, compute_predictions
 SPLITS = ("val", "test", "all")
 TP, FP, FN = 1, 2, 3  # error-map values: true positive, false positive, false negative
 A_RIGHT, B_RIGHT = 1, 2  # difference-map values: where only version A, or only B, is right
+ERRORS, DIFFERENCE = "errors", "difference"  # the two kinds of panel
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,52 @@ def difference_map(a: np.ndarray, b: np.ndarray, truth: np.ndarray) -> np.ndarra
     out[differ & (a == truth)] = A_RIGHT
     out[differ & (b == truth)] = B_RIGHT
     return out
+
+
+@dataclass
+class Panel:
+    """One panel of the QA view: an image's map, titled ``what · detail``."""
+    what: str      # "v002 errors", "v002 vs v001"
+    detail: str    # "Dice 0.9123", "1.2% differ"
+    data: np.ndarray
+    kind: str      # ERRORS (values TP / FP / FN) or DIFFERENCE (A_RIGHT / B_RIGHT)
+
+    @property
+    def label(self) -> str:
+        return f"{self.what} · {self.detail}"
+
+
+@dataclass
+class Comparison:
+    name: str  # the image's
+    image: np.ndarray
+    panels: list[Panel]
+
+
+def compare_on_image(project: Project, version: str, other: str | None,
+                     image_id: int) -> Job[Comparison]:
+    """The QA view of one image: each version's prediction (made first where it is not
+    cached), its error map and Dice, and where ``other`` is given, the map of where the
+    two disagree. Reading a sheet and mapping it takes long enough to stall a GUI
+    thread, which then only turns the panels into layers."""
+    versions = [version] + ([other] if other is not None else [])
+    for v in versions:
+        yield from compute_predictions(project, v, [image_id], 1)
+    record = project.image(image_id)
+    truth = project.load_mask(image_id)
+    if truth is None:
+        raise SpecimaskError(f"{record.name} has no verified mask to check against")
+    masks = []
+    for v in versions:
+        pred = cached_prediction(project, v, image_id, 1)
+        if pred is None:
+            raise SpecimaskError(f"{v}'s prediction of {record.name} is not cached; "
+                                 "click the row again")
+        masks.append(pred.mask)
+    panels = [Panel(f"{v} errors", f"Dice {dice_iou(m, truth)[0]:.4f}", error_map(m, truth),
+                    ERRORS) for v, m in zip(versions, masks, strict=True)]
+    if other is not None:
+        diff = difference_map(masks[0], masks[1], truth)
+        share = 100.0 * np.count_nonzero(diff) / diff.size
+        panels.append(Panel(f"{version} vs {other}", f"{share:.1f}% differ", diff, DIFFERENCE))
+    return Comparison(record.name, to_rgb8(project.read_image(record)), panels)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..active.scoring import ModelScorer, ScoreSpec
+from ..coldstart.proposals import project_cold_start
 from ..io.images import to_rgb8
 from ..masks.metrics import dice_iou
 from ..progress import Job, Progress, stopped
@@ -30,7 +31,6 @@ from ..store.verdicts import GATE_KEY, Verdict, cold_start_name
 from ..training.config import TrainConfig
 from ..training.fit import TrainResult, train_job
 from ..vocabulary import Role, Status
-from .coldstart_pick import project_cold_start
 
 
 def proposal_spec(project: Project) -> ScoreSpec:

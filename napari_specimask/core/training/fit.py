@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, replace
 import lightning as L
 import torch
 
+from ..devices import parse_devices
 from ..errors import SpecimaskError
-from ..inference.ranks import parse_devices
 from ..model.factory import create_model, resolve_encoder_weights
 from ..model.weights import ModelConfig, load_model
 from ..progress import Job, threaded

@@ -21,7 +21,7 @@ from PIL import Image
 
 from napari_specimask.core.active.annotations import submit_mask
 from napari_specimask.core.active.queue import select_next
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange import brush_rle
 from napari_specimask.core.exchange import labelstudio as ls

@@ -91,7 +91,7 @@ def _import_both_ways(tmp_path, folder) -> tuple[dict, dict]:
 
 
 def test_demo_images_get_the_shapes_a_full_decode_gives(tmp_path):
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
     from napari_specimask.core.io.images import write_image
 
     folder = tmp_path / "demo"

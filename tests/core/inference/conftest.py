@@ -40,7 +40,7 @@ def demo_images(tmp_path_factory) -> Path:
     """Six demo images (sheets ~390 x 250, crops ~150 x 150), each as PNG and JPEG."""
     from PIL import Image
 
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
 
     folder = tmp_path_factory.mktemp("demo_images")
     for s in demo_samples(n_herbarium=3, n_plankton=3, seed=3):

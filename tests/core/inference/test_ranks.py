@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from napari_specimask.core.inference.ranks import LostRank, Ranks
+from napari_specimask.core.devices import LostRank, Ranks
 
 
 class Broken:

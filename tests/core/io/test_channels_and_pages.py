@@ -11,10 +11,11 @@ import pytest
 import tifffile
 from PIL import Image
 
+from napari_specimask.core.coldstart.methods import ColdStart
+from napari_specimask.core.coldstart.proposals import propose_masks
 from napari_specimask.core.errors import ImageReadError
 from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.io.images import read_image, read_mask, to_rgb8
-from napari_specimask.core.masks.coldstart import ColdStart, propose_masks
 from napari_specimask.core.progress import run
 
 RNG = np.random.default_rng(3)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_specimask.core.collections.ferns import clean_fern_mask, download_ferns
-from napari_specimask.core.collections.halfearth import download_halfearth
+from napari_specimask.core.datasets.ferns import clean_fern_mask, download_ferns
+from napari_specimask.core.datasets.halfearth import download_halfearth
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.exchange.image_import import import_images
 from napari_specimask.core.io.archives import extract_archive
@@ -276,7 +276,7 @@ def figshare(server, monkeypatch, encode):
     server.json["/v2/articles/4242/files"] = page
     monkeypatch.setenv("SPECIMASK_FIGSHARE_API", f"{server.base}/v2")
     monkeypatch.setenv("SPECIMASK_FIGSHARE_DOWNLOAD", f"{server.base}/ndownloader")
-    monkeypatch.setattr("napari_specimask.core.collections.ferns.FERN_FILES",
+    monkeypatch.setattr("napari_specimask.core.datasets.ferns.FERN_FILES",
                         tuple((name, 900 + i) for i, name in enumerate(files)))
     return server
 
@@ -467,7 +467,7 @@ def test_halfearth_metadata_without_categories(tmp_path, no_kaggle, monkeypatch)
     archive = make_zip(tmp_path / "h.zip", halfearth_members(meta))
     with pytest.raises(SpecimaskError, match="no categories list"):
         run(download_halfearth(tmp_path / "a", archive))
-    monkeypatch.setattr("napari_specimask.core.collections.halfearth.METADATA_PARSE_LIMIT", 10)  # the big-file key scan
+    monkeypatch.setattr("napari_specimask.core.datasets.halfearth.METADATA_PARSE_LIMIT", 10)  # the big-file key scan
     with pytest.raises(SpecimaskError, match="no categories list"):
         run(download_halfearth(tmp_path / "b", archive))
 
@@ -482,7 +482,7 @@ def test_halfearth_not_an_archive(tmp_path, no_kaggle):
 
 
 def test_halfearth_without_archive_or_kaggle(tmp_path, no_kaggle, monkeypatch):
-    monkeypatch.setattr("napari_specimask.core.collections.halfearth.importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("napari_specimask.core.datasets.halfearth.importlib.util.find_spec", lambda name: None)
     with pytest.raises(SpecimaskError) as err:
         run(download_halfearth(tmp_path / "data"))
     msg = str(err.value)
@@ -510,7 +510,7 @@ def test_halfearth_through_kaggle_api(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "kaggle", types.ModuleType("kaggle"))
     monkeypatch.setitem(sys.modules, "kaggle.api", types.ModuleType("kaggle.api"))
     monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", module)
-    monkeypatch.setattr("napari_specimask.core.collections.halfearth.importlib.util.find_spec", lambda name: object())
+    monkeypatch.setattr("napari_specimask.core.datasets.halfearth.importlib.util.find_spec", lambda name: object())
     monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     monkeypatch.setenv("KAGGLE_KEY", "not-a-real-key")
     report = run(download_halfearth(tmp_path))

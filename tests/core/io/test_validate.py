@@ -235,7 +235,7 @@ def test_damaged_files_get_the_full_decodes_verdict(workdir, which, cut, flips):
 
 
 def test_demo_images_get_the_full_decodes_shape(tmp_path):
-    from napari_specimask.core.collections.demo_data import demo_samples
+    from napari_specimask.core.demo.samples import demo_samples
 
     for s in demo_samples(n_herbarium=3, n_plankton=3, seed=5):
         for suffix in (".png", ".jpg"):

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from napari_specimask.core.active.queue import select_next
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.loop import continuous
 from napari_specimask.core.progress import run

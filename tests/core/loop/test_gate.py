@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.loop.gate import judge, train_and_gate
 from napari_specimask.core.progress import run

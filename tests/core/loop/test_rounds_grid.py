@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.io.images import read_mask
 from napari_specimask.core.loop.rounds import SelectionPlan, round_config, run_round

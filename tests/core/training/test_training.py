@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from napari_specimask.core.collections.demo_project import create_demo_project
+from napari_specimask.core.demo.project import create_demo_project
 from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.inference.predict import predict_to_folder
 from napari_specimask.core.io.images import read_mask
@@ -123,7 +123,8 @@ def test_refuses_without_validation_unless_asked(project):
 
 def test_val_and_test_images_never_reach_training(project):
     # even with verified masks and cold-start proposals everywhere
-    from napari_specimask.core.masks.coldstart import ColdStart, propose_masks
+    from napari_specimask.core.coldstart.methods import ColdStart
+    from napari_specimask.core.coldstart.proposals import propose_masks
 
     run(propose_masks(project, ColdStart("otsu"), include_labeled=True))
     ids = {s.image_id for s in training_samples(project, use_cold_start=True)}
@@ -235,7 +236,7 @@ def test_weights_file_is_standard_safetensors(tmp_path):
 
 
 def test_shared_model_is_loaded_once_per_version_and_reloaded_when_changed(project):
-    from napari_specimask.core.model.shared import shared_model
+    from napari_specimask.core.model.cache import shared_model
     from napari_specimask.core.model.weights import WEIGHTS_FILE
 
     cfg = TrainConfig.from_settings(project.settings, **FAST, max_steps=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .demo_shapes import fill_rect, fit, paint, smooth_field, stroke, unit, walk
+from .shapes import fill_rect, fit, paint, smooth_field, stroke, unit, walk
 
 _CHART = [(20, 20, 22), (245, 245, 242), (128, 128, 128), (200, 30, 35), (40, 150, 60),
           (35, 60, 170), (240, 200, 30), (40, 170, 200), (190, 50, 150), (230, 120, 30)]

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, chisquare
 
-from napari_specimask.core.collections.sampling import (
+from napari_specimask.core.errors import SpecimaskError
+from napari_specimask.core.sampling.stratified import (
     draw_weighted,
     stratified_sample,
     write_sample,
 )
-from napari_specimask.core.collections.taxon_tables import Row, read_collection
-from napari_specimask.core.errors import SpecimaskError
+from napari_specimask.core.sampling.taxon_tables import Row, read_collection
 
 
 def make_rows(spec: list[tuple[str, str, str]]) -> list[Row]:

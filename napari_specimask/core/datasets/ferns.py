@@ -23,7 +23,7 @@ from ..io.download import DownloadError, download_file
 from ..io.hashing import file_digests, known_digests
 from ..io.images import is_image_path, read_image, write_mask_png
 from ..progress import Job, Progress, stopped
-from .public_datasets import (
+from .public import (
     ARCHIVE_SUFFIXES,
     FIGSHARE_DOWNLOAD,
     FIGSHARE_DOWNLOAD_ENV,

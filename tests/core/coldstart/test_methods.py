@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
-from napari_specimask.core.collections.demo_plankton import make_plankton
-from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.masks.coldstart import (
+from napari_specimask.core.coldstart.methods import (
     METHODS,
     ColdStart,
     background_mask,
     drop_bottom_bar,
     kmeans_mask,
     otsu_mask,
-    propose_masks,
 )
+from napari_specimask.core.coldstart.proposals import propose_masks
+from napari_specimask.core.demo.herbarium import make_herbarium_sheet
+from napari_specimask.core.demo.plankton import make_plankton
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.masks.postprocess import PostProcess, postprocess
 from napari_specimask.core.progress import run

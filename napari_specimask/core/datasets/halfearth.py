@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import SpecimaskError
 from ..io.archives import extract_archive
 from ..progress import Job, Progress
-from .public_datasets import DatasetReport, prefixed_progress
+from .public import DatasetReport, prefixed_progress
 
 KAGGLE_COMPETITION = "herbarium-2021-fgvc8"
 KAGGLE_URL = f"https://www.kaggle.com/c/{KAGGLE_COMPETITION}"

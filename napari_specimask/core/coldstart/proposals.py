@@ -19,14 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..active.queue import refresh_cold_start_proposals
 from ..errors import SpecimaskError
-from ..io.images import to_rgb8
-from ..masks.coldstart import METHODS, ColdStart, propose_masks
-from ..masks.coldstart_choice import ColdStartChoice, choose_cold_start
+from ..io.atomic import atomic_write_with
+from ..io.images import save_mask_png, to_rgb8
 from ..masks.postprocess import PostProcess
 from ..progress import Job, Progress, stopped
+from ..store.iterations import latest_iteration_item, set_latest_proposals
 from ..store.project import ImageRecord, Project
+from ..vocabulary import COLD_START, MaskKind, Status
+from .choice import ColdStartChoice, MethodComparison, choose_cold_start, compare_methods
+from .methods import METHODS, ColdStart
 
 AUTO = "auto"
 SAMPLE = 8  # images the choice is measured on (a few seconds for 1000 px sheets)
@@ -37,7 +39,7 @@ def sample_records(project: Project, n: int = SAMPLE, seed: int = 0) -> list[Ima
     """Up to ``n`` images: those with a verified mask first (they measure Dice), then a
     seeded random draw of the rest."""
     records = project.images()
-    verified = set(project.mask_paths("verified"))
+    verified = set(project.mask_paths(MaskKind.VERIFIED))
     first = [r for r in records if r.id in verified]
     rest = [r for r in records if r.id not in verified]
     order = np.random.default_rng(seed).permutation(len(rest))
@@ -64,6 +66,16 @@ def load_sample(project: Project, n: int = SAMPLE, seed: int = 0,
         images.append(to_rgb8(project.read_image(r)))
         verified.append(project.load_mask(r.id))
     return Sample(records[: len(images)], images, verified)
+
+
+def preview_methods(project: Project, post: PostProcess, n: int = SAMPLE,
+                    stop: threading.Event | None = None) -> Job[tuple[Sample, MethodComparison]]:
+    """A few of the project's images, every method's mask of each and the choice they
+    make (the rule of ``pick_method``, each method run once): what a person compares
+    before choosing."""
+    sample = yield from load_sample(project, n, stop=stop)
+    yield Progress(0, 1, f"comparing {', '.join(METHODS)} on {len(sample.images)} image(s)")
+    return sample, compare_methods(sample.images, sample.verified, post, keep_masks=True)
 
 
 def pick_method(project: Project, post: PostProcess | None = None, n: int = SAMPLE,
@@ -107,3 +119,52 @@ def apply_cold_start(project: Project, cold_start: ColdStart,
     if not stopped(stop):
         yield from refresh_cold_start_proposals(project, keep)
     return done
+
+
+def propose_masks(project: Project, cold_start: ColdStart, include_labeled: bool = False,
+                  stop: threading.Event | None = None,
+                  image_ids: list[int] | None = None) -> Job[int]:
+    """Store a cold-start proposal for each unlabelled image (or all, or ``image_ids``);
+    returns how many."""
+    records = project.images_by_id(image_ids) if image_ids is not None else project.images()
+    records = [r for r in records if include_labeled or r.status != Status.LABELED]
+    done = 0
+    for i, record in enumerate(records):
+        if stopped(stop):
+            break
+        yield Progress(i, len(records), record.relpath)
+        mask = cold_start(to_rgb8(project.read_image(record)))
+        project.save_mask(record.id, mask, COLD_START, method=cold_start.method)
+        done += 1
+    yield Progress(len(records), len(records), "done")
+    return done
+
+
+def refresh_cold_start_proposals(project: Project,
+                                 keep: frozenset[int] = frozenset()) -> Job[list[int]]:
+    """After cold start ran again: queued images still shown with a cold-start proposal
+    get the new one (their frozen ``proposals/`` copy would win otherwise). Images shown
+    a model's proposal keep it, and so do ``keep`` (the one a person is editing, unless
+    they chose to replace it). Returns the refreshed ids."""
+    ids = [i for i in project.image_ids(status=Status.QUEUED) if i not in keep
+           and (row := latest_iteration_item(project, i)) is not None
+           and row["proposal"] in (COLD_START, None)]
+    out = store_cold_start_proposals(project, project.images_by_id(ids))
+    yield Progress(len(ids), len(ids), "cold-start proposals refreshed")
+    set_latest_proposals(project, out)
+    return ids
+
+
+def store_cold_start_proposals(project: Project, records) -> dict[int, str | None]:
+    """Each record's stored cold-start mask as what it is shown; none where it has none
+    (an old proposal must not be shown)."""
+    out: dict[int, str | None] = {}
+    for rec in records:
+        cold = project.load_mask(rec.id, MaskKind.COLD_START)
+        if cold is not None:
+            atomic_write_with(project.proposal_file(rec.id),
+                              lambda tmp, m=cold: save_mask_png(tmp, m))
+        else:
+            project.proposal_file(rec.id).unlink(missing_ok=True)
+        out[rec.id] = COLD_START if cold is not None else None
+    return out

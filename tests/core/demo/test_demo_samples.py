@@ -1,4 +1,4 @@
-"""Tests for the synthetic demo set (napari_specimask.core.collections.demo_data)."""
+"""Tests for the synthetic demo set (napari_specimask.core.demo.samples)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,11 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
-from napari_specimask.core.collections import (
-    demo_data,
-    demo_herbarium,
-    demo_plankton,
-    demo_shapes,
-)
-from napari_specimask.core.collections.demo_data import DemoSample, demo_samples
-from napari_specimask.core.collections.demo_herbarium import make_herbarium_sheet
-from napari_specimask.core.collections.demo_plankton import make_plankton
+from napari_specimask.core.demo import herbarium, plankton, shapes
+from napari_specimask.core.demo import samples as demo_data
+from napari_specimask.core.demo.herbarium import make_herbarium_sheet
+from napari_specimask.core.demo.plankton import make_plankton
+from napari_specimask.core.demo.samples import DemoSample, demo_samples
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +152,7 @@ def test_plankton_otsu_is_imperfect(samples):
     assert np.mean(dices) < 0.97
 
 
-@pytest.mark.parametrize("module", [demo_data, demo_herbarium, demo_plankton, demo_shapes])
+@pytest.mark.parametrize("module", [demo_data, herbarium, plankton, shapes])
 def test_only_light_dependencies(module):
     tree = ast.parse(Path(module.__file__).read_text())
     roots = set()
@@ -165,6 +161,7 @@ def test_only_light_dependencies(module):
             roots |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             roots.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):  # only the other demo modules
-            assert node.level == 1 and node.module.startswith("demo_"), node.module
+        elif isinstance(node, ast.ImportFrom):  # only the other drawing modules of demo/
+            assert node.level == 1 and node.module in ("herbarium", "plankton", "shapes"), \
+                node.module
     assert roots <= {"__future__", "dataclasses", "numpy", "scipy", "skimage", "typing", "math"}, roots

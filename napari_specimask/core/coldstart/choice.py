@@ -39,9 +39,9 @@ from scipy import ndimage as ndi
 
 from ..errors import SpecimaskError
 from ..io.images import to_rgb8
-from .coldstart import METHODS, ColdStart, grey
-from .metrics import dice_iou
-from .postprocess import PostProcess
+from ..masks.metrics import dice_iou
+from ..masks.postprocess import PostProcess
+from .methods import METHODS, ColdStart, grey
 
 PROXY_SIDE = 256      # the proxy works on images downscaled to about this many px
 TOL_SIGMA, TOL_MIN = 4.0, 8.0  # distinct: over max(4 noise sigmas, 8 grey levels) off
@@ -124,6 +124,23 @@ def choose_cold_start(images: list[np.ndarray],
     ``verified[i]`` is a person's mask for ``images[i]`` or None. With at least one, the
     method with the best mean Dice on those wins; otherwise the proxy rule (module doc).
     """
+    return compare_methods(images, verified, post).choice
+
+
+@dataclass
+class MethodComparison:
+    """Every method's masks of some images (when kept) and the choice they make."""
+    choice: ColdStartChoice
+    masks: dict[str, list[np.ndarray]]  # method -> one mask per image; empty unless kept
+
+
+def compare_methods(images: list[np.ndarray],
+                    verified: list[np.ndarray | None] | None = None,
+                    post: PostProcess = PostProcess(),  # noqa: B008 (frozen)
+                    keep_masks: bool = False) -> MethodComparison:
+    """``choose_cold_start``, with each method's masks kept where asked (``keep_masks``:
+    what the GUI's picker shows beside the choice; a sample of 50 MP sheets would hold
+    gigabytes, so the choice alone keeps none)."""
     if not images:
         raise SpecimaskError("choosing a cold-start method needs at least one image")
     if verified is not None and len(verified) != len(images):
@@ -137,7 +154,7 @@ def choose_cold_start(images: list[np.ndarray],
             raise SpecimaskError(f"verified mask {i} has shape {np.shape(truth)} but its image "
                                  f"is {shape[1]} x {shape[0]} px; masks are never resized")
 
-    def one(i: int) -> dict[str, tuple[float, float | None]]:
+    def one(i: int) -> dict[str, tuple[float, float | None, np.ndarray | None]]:
         rgb = to_rgb8(np.asarray(images[i]))
         f = _factor(rgb.shape)
         g = _small_grey(rgb, f)
@@ -146,7 +163,8 @@ def choose_cold_start(images: list[np.ndarray],
         for m in methods:
             mask = ColdStart(m, post)(rgb)
             out[m] = (_score(g, _block_mean(mask.astype(np.float32), f) > 0.5),
-                      None if truth is None else dice_iou(mask, np.asarray(truth, bool))[0])
+                      None if truth is None else dice_iou(mask, np.asarray(truth, bool))[0],
+                      mask if keep_masks else None)
         return out
 
     workers = max(1, min(len(images), os.cpu_count() or 1, 4))
@@ -157,7 +175,8 @@ def choose_cold_start(images: list[np.ndarray],
             results = list(pool.map(one, range(len(images))))
     proxies = {m: [r[m][0] for r in results] for m in methods}
     dices = {m: [r[m][1] for r in results if r[m][1] is not None] for m in methods}
-    return choose_from_scores(proxies, dices)
+    masks = {m: [r[m][2] for r in results] for m in methods} if keep_masks else {}
+    return MethodComparison(choose_from_scores(proxies, dices), masks)
 
 
 def choose_from_scores(proxies: dict[str, list[float]],

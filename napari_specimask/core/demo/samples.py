@@ -2,8 +2,8 @@
 
 Used by ``specimask demo``, the napari sample data and the method benchmarks.
 Real labelled data is scarce and heavy, so we draw two typical kinds of
-specimen images ourselves: herbarium sheets (``demo_herbarium``) and ZooScan-like
-plankton crops (``demo_plankton``), from the shapes of ``demo_shapes``.
+specimen images ourselves: herbarium sheets (``herbarium``) and ZooScan-like
+plankton crops (``plankton``), from the shapes of ``shapes``.
 Only numpy ``Generator(PCG64)`` draws are used, so a seed gives the same bytes
 on every run. Deliberately free of napari / Qt imports.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .demo_herbarium import make_herbarium_sheet
-from .demo_plankton import make_plankton
+from .herbarium import make_herbarium_sheet
+from .plankton import make_plankton
 
 
 @dataclass(frozen=True)

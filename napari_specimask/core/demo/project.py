@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..coldstart.methods import ColdStart
+from ..coldstart.proposals import propose_masks
 from ..exchange.image_import import import_images
 from ..io.images import write_image, write_mask_png
-from ..masks.coldstart import ColdStart, propose_masks
 from ..progress import Job, Progress
 from ..settings import Settings
 from ..store.project import Project
 from ..vocabulary import Role
-from .demo_data import demo_samples
+from .samples import demo_samples
 
 DEMO_METHOD = "background"
 

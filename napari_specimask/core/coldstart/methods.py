@@ -11,7 +11,6 @@ All take (H, W, 3) uint8 RGB and return a bool mask; post-processing is separate
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -22,10 +21,7 @@ from skimage.color import rgb2lab
 from skimage.filters import threshold_otsu
 
 from ..errors import SpecimaskError
-from ..io.images import to_rgb8
-from ..progress import Job, Progress, stopped
-from ..vocabulary import COLD_START, Status
-from .postprocess import PostProcess, border_pixels
+from ..masks.postprocess import PostProcess, border_pixels
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:
@@ -123,22 +119,3 @@ class ColdStart:
         given = {k: o for k, o in overrides.items() if o is not None}
         method = given.pop("method", cs.method)
         return cls(method, replace(PostProcess.of(cs), **given))
-
-
-def propose_masks(project, cold_start: ColdStart, include_labeled: bool = False,
-                  stop: threading.Event | None = None,
-                  image_ids: list[int] | None = None) -> Job[int]:
-    """Store a cold-start proposal for each unlabelled image (or all, or ``image_ids``);
-    returns how many."""
-    records = project.images_by_id(image_ids) if image_ids is not None else project.images()
-    records = [r for r in records if include_labeled or r.status != Status.LABELED]
-    done = 0
-    for i, record in enumerate(records):
-        if stopped(stop):
-            break
-        yield Progress(i, len(records), record.relpath)
-        mask = cold_start(to_rgb8(project.read_image(record)))
-        project.save_mask(record.id, mask, COLD_START, method=cold_start.method)
-        done += 1
-    yield Progress(len(records), len(records), "done")
-    return done

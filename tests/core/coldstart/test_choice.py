@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.masks.coldstart import METHODS, ColdStart
-from napari_specimask.core.masks.coldstart_choice import (
+from napari_specimask.core.coldstart.choice import (
     ColdStartChoice,
     MethodScore,
     choose_cold_start,
     choose_from_scores,
     proxy_score,
 )
+from napari_specimask.core.coldstart.methods import METHODS, ColdStart
+from napari_specimask.core.errors import SpecimaskError
 from napari_specimask.core.masks.metrics import dice_iou
 from napari_specimask.core.masks.postprocess import PostProcess
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .demo_shapes import fit, paint, stroke, unit, walk
+from .shapes import fit, paint, stroke, unit, walk
 
 
 def _organism(rng, length: float) -> tuple[list, list, list]:

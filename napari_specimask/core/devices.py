@@ -19,11 +19,12 @@ import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .errors import SpecimaskError
 
-from ..errors import SpecimaskError
+if TYPE_CHECKING:  # torch is loaded by the runs that use ranks, not by importing this
+    import torch
 
 SCRIPT_STRATEGIES = ("auto", "ddp")  # the ones whose ranks each run the command line
 # what gloo's plain RuntimeErrors say when the other end of a connection is gone
@@ -64,6 +65,8 @@ class Ranks:
         """Every rank's ``obj``, in rank order, on every rank."""
         if self.world == 1:
             return [obj]
+        import torch.distributed
+
         out: list = [None] * self.world
         with self._together():
             torch.distributed.all_gather_object(out, obj)
@@ -79,6 +82,8 @@ class Ranks:
         the backend's error ("Connection reset by peer"): said as what happened and what
         to do, since every output written so far is whole and a rerun resumes. Other
         errors (out of memory, a bug) pass as they are."""
+        import torch.distributed
+
         try:
             yield
         except RuntimeError as exc:
