@@ -125,7 +125,8 @@ def test_console_script_runs(tmp_path):
 
 def test_propose_chooses_the_method_once_and_reaches_queued_images(tmp_path, capsys):
     """Old code: a fixed `background` default, and a second `propose` never reached the
-    images already queued (their frozen proposals won)."""
+    images already queued (their frozen proposals won). `init` chooses the method and
+    proposes as napari's Add images… does; `import --no-propose` only imports."""
     from napari_specimask.core.coldstart.methods import ColdStart
     from napari_specimask.core.demo.project import create_demo_project
     from napari_specimask.core.progress import run
@@ -133,12 +134,21 @@ def test_propose_chooses_the_method_once_and_reaches_queued_images(tmp_path, cap
 
     run(create_demo_project(tmp_path / "demo", n_herbarium=3, n_plankton=3)).close()
     proj = tmp_path / "p"
-    assert sm("init", proj, "--images", tmp_path / "demo" / "images" / "pool")[0] == 0
-    code, out = sm("propose", proj, capsys=capsys)
+    code, out = sm("init", proj, "--images", tmp_path / "demo" / "images" / "pool",
+                   capsys=capsys)
     assert code == 0 and "cold-start method chosen for this project:" in out.out
     with Project.open(proj) as p:
         chosen = p.settings.coldstart.method
         assert chosen in ("otsu", "background", "kmeans")
+        assert f"stored 2 '{chosen}' cold-start proposal(s)" in out.out
+        assert all(p.load_mask(r.id, "coldstart") is not None for r in p.images())
+    code, out = sm("import", proj, tmp_path / "demo" / "images" / "val", "--no-propose",
+                   capsys=capsys)
+    assert code == 0 and "proposal" not in out.out
+    with Project.open(proj) as p:
+        assert [p.load_mask(r.id, "coldstart") is None for r in p.images()].count(True) == 2
+    code, out = sm("propose", proj, capsys=capsys)
+    assert code == 0 and "chosen" not in out.out  # once: the stored method is used
     assert sm("select", proj, "--strategy", "random", "--batch-size", "2")[0] == 0
     other = next(m for m in ("otsu", "background") if m != chosen)
     code, out = sm("propose", proj, "--method", other, capsys=capsys)

@@ -58,7 +58,7 @@ MAY_IMPORT = {
     "store": {"io"},
     "masks": {"io"},
     "coldstart": {"io", "store", "masks"},
-    "exchange": {"io", "store", "masks"},
+    "exchange": {"io", "store", "masks", "coldstart"},
     "datasets": {"io"},
     "sampling": {"io"},
     "demo": {"io", "store", "masks", "coldstart", "exchange"},

@@ -18,9 +18,8 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from napari_specimask.core.coldstart.proposals import project_cold_start, propose_masks
 from napari_specimask.core.errors import SpecimaskError
-from napari_specimask.core.exchange.image_import import import_images
+from napari_specimask.core.exchange.add_images import AddReport, add_images
 from napari_specimask.core.store.overview import COLUMNS
 from napari_specimask.core.vocabulary import Status
 
@@ -107,16 +106,8 @@ class ProjectWidget(DockWidget):
         project = self.session.project
         self.progress.setVisible(True)
 
-        def job():  # import, then the cold-start proposals of what came in
-            report = yield from import_images(project, folder)
-            if not report.added:  # nothing new (the folder was added before): no choice
-                return report, project.settings.coldstart.method, None
-            cold_start, choice = yield from project_cold_start(project)  # auto: chosen
-            yield from propose_masks(project, cold_start, image_ids=report.added)
-            return report, cold_start.method, choice
-
-        def done(result):
-            report, method, choice = result
+        def done(result: AddReport):
+            report, method, choice = result.imported, result.method, result.choice
             self.progress.setVisible(False)
             skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
             self.note = (f"added {len(report.added)} with '{method}' cold-start "
@@ -129,7 +120,8 @@ class ProjectWidget(DockWidget):
                 show_info(f"cold start for this project: {choice.reason} "
                           "(Cold start… to compare the methods yourself)")
 
-        return start_job(owner=self, make_job=job, bar=self.progress, on_done=done,
+        return start_job(owner=self, make_job=lambda: add_images(project, folder),
+                         bar=self.progress, on_done=done,
                          on_error=lambda e: self.progress.setVisible(False),
                          label="specimask: importing and cold start")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from napari_specimask.cli._jobs import drive
 from napari_specimask.cli._options import cold_start_word
 from napari_specimask.core.errors import SpecimaskError
+from napari_specimask.core.exchange.add_images import add_images
 from napari_specimask.core.exchange.export import (
     BACKGROUNDS,
     EXPORT_FORMATS,
@@ -15,7 +16,7 @@ from napari_specimask.core.exchange.export import (
     WHICH,
     export,
 )
-from napari_specimask.core.exchange.image_import import ImportReport, import_images
+from napari_specimask.core.exchange.image_import import ImportReport
 from napari_specimask.core.io.naming import rename_note
 from napari_specimask.core.settings import Settings
 from napari_specimask.core.store.project import Project
@@ -31,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--role", choices=ROLES, default="pool")
     p.add_argument("--name", help="project name (default: folder name)")
     p.add_argument("--max-pixels", type=int, help="refuse larger images (bomb guard)")
+    add_propose_option(p)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("import", help="add a folder of images (and masks) to a project")
@@ -38,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("images", type=Path)
     p.add_argument("--masks", type=Path)
     p.add_argument("--role", choices=ROLES, default="pool")
+    add_propose_option(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("status", help="counts of images by status and role")
@@ -67,22 +70,37 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def add_propose_option(p) -> None:
+    p.add_argument("--no-propose", dest="propose", action="store_false",
+                   help="import only: no cold-start proposals for the new images (a large "
+                        "collection; run `specimask propose` later)")
+
+
 def cmd_init(args) -> int:
     settings = Settings(name=args.name or args.project.resolve().name)
     if args.max_pixels:
         settings.images.max_pixels = args.max_pixels
     with Project.create(args.project, settings) as project:
-        report = drive(import_images(project, args.images, args.masks, args.role), "import")
-    print(f"created project {project.root}")
-    print_report(report)
+        print(f"created project {project.root}")
+        _add(project, args)
     return 0
 
 
 def cmd_import(args) -> int:
     with Project.open(args.project) as project:
-        report = drive(import_images(project, args.images, args.masks, args.role), "import")
-    print_report(report)
+        _add(project, args)
     return 0
+
+
+def _add(project: Project, args) -> None:
+    """Import, then cold-start proposals for the new images (as napari's Add images…)."""
+    added = drive(add_images(project, args.images, args.masks, args.role, args.propose),
+                  "import")
+    print_report(added.imported)
+    if added.choice is not None:
+        print(f"cold-start method chosen for this project: {added.choice.reason}")
+    if added.proposed:
+        print(f"stored {added.proposed} '{added.method}' cold-start proposal(s)")
 
 
 def print_report(report: ImportReport) -> None:
