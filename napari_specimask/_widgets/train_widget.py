@@ -19,13 +19,12 @@ from magicgui.widgets import ComboBox
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
-from napari_specimask.core.active.queue import refresh_proposals
-from napari_specimask.core.active.scoring import ModelScorer
-from napari_specimask.core.loop.gate import proposal_spec, train_and_gate
+from napari_specimask.core.active.queue import refresh_unopened
+from napari_specimask.core.loop.gate import train_and_gate
 from napari_specimask.core.settings import save_training_defaults
 from napari_specimask.core.store.verdicts import proposal_source
 from napari_specimask.core.training.config import TrainConfig
-from napari_specimask.core.vocabulary import ACTIVATE_WHEN, Status
+from napari_specimask.core.vocabulary import ACTIVATE_WHEN
 
 from ._dock import DockWidget
 from ._form import SettingsForm
@@ -218,23 +217,17 @@ class TrainWidget(DockWidget):
             self.refresh_queue_proposals(result.version)
 
     def refresh_queue_proposals(self, version: str):
-        """New proposals for the queued images the person has not reached yet."""
+        """New proposals for the queued images nobody has open (``refresh_unopened``)."""
         project = self.session.project
-        canvas = self.session.canvas
-        current = canvas.image_id if canvas is not None else None
-        ids = [i for i in self.session.queue
-               if i != current and project.image(i).status == Status.QUEUED]
-        if not ids:
-            return None
-        def job():
-            scorer = ModelScorer(project, version, proposal_spec(project))
-            return (yield from refresh_proposals(project, ids, scorer))
 
         def done(out):
+            if not out:
+                return
             self.state.setText(self.state.text() + f"; {len(out)} queued proposal(s) refreshed")
             self.session.images_changed.emit()
 
-        self.refresh_worker = start_job(owner=self, make_job=job, on_done=done)
+        self.refresh_worker = start_job(owner=self, make_job=lambda: refresh_unopened(
+            project, version), on_done=done)
         return self.refresh_worker
 
     def _finished(self) -> None:

@@ -35,14 +35,14 @@ import numpy as np
 from napari_specimask.core.vocabulary import COLD_START, MaskKind, Role
 
 from ..core.active.annotations import submit_mask
-from ..core.active.queue import select_next
+from ..core.active.queue import proposal_spec, select_next
 from ..core.active.scoring import ModelScorer
 from ..core.coldstart.proposals import project_cold_start, propose_masks
 from ..core.errors import SpecimaskError
 from ..core.exchange.image_import import import_files
 from ..core.io.images import read_mask, to_rgb8
 from ..core.loop.continuous import due, fine_tune_round
-from ..core.loop.gate import proposal_spec, train_and_gate
+from ..core.loop.gate import train_and_gate
 from ..core.progress import Job, Progress, map_progress, stopped
 from ..core.settings import Settings
 from ..core.store.iterations import latest_iteration_item

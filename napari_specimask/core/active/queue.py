@@ -23,10 +23,11 @@ from ..store.iterations import (
     record_iteration_and_queue,
     set_latest_proposals,
 )
+from ..store.leases import leased_by_others
 from ..store.project import Project
 from ..store.registry import active_version, list_models
 from ..vocabulary import Role, Status
-from .scoring import ModelScorer
+from .scoring import ModelScorer, ScoreSpec
 from .strategies import Candidates, Choice, Strategy, get_strategy
 
 
@@ -115,6 +116,33 @@ def choose(strategy: Strategy, candidates: Candidates) -> Job[Choice]:
         raise SpecimaskError(f"the {strategy.name} strategy chose an image twice or one "
                              "that is not an unlabelled pool image; nothing was queued")
     return choice
+
+
+def proposal_spec(project: Project) -> ScoreSpec:
+    """The TTA that queued proposals are made with (``[selection]`` in specimask.toml)."""
+    s = project.settings.selection
+    return ScoreSpec(tta=s.tta, precision=s.precision)
+
+
+NOBODY = ""  # a holder name no annotator has: leases held by anyone
+
+
+def unopened_queue(project: Project) -> list[int]:
+    """Queued images no annotator holds a lease on: not on anyone's screen, so a new
+    proposal replaces nothing a person is looking at or painting over."""
+    held = leased_by_others(project, NOBODY)
+    return [i for i in project.image_ids(status=Status.QUEUED) if i not in held]
+
+
+def refresh_unopened(project: Project, version: str) -> Job[dict[int, str | None]]:
+    """``version``'s proposals for the queued images nobody has open (asked now, after a
+    training run during which people moved on): the one rule for the Train widget,
+    continuous training and ``specimask continuous``."""
+    ids = unopened_queue(project)
+    if not ids:
+        return {}
+    return (yield from refresh_proposals(project, ids,
+                                         ModelScorer(project, version, proposal_spec(project))))
 
 
 def refresh_proposals(project: Project, image_ids: list[int],

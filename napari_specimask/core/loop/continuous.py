@@ -15,20 +15,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
-from ..active.queue import refresh_proposals
-from ..active.scoring import ModelScorer
+from ..active.queue import refresh_unopened
 from ..progress import Job, Progress, stopped
 from ..store.iterations import SEEN_UPTO, saves_since
-from ..store.leases import leased_by_others
 from ..store.project import Project
 from ..store.registry import active_version, list_models
 from ..training.config import TrainConfig
 from ..training.holdout import hold_out_size
 from ..training.samples import training_samples
-from ..vocabulary import Status
-from .gate import GatedResult, held_out, proposal_spec, train_and_gate
-
-NOBODY = ""  # a holder name no annotator has: leases held by anyone
+from .gate import GatedResult, held_out, train_and_gate
 
 
 def last_seen(project: Project) -> int:
@@ -92,13 +87,6 @@ def fine_tune_config(project: Project, base: TrainConfig | None = None) -> Train
                    init_from=start_weights(project, base))
 
 
-def unopened_queue(project: Project) -> list[int]:
-    """Queued images no annotator holds a lease on: not on anyone's screen, so a new
-    proposal replaces nothing a person is looking at or painting over."""
-    held = leased_by_others(project, NOBODY)
-    return [i for i in project.image_ids(status=Status.QUEUED) if i not in held]
-
-
 @dataclass
 class ContinuousRound:
     gated: GatedResult
@@ -119,9 +107,7 @@ def fine_tune_round(project: Project, stop: threading.Event | None = None,
     gated = yield from train_and_gate(project, cfg, "better", stop)
     if not gated.activated or stopped(stop):
         return ContinuousRound(gated, [])
-    ids = unopened_queue(project)  # asked now: the person has moved on while it trained
-    scorer = ModelScorer(project, gated.trained.version, proposal_spec(project))
-    refreshed = yield from refresh_proposals(project, ids, scorer)
+    refreshed = yield from refresh_unopened(project, gated.trained.version)
     return ContinuousRound(gated, sorted(refreshed))
 
 

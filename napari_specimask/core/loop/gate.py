@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..active.scoring import ModelScorer, ScoreSpec
+from ..active.queue import proposal_spec
+from ..active.scoring import ModelScorer
 from ..coldstart.proposals import project_cold_start
 from ..io.images import to_rgb8
 from ..masks.metrics import dice_iou
@@ -31,12 +32,6 @@ from ..store.verdicts import GATE_KEY, Verdict, cold_start_name
 from ..training.config import TrainConfig
 from ..training.fit import TrainResult, train_job
 from ..vocabulary import Role, Status
-
-
-def proposal_spec(project: Project) -> ScoreSpec:
-    """The TTA that queued proposals are made with (``[selection]`` in specimask.toml)."""
-    s = project.settings.selection
-    return ScoreSpec(tta=s.tta, precision=s.precision)
 
 
 def held_out(project: Project) -> list[ImageRecord]:
