@@ -32,7 +32,6 @@ def queued(tmp_path):
 def test_annotate_refuses_to_replace_a_save_made_since_it_started(queued, capsys,
                                                                    monkeypatch):
     p, masks = queued
-    from napari_specimask.cli import _active
     from napari_specimask.core.active import annotations
 
     real = annotations.submit_mask
@@ -42,7 +41,7 @@ def test_annotate_refuses_to_replace_a_save_made_since_it_started(queued, capsys
             real(project, 2, ~mask, author="ana")  # another annotator, a moment before
         return real(project, image_id, mask, **kw)
 
-    monkeypatch.setattr(_active, "submit_mask", ana_saves_first)
+    monkeypatch.setattr(annotations, "submit_mask", ana_saves_first)
     assert main(["annotate", str(p), "--masks", str(masks), "--author", "ben"]) == 1
     out, err = capsys.readouterr()
     assert "saved 2 of 3 queued image(s)" in out and "(recorded as ben)" in out

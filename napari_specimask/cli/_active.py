@@ -9,8 +9,7 @@ from pathlib import Path
 
 from napari_specimask.cli._jobs import drive
 from napari_specimask.cli._options import add_device_options, join_ranks
-from napari_specimask.core.active.annotations import iteration_summary, submit_mask
-from napari_specimask.core.io.images import read_mask
+from napari_specimask.core.active.annotations import iteration_summary
 from napari_specimask.core.masks.metrics import mask_files_by_name
 from napari_specimask.core.store.project import Project
 from napari_specimask.core.vocabulary import (
@@ -188,59 +187,27 @@ def cmd_iterations(args) -> int:
 
 
 def cmd_annotate(args) -> int:
-    """Save the folder's masks for the queued images, one lease and one conflict check per
-    image: another annotator's image (leased) is left to them, and a mask someone saved
-    after this run started is kept, not replaced, unless --overwrite."""
-    from napari_specimask.core.store.leases import new_holder, release_all, take_lease
-    from napari_specimask.core.store.masks import (
-        ANY,
-        SaveConflict,
-        default_author,
-        latest_annotation_id,
-    )
+    """Save the folder's masks for the queued images, as an annotator would
+    (``core.active.folder_saves``): leased images left to their annotator, newer saves
+    kept unless --overwrite."""
+    from napari_specimask.core.active.folder_saves import save_folder_masks
+    from napari_specimask.core.store.masks import default_author
 
     masks = mask_files_by_name(args.masks)
     author = args.author or default_author()
     with Project.open(args.project) as project:
-        queued = project.images(status=Status.QUEUED)
-        start = {r.id: latest_annotation_id(project, r.id) for r in queued}
-        # an image saved by someone else between the two reads above is no longer
-        # queued: read the queue again, or its new save would become this run's baseline
-        still = set(project.image_ids(status=Status.QUEUED))
-        queued = [r for r in queued if r.id in still]
-        holder = new_holder(author)
-        done, others, refused = [], [], []
-        try:
-            for rec in queued:
-                # `export` names a mask <stem>__<id> when two images share a stem
-                path = masks.get(f"{rec.name}__{rec.id}") or masks.get(rec.name)
-                if path is None:
-                    continue
-                lease = take_lease(project, rec.id, holder, author)
-                if lease is not None:
-                    others.append(f"{rec.relpath}: {lease.describe()}")
-                    continue
-                mask = read_mask(path, (rec.height, rec.width), project.image_path(rec))
-                try:
-                    result = submit_mask(project, rec.id, mask, seconds=args.seconds,
-                                         author=author,
-                                         expect=ANY if args.overwrite else start[rec.id])
-                except SaveConflict as exc:
-                    refused.append(f"{exc} (use --overwrite to replace it)")
-                    continue
-                done.append(result)
-                print(f"saved {rec.relpath} ({result['origin']})", flush=True)
-        finally:
-            release_all(project, holder)
-    counts = {o: sum(d["origin"] == o for d in done) for o in ("accepted", "corrected", "hand")}
-    print(f"saved {len(done)} of {len(queued)} queued image(s): {counts['accepted']} accepted "
-          f"as proposed, {counts['corrected']} corrected, {counts['hand']} without proposal "
-          f"(recorded as {author})")
-    for line in others:
+        report = drive(save_folder_masks(project, masks, author, args.overwrite,
+                                         args.seconds), "annotate")
+    for d in report.saved:
+        print(f"saved {d['relpath']} ({d['origin']})")
+    print(f"saved {len(report.saved)} of {report.queued} queued image(s): "
+          f"{report.count('accepted')} accepted as proposed, {report.count('corrected')} "
+          f"corrected, {report.count('hand')} without proposal (recorded as {author})")
+    for line in report.left:
         print(f"  left to another annotator: {line}")
-    for line in refused:
+    for line in report.refused:
         print(f"specimask: not saved: {line}", file=sys.stderr)
-    return 1 if refused else 0
+    return 1 if report.refused else 0
 
 
 def cmd_simulate(args) -> int:
