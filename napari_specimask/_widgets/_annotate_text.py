@@ -3,8 +3,11 @@ what a save did; and when the view needs fitting again."""
 
 from __future__ import annotations
 
-from napari_specimask.core.store.iterations import latest_iteration_item
-from napari_specimask.core.vocabulary import COLD_START, MaskKind
+from napari_specimask.core.store.iterations import (
+    proposal_source,
+    source_model,
+)
+from napari_specimask.core.vocabulary import MaskKind
 
 from ._click_tools import HOTKEYS as TOOL_KEYS
 from ._corrections import HOTKEYS as BRUSH_KEYS
@@ -41,11 +44,10 @@ def proposal_origin(project, item) -> str:
         return "empty mask"
     if item.proposal_kind == MaskKind.COLD_START:
         return f"cold-start proposal ({project.settings.coldstart.method})"
-    row = latest_iteration_item(project, item.record.id)
-    source = row["proposal"] if row is not None else None
-    if source in (None, COLD_START):
+    model = source_model(proposal_source(project, item.record.id))
+    if model is None:
         return f"cold-start proposal ({project.settings.coldstart.method})"
-    return f"proposal from model {source}"
+    return f"proposal from model {model}"
 
 
 def fits_view(shape, fitted, over: float = 0.1, under: float = 0.25) -> bool:

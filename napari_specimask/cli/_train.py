@@ -288,7 +288,7 @@ def cmd_predict(args) -> int:
         out = args.out or project.root / "predictions" / version
         try:
             report = drive(predict_to_folder(
-                project, out, args.model, args.images, args.batch_size, args.threshold,
+                project, out, version, args.images, args.batch_size, args.threshold,
                 tta=args.tta, measure=args.measure, workers=args.workers,
                 restart=args.restart, ranks=ranks,
                 **({"maps": args.maps} if args.maps is not None else {})), "predict")

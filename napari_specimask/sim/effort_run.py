@@ -45,14 +45,14 @@ from ..core.loop.continuous import due, fine_tune_round
 from ..core.loop.gate import train_and_gate
 from ..core.progress import Job, Progress, map_progress, stopped
 from ..core.settings import Settings
-from ..core.store.iterations import latest_iteration_item
+from ..core.store.iterations import proposal_source
 from ..core.store.project import Project
 from ..core.store.registry import active_version
 from ..core.store.verdicts import cold_start_name
 from ..core.training.config import TrainConfig
 from .annotator import annotation_effort
 from .effort_panel import panel_effort
-from .simulate import pair_images
+from .simulate import SimConfig, pair_images
 
 MODES = ("off", "continuous")
 CSV_COLUMNS = ("mode", "iteration", "image", "proposal", "active_model", "dice_before",
@@ -77,9 +77,9 @@ class EffortConfig:
     fine_tune_steps: int = 20    # optimizer steps per epoch of a continuous run
     steps: int = 80              # optimizer steps of the regular run after each batch
     train_batch: int = 4
-    img_size: int = 64
-    arch: str = "unet"
-    encoder: str = "resnet18"
+    img_size: int = SimConfig.img_size  # small enough for minutes on a CPU
+    arch: str = SimConfig.arch
+    encoder: str = SimConfig.encoder
     tta: int = 8
     seed: int = 0
 
@@ -232,8 +232,7 @@ def _annotate(project: Project, image_id: int, truth: dict, scorers: dict) -> di
     mask_path, name = truth[record.relpath]
     true_mask = read_mask(mask_path, (record.height, record.width))
     proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
-    item = latest_iteration_item(project, image_id)
-    source = item["proposal"] if item is not None else None
+    source = proposal_source(project, image_id)
     shown = cold_start_name(project) if source == COLD_START else (source or "none")
     rgb = to_rgb8(project.read_image(record))
     probability = _probability(project, record, scorers)

@@ -19,10 +19,12 @@ from ..store.iterations import (
     latest_iteration_item,
     list_iterations,
     person_annotations,
+    proposal_source,
+    source_model,
 )
 from ..store.masks import ANY, check_image
 from ..store.project import ImageRef, Project
-from ..vocabulary import COLD_START, MaskKind, Role, Status
+from ..vocabulary import MaskKind, Role, Status
 
 
 def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
@@ -46,7 +48,7 @@ def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
         raise SpecimaskError(f"{record.relpath} is a {record.role} image with a mask already")
     proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
     item = latest_iteration_item(project, image_id)
-    source = item["proposal"] if item is not None else None
+    source = proposal_source(project, image_id)
     if proposal is not None and proposal.shape != mask.shape:
         proposal = None
     if proposal is None:
@@ -59,7 +61,7 @@ def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
         dice = dice_iou(proposal, mask)[0]
     annotation_id = project.save_mask(
         image_id, mask, origin, edited_fraction=changed, seconds=seconds,
-        model_version=source if source and source != COLD_START else None,
+        model_version=source_model(source),
         iteration=item["iteration_id"] if item is not None else None, author=author,
         proposal_dice=dice, pixels_added=added, pixels_removed=removed, expect=expect,
         image=ref)

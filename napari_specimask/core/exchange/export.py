@@ -25,7 +25,7 @@ from ..io.images import to_rgb8, write_image
 from ..io.naming import tagged_names
 from ..progress import Job, Progress, stopped
 from ..store.db import now
-from ..store.iterations import selection_items
+from ..store.iterations import selection_items, source_model
 from ..store.masks import latest_annotations
 from ..store.project import ImageRecord, Project
 from ..vocabulary import COLD_START, VERIFIED_ORIGINS, MaskKind
@@ -257,7 +257,7 @@ def export_provenance(project: Project, out: str | Path, which: str = "verified"
         else:
             item = seen.get(ann.get("iteration"), {})
         source = item.get("proposal")
-        model = ann.get("model_version") or (source if source not in (None, COLD_START) else None)
+        model = ann.get("model_version") or source_model(source)
         writer.writerow({
             "image_id": record.id, "relpath": record.relpath, "sha256": record.sha256,
             "width": record.width, "height": record.height, "role": record.role,

@@ -20,6 +20,7 @@ from ..errors import SpecimaskError
 from ..faults import crash_point
 from ..io.atomic import atomic_write_bytes, publish, stage_file
 from ..io.hashing import sha256_file
+from ..settings import ModelSettings, TrainSettings
 from ..store.project import MODELS_DIR, Project
 from ..store.registry import check_not_removed, version_or_active
 from .factory import ARCHS, IMAGENET_MEAN, IMAGENET_STD, create_model
@@ -32,14 +33,16 @@ REQUIRED_KEYS = ("arch", "encoder", "img_size")  # the network cannot be built w
 
 @dataclass
 class ModelConfig:
-    arch: str = "unet"
-    encoder: str = "resnet34"
-    encoder_weights: str = "none"
-    img_size: int = 512
+    """What a version was trained with, saved beside its weights. The defaults are the
+    project settings' (``ModelSettings``, ``TrainSettings``): declared there once."""
+    arch: str = ModelSettings.arch
+    encoder: str = ModelSettings.encoder
+    encoder_weights: str = "none"  # a saved version's weights are its own, never fetched
+    img_size: int = ModelSettings.img_size
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
-    augment: str = "basic"
-    loss: str = "tversky"
+    augment: str = TrainSettings.augment
+    loss: str = TrainSettings.loss
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from ..vocabulary import COLD_START
 from .db import now
 from .project import Project
 
@@ -54,6 +55,19 @@ def latest_iteration_item(project: Project, image_id: int) -> sqlite3.Row | None
     return project.store.read_one(
         "SELECT * FROM iteration_items WHERE image_id = ? ORDER BY iteration_id DESC LIMIT 1",
         (image_id,))
+
+
+def proposal_source(project: Project, image_id: int) -> str | None:
+    """Where the proposal a queued image is shown came from: a model version,
+    ``COLD_START``, or None (no proposal, or never selected). The one answer for what
+    Annotate names, what a save records and what the experiments count."""
+    item = latest_iteration_item(project, image_id)
+    return item["proposal"] if item is not None else None
+
+
+def source_model(source: str | None) -> str | None:
+    """The model version a proposal source names; None for cold start or none."""
+    return source if source not in (None, COLD_START) else None
 
 
 def list_iterations(project: Project) -> list[dict]:
