@@ -82,7 +82,7 @@ def main(sheets: Path) -> None:
     t.form.epochs.value = 25
     t.form.batch_size.value = 4
     t.form.encoder.value = "resnet18"
-    t.form.use_pseudo.value = True
+    t.form.use_cold_start.value = True
     t.start()
     wait(app, lambda: t.worker is None)
     print("train:", t.state.text())
