@@ -243,3 +243,27 @@ def test_skip_after_painting_follows_the_setting(docked, qtbot, demo, monkeypatc
     assert session.project.image(ids[0]).status == "skipped" and annotate.image_id == ids[1]
     assert [a["origin"] for a in session.project.annotations(ids[0])][1:] == ["hand"]
 
+
+
+def test_moving_on_gives_the_image_left_back_to_other_annotators(docked, qtbot, demo, idle):
+    """Old code: every image a window had shown stayed leased for ten minutes, so another
+    annotator was steered away from it and a new model's proposals never reached it."""
+    from napari_specimask.core.store.leases import leased_by_others
+
+    viewer, w, session = docked(demo)
+    annotate = w["Annotate"]
+    ids = [r.id for r in session.project.images(role="pool")][:3]
+    session.set_queue(ids)
+    idle(annotate)
+
+    def held():
+        annotate.writes.flush()  # the lease is taken in the background
+        return set(leased_by_others(session.project, "someone else"))
+
+    qtbot.waitUntil(lambda: held() == {ids[0]})
+    click(qtbot, annotate.buttons["next"])
+    idle(annotate)
+    qtbot.waitUntil(lambda: held() == {ids[1]})
+    click(qtbot, annotate.buttons["previous"])
+    idle(annotate)
+    qtbot.waitUntil(lambda: held() == {ids[0]})

@@ -1,7 +1,8 @@
 """Leases: which annotator is working on which image, so two never get the same one.
 
 An annotator (a napari window, a ``specimask annotate`` run) takes a lease on the image it
-shows and renews it while it stays there; the next image offered to anyone else skips it.
+shows and renews it while it stays there, and gives it back by taking the next one; the
+next image offered to anyone else skips it.
 A lease expires (10 minutes unless renewed), so a crashed window or a killed process frees
 its image without anyone cleaning up; one whose process is gone from this host is over at
 once. Leases only steer people apart; what guarantees that
@@ -47,13 +48,16 @@ def new_holder(author: str) -> str:
 def take_lease(project, image_id: int, holder: str, author: str | None,
                seconds: float = LEASE_SECONDS) -> Lease | None:
     """Take (or renew) the lease on an image. Returns None when it is yours now, else the
-    lease someone else holds (and you do not get it)."""
+    lease someone else holds (and you do not get it). A holder is on one image at a
+    time: taking this one gives back the image it left, to others and to new proposals."""
     t = time.time()
     with project.store.transaction() as conn:
         row = conn.execute("SELECT * FROM leases WHERE image_id = ?", (image_id,)).fetchone()
         held = Lease(**dict(row)) if row is not None else None
         if held is not None and held.holder != holder and held.in_force(t):
             return held
+        conn.execute("DELETE FROM leases WHERE holder = ? AND image_id != ?",
+                     (holder, image_id))
         conn.execute("INSERT OR REPLACE INTO leases (image_id, holder, author, host, pid,"
                      " taken_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                      (image_id, holder, author, this_host(), os.getpid(), now(), t + seconds))

@@ -83,7 +83,9 @@ def test_leases_steer_annotators_apart_and_expire(one, project):
     assert leases.leased_by_others(project, ana) == {}
     assert leases.take_lease(project, j, ben, "ben", seconds=-1) is None  # already expired
     assert leases.take_lease(project, j, ana, "ana") is None
+    assert set(leases.leased_by_others(project, ben)) == {j}  # ana left i by taking j
     leases.release_all(project, ana)
+    assert leases.leased_by_others(project, ben) == {}
     assert leases.take_lease(project, i, ben, "ben") is None
 
 
