@@ -54,8 +54,8 @@ def old_flag(o) -> list[str]:
 def renamed_flags(argv: list[str]) -> list[str]:
     """Notes for the former flags in ``argv``: what each is called now."""
     renames = {f: o.flag for o in TRAIN_OPTIONS for f in old_flag(o)}
-    return [f"{a.split('=')[0]} is now {renames[a.split('=')[0]]}" for a in argv
-            if a.split("=")[0] in renames]
+    given = (a.split("=")[0] for a in argv)
+    return [f"{f} is now {renames[f]}" for f in given if f in renames]
 
 
 def train_overrides(args) -> dict:

@@ -15,11 +15,11 @@ from ..errors import SpecimaskError
 from ..masks.metrics import dice_iou
 from ..store.iterations import (
     count_chosen,
+    item_source,
     latest_iteration,
     latest_iteration_item,
     list_iterations,
     person_annotations,
-    proposal_source,
     source_model,
 )
 from ..store.masks import ANY, check_image
@@ -48,7 +48,7 @@ def submit_mask(project: Project, image: int | ImageRef, mask: np.ndarray, *,
         raise SpecimaskError(f"{record.relpath} is a {record.role} image with a mask already")
     proposal = project.load_mask(image_id, MaskKind.PROPOSAL)
     item = latest_iteration_item(project, image_id)
-    source = proposal_source(project, image_id)
+    source = item_source(item)
     if proposal is not None and proposal.shape != mask.shape:
         proposal = None
     if proposal is None:

@@ -16,8 +16,6 @@ import numpy as np
 from ..coldstart.proposals import store_cold_start_proposals
 from ..errors import SpecimaskError
 from ..faults import crash_point
-from ..io.atomic import atomic_write_with
-from ..io.images import save_mask_png
 from ..progress import Job, Progress
 from ..store.iterations import (
     record_iteration_and_queue,
@@ -161,9 +159,7 @@ def store_proposals(project: Project, records, scorer) -> Job[dict[int, str | No
     if scorer is not None:
         for k, maps in enumerate(scorer.maps(records)):
             yield Progress(k, len(records), f"proposal for {maps.record.relpath}")
-            mask = maps.proposal()
-            atomic_write_with(project.proposal_file(maps.record.id),
-                              lambda tmp, m=mask: save_mask_png(tmp, m))
+            project.write_proposal(maps.record.id, maps.proposal())
             out[maps.record.id] = scorer.version
         return out
     return store_cold_start_proposals(project, records)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecimaskError
-from ..io.atomic import atomic_write_with
-from ..io.images import save_mask_png, to_rgb8
+from ..io.images import to_rgb8
 from ..masks.postprocess import PostProcess
 from ..progress import Job, Progress, stopped
 from ..store.iterations import latest_iteration_item, set_latest_proposals
@@ -161,10 +160,6 @@ def store_cold_start_proposals(project: Project, records) -> dict[int, str | Non
     out: dict[int, str | None] = {}
     for rec in records:
         cold = project.load_mask(rec.id, MaskKind.COLD_START)
-        if cold is not None:
-            atomic_write_with(project.proposal_file(rec.id),
-                              lambda tmp, m=cold: save_mask_png(tmp, m))
-        else:
-            project.proposal_file(rec.id).unlink(missing_ok=True)
+        project.write_proposal(rec.id, cold)
         out[rec.id] = COLD_START if cold is not None else None
     return out

@@ -61,7 +61,11 @@ def proposal_source(project: Project, image_id: int) -> str | None:
     """Where the proposal a queued image is shown came from: a model version,
     ``COLD_START``, or None (no proposal, or never selected). The one answer for what
     Annotate names, what a save records and what the experiments count."""
-    item = latest_iteration_item(project, image_id)
+    return item_source(latest_iteration_item(project, image_id))
+
+
+def item_source(item: sqlite3.Row | None) -> str | None:
+    """``proposal_source`` of an iteration row already read (None: never selected)."""
     return item["proposal"] if item is not None else None
 
 

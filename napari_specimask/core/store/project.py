@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import ProjectError
 from ..faults import crash_point
-from ..io.images import read_image, read_mask
+from ..io.atomic import atomic_write_with
+from ..io.images import read_image, read_mask, save_mask_png
 from ..settings import SETTINGS_FILE, Settings, load_settings, save_settings
 from ..vocabulary import MaskKind
 from . import masks as saved
@@ -188,6 +189,15 @@ class Project:
         """What a queued image is shown with (not an annotation): rewritten by selection
         and retraining, so named by image id."""
         return self.root / PROPOSALS_DIR / f"{image_id}.png"
+
+    def write_proposal(self, image_id: int, mask: np.ndarray | None) -> None:
+        """Show a queued image ``mask`` from now on (written whole or not at all); None
+        removes the old one, which must not be shown."""
+        path = self.proposal_file(image_id)
+        if mask is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_with(path, lambda tmp: save_mask_png(tmp, mask))
 
     def mask_path(self, image_id: int, kind: str = MaskKind.VERIFIED) -> Path | None:
         """The current verified or cold-start mask file (its latest row), or None."""
